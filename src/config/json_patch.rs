@@ -1,0 +1,225 @@
+//! Lossless JSON patching: the change is spliced into the original text at byte offsets
+//! found by a span-keeping parse, indented like the file (2, 4 spaces or tabs); every
+//! other byte, the key order and the final newline stay as they were.
+
+use super::node::{JsonSpan, Node, parse_json};
+use super::{Field, NewKey, Patch};
+
+type Res<T> = Result<T, String>;
+
+/// Applies the patch: remove a key, add a key, ensure audiences (each step re-parses).
+pub fn apply(text: &str, patch: &Patch) -> Res<String> {
+    let mut out = text.to_string();
+    if let Some(kid) = &patch.remove_kid {
+        out = remove_key(&out, kid)?;
+    }
+    if let Some(key) = &patch.add_key {
+        let value = key_json(key);
+        out = ensure(&out, &["client_auth", "jwks", "keys"], &[value])?;
+    }
+    if !patch.audiences.is_empty() {
+        let (root, _) = parse_json(&out).map_err(|e| e.message)?;
+        let existing: Vec<String> = root
+            .get("client_auth")
+            .and_then(|a| a.get("audience"))
+            .and_then(Node::as_seq)
+            .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let missing: Vec<serde_json::Value> = patch
+            .audiences
+            .iter()
+            .filter(|a| !existing.contains(a))
+            .map(|a| serde_json::Value::String(a.clone()))
+            .collect();
+        if !missing.is_empty() {
+            out = ensure(&out, &["client_auth", "audience"], &missing)?;
+        }
+    }
+    Ok(out)
+}
+
+fn key_json(key: &NewKey) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (k, f) in &key.fields {
+        let v = match f {
+            Field::Str(s) | Field::Env { value: s, .. } => s.clone(),
+        };
+        map.insert(k.clone(), serde_json::Value::String(v));
+    }
+    serde_json::Value::Object(map)
+}
+
+struct Style {
+    unit: String,
+    nl: &'static str,
+}
+
+fn detect(text: &str) -> Style {
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let unit = text
+        .lines()
+        .map(|l| &l[..l.len() - l.trim_start_matches([' ', '\t']).len()])
+        .find(|ws| !ws.is_empty())
+        .map_or_else(|| "  ".to_string(), str::to_string);
+    Style { unit, nl }
+}
+
+/// Pretty JSON of `value` with the file's indent, its lines shifted by `depth` units.
+fn render(value: &serde_json::Value, depth: usize, style: &Style) -> String {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(style.unit.as_bytes());
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    let _ = serde::Serialize::serialize(value, &mut ser);
+    let s = String::from_utf8_lossy(&buf).into_owned();
+    let pad = style.unit.repeat(depth);
+    s.lines().enumerate().map(|(i, l)| if i == 0 { l.to_string() } else { format!("{pad}{l}") }).collect::<Vec<_>>().join(style.nl)
+}
+
+fn line_indent(text: &str, pos: usize) -> &str {
+    let ls = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[ls..];
+    &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
+}
+
+fn depth_of(text: &str, pos: usize, style: &Style) -> usize {
+    let unit = style.unit.len().max(1);
+    line_indent(text, pos).len() / unit
+}
+
+/// Builds the nested value for the rest of the path.
+fn nest(path: &[&str], items: &[serde_json::Value]) -> serde_json::Value {
+    match path.split_first() {
+        None => serde_json::Value::Array(items.to_vec()),
+        Some((first, rest)) => {
+            let mut map = serde_json::Map::new();
+            map.insert((*first).to_string(), nest(rest, items));
+            serde_json::Value::Object(map)
+        }
+    }
+}
+
+fn ensure(text: &str, path: &[&str], items: &[serde_json::Value]) -> Res<String> {
+    let (_, root) = parse_json(text).map_err(|e| e.message)?;
+    if !root.is_object {
+        return Err("the JSON document is not an object".into());
+    }
+    let style = detect(text);
+    let mut container = &root;
+    for (i, name) in path.iter().enumerate() {
+        let child = container.children.iter().find(|(k, _, _)| k.as_deref() == Some(*name));
+        match child {
+            Some((_, _, span)) if i + 1 < path.len() => {
+                if !span.is_object {
+                    return Err(format!("`{name}` is not an object"));
+                }
+                container = span;
+            }
+            Some((_, _, span)) => {
+                if !span.is_array {
+                    return Err(format!("`{name}` is not a list"));
+                }
+                return Ok(insert_members(text, span, items.iter().map(|v| (None, v.clone())).collect(), &style));
+            }
+            None => {
+                let value = nest(&path[i + 1..], items);
+                return Ok(insert_members(text, container, vec![(Some((*name).to_string()), value)], &style));
+            }
+        }
+    }
+    Ok(text.to_string())
+}
+
+/// Inserts members (objects) or items (arrays) before the container's closing bracket.
+fn insert_members(text: &str, span: &JsonSpan, members: Vec<(Option<String>, serde_json::Value)>, style: &Style) -> String {
+    let close = span.end - 1;
+    let multiline = text[span.start..span.end].contains('\n') || span.children.is_empty();
+    let depth = depth_of(text, span.start, style);
+    let inner = style.unit.repeat(depth + 1);
+    let parts: Vec<String> = members
+        .iter()
+        .map(|(k, v)| {
+            let rendered = if multiline || span.children.is_empty() { render(v, depth + 1, style) } else { v.to_string() };
+            match k {
+                Some(k) => format!("{}: {rendered}", serde_json::Value::String(k.clone())),
+                None => rendered,
+            }
+        })
+        .collect();
+    let (at, with) = if span.children.is_empty() {
+        let closing = format!("{}{}", style.nl, style.unit.repeat(depth));
+        let body: Vec<String> = parts.iter().map(|p| format!("{}{inner}{p}", style.nl)).collect();
+        (span.start + 1, format!("{}{closing}", body.join(",")))
+    } else if multiline {
+        let last_end = span.children.last().map_or(close, |c| c.2.end);
+        let body: Vec<String> = parts.iter().map(|p| format!(",{}{inner}{p}", style.nl)).collect();
+        (last_end, body.concat())
+    } else {
+        let last_end = span.children.last().map_or(close, |c| c.2.end);
+        (last_end, parts.iter().map(|p| format!(", {p}")).collect())
+    };
+    let end = if span.children.is_empty() { close } else { at };
+    format!("{}{}{}", &text[..at], with, &text[end..])
+}
+
+fn remove_key(text: &str, kid: &str) -> Res<String> {
+    let (root, spans) = parse_json(text).map_err(|e| e.message)?;
+    let Some(items) = root.get("client_auth").and_then(|a| a.get("jwks")).and_then(|j| j.get("keys")).and_then(Node::as_seq) else {
+        return Ok(text.to_string());
+    };
+    let Some(pos) = items.iter().position(|i| i.get("kid").and_then(Node::as_str) == Some(kid)) else {
+        return Ok(text.to_string());
+    };
+    let find = |span: &JsonSpan, name: &str| span.children.iter().find(|c| c.0.as_deref() == Some(name)).map(|c| c.2.clone());
+    let keys = find(&spans, "client_auth")
+        .and_then(|a| find(&a, "jwks"))
+        .and_then(|j| find(&j, "keys"))
+        .ok_or("keys not found")?;
+    let item = &keys.children[pos].2;
+    // Remove the item with the separator before it (or after it, for the first item).
+    let (start, end) = if pos > 0 {
+        (keys.children[pos - 1].2.end, item.end)
+    } else if keys.children.len() > 1 {
+        (item.start, keys.children[1].2.start)
+    } else {
+        (keys.start + 1, keys.end - 1)
+    };
+    Ok(format!("{}{}", &text[..start], &text[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patch() -> Patch {
+        Patch {
+            remove_kid: None,
+            add_key: Some(NewKey { fields: vec![("kty".into(), Field::Str("oct".into())), ("kid".into(), Field::Str("a".into()))] }),
+            audiences: vec!["powersync".into()],
+        }
+    }
+
+    #[test]
+    fn adds_client_auth_with_the_file_indent() {
+        let out = apply("{\n    \"port\": 8080\n}\n", &patch()).unwrap();
+        assert_eq!(
+            out,
+            "{\n    \"port\": 8080,\n    \"client_auth\": {\n        \"jwks\": {\n            \"keys\": [\n                {\n                    \"kty\": \"oct\",\n                    \"kid\": \"a\"\n                }\n            ]\n        },\n        \"audience\": [\n            \"powersync\"\n        ]\n    }\n}\n"
+        );
+    }
+
+    #[test]
+    fn appends_to_compact_lists_and_keeps_tabs() {
+        let src = "{\n\t\"client_auth\": {\n\t\t\"audience\": [\"x\"],\n\t\t\"jwks\": {\"keys\": []}\n\t}\n}";
+        let out = apply(src, &patch()).unwrap();
+        assert!(out.contains("\"audience\": [\"x\", \"powersync\"]"), "{out}");
+        assert!(out.ends_with("\n\t}\n}"), "{out}");
+        assert!(parse_json(&out).is_ok());
+    }
+
+    #[test]
+    fn removes_a_key() {
+        let src = "{\"client_auth\": {\"jwks\": {\"keys\": [{\"kid\": \"a\"}, {\"kid\": \"b\"}]}}}";
+        assert_eq!(remove_key(src, "a").unwrap(), "{\"client_auth\": {\"jwks\": {\"keys\": [{\"kid\": \"b\"}]}}}");
+        assert_eq!(remove_key(src, "b").unwrap(), "{\"client_auth\": {\"jwks\": {\"keys\": [{\"kid\": \"a\"}]}}}");
+    }
+}

@@ -1,0 +1,397 @@
+//! The PowerSync service config: finding it, reading `client_auth` as the service does,
+//! and patching it losslessly (YAML through yaml-edit's CST, JSON through byte spans).
+
+pub mod json_patch;
+pub mod node;
+pub mod yaml_patch;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Location, Result};
+use node::{Node, Value};
+
+/// The embedded template `init` writes when no config exists.
+pub const TEMPLATE: &str = include_str!("../../templates/powersync.yaml");
+
+/// Where pskeys looks for a config, in order, after `--config` and `POWERSYNC_CONFIG_PATH`.
+pub const CANDIDATES: [&str; 5] =
+    ["powersync.yaml", "config.yaml", "config.json", "config/powersync.yaml", "powersync/service.yaml"];
+
+/// The audiences `init` configures when the config has none.
+pub const DEFAULT_AUDIENCES: [&str; 2] = ["powersync-dev", "powersync"];
+
+/// How a config file is parsed: by extension, as the service does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.yaml`, `.yml` and anything else that is not `.json`.
+    Yaml,
+    /// `.json`.
+    Json,
+}
+
+impl Format {
+    /// The format for a path.
+    pub fn of(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("json") => Format::Json,
+            _ => Format::Yaml,
+        }
+    }
+}
+
+/// How the config path was chosen, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// `--config`.
+    Flag,
+    /// `POWERSYNC_CONFIG_PATH`.
+    EnvVar,
+    /// One of [`CANDIDATES`].
+    Discovered,
+    /// Nothing exists: the default path `init` creates.
+    Missing,
+}
+
+/// Resolves the config path: `--config`, then `POWERSYNC_CONFIG_PATH`, then the candidates
+/// in `dir`. When nothing exists, returns `dir/powersync.yaml` with [`Found::Missing`].
+pub fn locate(flag: Option<&Path>, env_path: Option<&str>, dir: &Path) -> (PathBuf, Found) {
+    if let Some(p) = flag {
+        return (p.to_path_buf(), Found::Flag);
+    }
+    if let Some(p) = env_path.filter(|p| !p.is_empty()) {
+        return (dir.join(p), Found::EnvVar);
+    }
+    for c in CANDIDATES {
+        let p = dir.join(c);
+        if p.is_file() {
+            return (p, Found::Discovered);
+        }
+    }
+    (dir.join(CANDIDATES[0]), Found::Missing)
+}
+
+/// A loaded config: the original text (kept byte for byte) and its parsed view.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file.
+    pub path: PathBuf,
+    /// Its exact text.
+    pub text: String,
+    /// YAML or JSON.
+    pub format: Format,
+    /// The parsed document (`Null` for an empty YAML file).
+    pub root: Node,
+}
+
+/// A static key of `client_auth.jwks.keys`, as the service will import it.
+#[derive(Debug, Clone)]
+pub struct StaticKey<'a> {
+    /// Position in the list.
+    pub index: usize,
+    /// The `kid`, when it is a string (see [`StaticKey::kid_node`] for others).
+    pub kid: Option<String>,
+    /// The `kty`.
+    pub kty: Option<String>,
+    /// The `alg`.
+    pub alg: Option<String>,
+    /// The whole JWK node.
+    pub node: &'a Node,
+}
+
+impl StaticKey<'_> {
+    /// A field of the JWK.
+    pub fn field(&self, name: &str) -> Option<&Node> {
+        self.node.get(name)
+    }
+}
+
+fn text_of(node: Option<&Node>) -> Option<String> {
+    node.and_then(|n| match &n.value {
+        Value::Str(s) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+impl Config {
+    /// Parses `text` as the config at `path`.
+    pub fn parse(path: &Path, text: String) -> Result<Config> {
+        let format = Format::of(path);
+        let root = match format {
+            Format::Yaml => node::parse_yaml(&text).map_err(|e| {
+                Error::config(
+                    Location::at(path, e.line, e.column),
+                    format!("this is not valid YAML: {}", e.message),
+                    "fix the YAML syntax (the service would refuse to start too), or pass --config to another file"
+                        .to_string(),
+                )
+            })?,
+            Format::Json => {
+                node::parse_json(&text)
+                    .map_err(|e| {
+                        Error::config(
+                            Location::at(path, e.line, e.column),
+                            format!("this is not valid JSON: {}", e.message),
+                            "fix the JSON syntax, or pass --config to another file".to_string(),
+                        )
+                    })?
+                    .0
+            }
+        };
+        let config = Config { path: path.to_path_buf(), text, format, root };
+        config.check_shape()?;
+        Ok(config)
+    }
+
+    /// Reads and parses the config at `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::config(
+                Location::file(path),
+                format!("the file is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                "save it as UTF-8".to_string(),
+            )
+        })?;
+        Config::parse(path, text)
+    }
+
+    fn at(&self, node: &Node) -> Location {
+        Location::at(&self.path, node.line, node.column)
+    }
+
+    fn shape_error(&self, node: &Node, what: &str, expected: &str) -> Error {
+        Error::config(
+            self.at(node),
+            format!("`{what}` is {}, expected {expected}", node.type_name()),
+            format!("fix `{what}` in the file, or pass --config to another file"),
+        )
+    }
+
+    /// The `client_auth` mapping, if present and not null.
+    pub fn client_auth(&self) -> Option<&Node> {
+        self.root.get("client_auth").filter(|n| n.value != Value::Null)
+    }
+
+    /// Checks the structure pskeys relies on: a mapping root, `client_auth` and `jwks`
+    /// mappings, `keys` a list of mappings, no duplicate kid.
+    pub fn check_shape(&self) -> Result<()> {
+        match &self.root.value {
+            Value::Map(_) | Value::Null => {}
+            _ => {
+                return Err(Error::config(
+                    self.at(&self.root),
+                    format!("the document is {}, expected a mapping of service settings", self.root.type_name()),
+                    "a PowerSync config starts with keys such as `replication:` and `client_auth:`".to_string(),
+                ));
+            }
+        }
+        let Some(auth) = self.client_auth() else { return Ok(()) };
+        if auth.as_map().is_none() {
+            return Err(self.shape_error(auth, "client_auth", "a mapping"));
+        }
+        if let Some(jwks) = auth.get("jwks").filter(|n| n.value != Value::Null) {
+            if jwks.as_map().is_none() {
+                return Err(self.shape_error(jwks, "client_auth.jwks", "a mapping with a `keys` list"));
+            }
+            if let Some(keys) = jwks.get("keys").filter(|n| n.value != Value::Null) {
+                let items = keys.as_seq().ok_or_else(|| self.shape_error(keys, "client_auth.jwks.keys", "a list"))?;
+                let mut seen: Vec<(String, &Node)> = Vec::new();
+                for item in items {
+                    if item.as_map().is_none() {
+                        return Err(self.shape_error(item, "client_auth.jwks.keys[]", "a mapping (a JWK)"));
+                    }
+                    if let Some(kid) = text_of(item.get("kid")) {
+                        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == kid) {
+                            return Err(Error::config(
+                                self.at(item),
+                                format!("duplicate kid `{kid}` in `client_auth.jwks.keys` (first at line {})", first.line),
+                                "give each key its own kid, or remove the stale one".to_string(),
+                            ));
+                        }
+                        seen.push((kid, item));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The static keys of `client_auth.jwks.keys`.
+    pub fn static_keys(&self) -> Vec<StaticKey<'_>> {
+        let Some(items) = self
+            .client_auth()
+            .and_then(|a| a.get("jwks"))
+            .and_then(|j| j.get("keys"))
+            .and_then(Node::as_seq)
+        else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, node)| StaticKey {
+                index,
+                kid: text_of(node.get("kid")),
+                kty: text_of(node.get("kty")),
+                alg: text_of(node.get("alg")),
+                node,
+            })
+            .collect()
+    }
+
+    /// The key with this kid.
+    pub fn key_by_kid(&self, kid: &str) -> Option<StaticKey<'_>> {
+        self.static_keys().into_iter().find(|k| k.kid.as_deref() == Some(kid))
+    }
+
+    /// The configured audience list, resolving `!env` through `lookup`.
+    /// `Ok(None)` when absent; an error when it is not a list of strings.
+    pub fn audiences(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Vec<String>>> {
+        let Some(node) = self.client_auth().and_then(|a| a.get("audience")) else { return Ok(None) };
+        if node.value == Value::Null {
+            return Ok(None);
+        }
+        let value = node.resolve(lookup).map_err(|e| self.env_error(&e))?;
+        match value {
+            serde_json::Value::Array(items) => Ok(Some(
+                items
+                    .into_iter()
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+                    .collect(),
+            )),
+            _ => Err(Error::config(
+                self.at(node),
+                format!("`client_auth.audience` is {}, expected a list; the service refuses to load this config", node.type_name()),
+                "write it as a list, e.g. `audience: ['powersync-dev', 'powersync']` (`pskeys init` does this)".to_string(),
+            )),
+        }
+    }
+
+    /// Turns an unresolved `!env` into a config error.
+    pub fn env_error(&self, e: &node::EnvError) -> Error {
+        let loc = Location::at(&self.path, e.line, e.column);
+        match &e.problem {
+            node::EnvProblem::NoPrefix => Error::config(
+                loc,
+                format!("`!env {}`: the service only reads variables whose names start with `PS_` and refuses this config", e.name),
+                format!("rename the variable to `PS_{}` in the config and in .env", e.name),
+            ),
+            node::EnvProblem::Undefined => Error::config(
+                loc,
+                format!("`!env {}` is not defined in .env or the environment", e.name),
+                format!("add `{}=…` to .env (or export it), or run `pskeys init` to write it", e.name),
+            ),
+            node::EnvProblem::NotNumber(v) => Error::config(
+                loc,
+                format!("`!env {}::number` is `{v}`, not a number", e.name),
+                "set the variable to a number".to_string(),
+            ),
+        }
+    }
+}
+
+/// Quotes a string for YAML with single quotes (safe for any content but line breaks).
+pub fn yaml_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A JWK field value to write into a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// A literal string.
+    Str(String),
+    /// `!env NAME` in YAML (JSON configs cannot express it: the literal is written instead).
+    Env {
+        /// The variable.
+        name: String,
+        /// The value, for JSON configs and for checking.
+        value: String,
+    },
+}
+
+/// A key to add to `client_auth.jwks.keys`, fields in the order they are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewKey {
+    /// The fields.
+    pub fields: Vec<(String, Field)>,
+}
+
+impl NewKey {
+    /// The kid field's value.
+    pub fn kid(&self) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == "kid").and_then(|(_, f)| match f {
+            Field::Str(s) => Some(s.as_str()),
+            Field::Env { .. } => None,
+        })
+    }
+}
+
+/// What to change in `client_auth`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Patch {
+    /// Remove the key with this kid first (`--force`).
+    pub remove_kid: Option<String>,
+    /// Add this key.
+    pub add_key: Option<NewKey>,
+    /// Make sure `audience` is a list holding these.
+    pub audiences: Vec<String>,
+}
+
+impl Patch {
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.remove_kid.is_none() && self.add_key.is_none() && self.audiences.is_empty()
+    }
+}
+
+/// Applies `patch` to the config's text, keeping every other byte, and checks the result
+/// parses back to what was meant.
+pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
+    let text = match config.format {
+        Format::Yaml => yaml_patch::apply(&config.text, patch),
+        Format::Json => json_patch::apply(&config.text, patch),
+    }
+    .map_err(|message| {
+        Error::config(
+            Location::file(&config.path),
+            format!("cannot patch this file: {message}"),
+            "edit `client_auth` by hand, or report this file as a pskeys bug".to_string(),
+        )
+    })?;
+    let patched = Config::parse(&config.path, text.clone()).map_err(|e| Error::Config {
+        location: Location::file(&config.path),
+        message: format!("internal error: the patched file does not parse ({e}); nothing was written"),
+        hint: Some("please report this file as a pskeys bug".into()),
+    })?;
+    let fail = |what: String| {
+        Err(Error::Config {
+            location: Location::file(&config.path),
+            message: format!("internal error: after patching, {what}; nothing was written"),
+            hint: Some("please report this file as a pskeys bug".into()),
+        })
+    };
+    if let Some(key) = &patch.add_key {
+        if let Some(kid) = key.kid() {
+            if patched.key_by_kid(kid).is_none() {
+                return fail(format!("key `{kid}` is missing"));
+            }
+        }
+    }
+    if let Some(kid) = &patch.remove_kid {
+        let added = patch.add_key.as_ref().and_then(NewKey::kid) == Some(kid.as_str());
+        if !added && patched.key_by_kid(kid).is_some() {
+            return fail(format!("key `{kid}` is still there"));
+        }
+    }
+    if !patch.audiences.is_empty() {
+        // `!env` audiences cannot be checked without values; treat them as opaque.
+        let got = patched.audiences(&|_| Some(String::new())).ok().flatten().unwrap_or_default();
+        if let Some(missing) = patch.audiences.iter().find(|a| !got.contains(a)) {
+            return fail(format!("audience `{missing}` is missing"));
+        }
+    }
+    Ok(text)
+}

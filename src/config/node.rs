@@ -1,0 +1,650 @@
+//! A read-only view of a config document: values with their line and column, `!env` tags
+//! kept unresolved until asked. YAML is read with saphyr-parser (strict YAML 1.2, core
+//! schema, anchors and merge keys); JSON with a small span-keeping parser of our own.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+/// How an `!env` value is converted (`!env NAME::number`, `!env NAME::boolean`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvConv {
+    /// Plain string.
+    Text,
+    /// `::number`.
+    Number,
+    /// `::boolean`.
+    Boolean,
+}
+
+/// One value of the document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`, `~` or empty.
+    Null,
+    /// `true`/`false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// `!env NAME[::conv]`, resolved on demand.
+    Env {
+        /// The variable name.
+        name: String,
+        /// The conversion.
+        conv: EnvConv,
+    },
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in document order.
+    Map(Vec<(String, Node)>),
+}
+
+/// A value and where it starts (1-based line and column).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The value.
+    pub value: Value,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The scalar was written without quotes (YAML plain style; always false in JSON).
+    pub plain: bool,
+}
+
+/// A parse failure with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl Node {
+    fn new(value: Value, line: usize, column: usize) -> Self {
+        Node { value, line, column, plain: false }
+    }
+
+    /// The entry `key` of a mapping (the last one, as YAML and JSON loaders keep).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The string value, if this is a plain string.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The sequence items, if this is a sequence.
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The mapping entries, if this is a mapping.
+    pub fn as_map(&self) -> Option<&[(String, Node)]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// A short name of the value's type, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) | Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Env { .. } => "an `!env` value",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// The value with every `!env` resolved through `lookup`, as the service does:
+    /// the name must start with `PS_` and be defined.
+    pub fn resolve(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<serde_json::Value, EnvError> {
+        use serde_json::Value as J;
+        Ok(match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Env { name, conv } => {
+                let err = |problem| EnvError { name: name.clone(), line: self.line, column: self.column, problem };
+                if !name.starts_with("PS_") {
+                    return Err(err(EnvProblem::NoPrefix));
+                }
+                let raw = lookup(name).ok_or_else(|| err(EnvProblem::Undefined))?;
+                match conv {
+                    EnvConv::Text => J::String(raw),
+                    EnvConv::Number => raw
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map(J::Number)
+                        .ok_or_else(|| err(EnvProblem::NotNumber(raw.clone())))?,
+                    EnvConv::Boolean => J::Bool(raw.trim().eq_ignore_ascii_case("true")),
+                }
+            }
+            Value::Seq(items) => J::Array(items.iter().map(|n| n.resolve(lookup)).collect::<Result<_, _>>()?),
+            Value::Map(entries) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in entries {
+                    map.insert(k.clone(), v.resolve(lookup)?);
+                }
+                J::Object(map)
+            }
+        })
+    }
+}
+
+/// Why an `!env` value could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvProblem {
+    /// The name does not start with `PS_`: the service refuses the whole config.
+    NoPrefix,
+    /// The variable is not defined.
+    Undefined,
+    /// `::number` on a value that is not a number.
+    NotNumber(String),
+}
+
+/// An `!env` reference that does not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvError {
+    /// The variable.
+    pub name: String,
+    /// 1-based line of the tag.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub problem: EnvProblem,
+}
+
+// ---------------------------------------------------------------- YAML
+
+/// Parses the first document of a YAML text (strict YAML 1.2, core schema).
+/// An empty document (or one holding only comments) gives `Null`.
+pub fn parse_yaml(text: &str) -> Result<Node, ParseError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut builder = YamlBuilder { events: Parser::new_from_str(text), anchors: HashMap::new() };
+    builder.document()
+}
+
+struct YamlBuilder<'a> {
+    events: Parser<'a, saphyr_parser::StrInput<'a>>,
+    anchors: HashMap<usize, Node>,
+}
+
+fn pos(span: &Span) -> (usize, usize) {
+    (span.start.line(), span.start.col() + 1)
+}
+
+impl<'a> YamlBuilder<'a> {
+    fn next(&mut self) -> Result<(Event<'a>, Span), ParseError> {
+        match self.events.next_event() {
+            Some(Ok(ev)) => Ok(ev),
+            Some(Err(e)) => Err(ParseError {
+                message: e.info().to_string(),
+                line: e.marker().line(),
+                column: e.marker().col() + 1,
+            }),
+            None => Err(ParseError { message: "unexpected end of input".into(), line: 0, column: 0 }),
+        }
+    }
+
+    fn document(&mut self) -> Result<Node, ParseError> {
+        loop {
+            let (ev, span) = self.next()?;
+            match ev {
+                Event::StreamStart => continue,
+                Event::StreamEnd => return Ok(Node::new(Value::Null, 1, 1)),
+                Event::DocumentStart(_) => {
+                    let (ev, span) = self.next()?;
+                    let node = self.node(ev, span)?;
+                    // Drain the rest so that syntax errors later in the file are reported too.
+                    loop {
+                        let (ev, _) = self.next()?;
+                        if matches!(ev, Event::StreamEnd) {
+                            break;
+                        }
+                    }
+                    return Ok(node);
+                }
+                _ => {
+                    let (line, column) = pos(&span);
+                    return Err(ParseError { message: "unexpected event before the document".into(), line, column });
+                }
+            }
+        }
+    }
+
+    fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node, ParseError> {
+        let (line, column) = pos(&span);
+        match ev {
+            Event::Alias(id) => self.anchors.get(&id).cloned().ok_or(ParseError {
+                message: "alias to an unknown anchor".into(),
+                line,
+                column,
+            }),
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let plain = style == ScalarStyle::Plain;
+                let value = scalar_value(&text, plain, tag.as_deref());
+                let node = Node { value, line, column, plain };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                Ok(node)
+            }
+            Event::SequenceStart(anchor, _tag) => {
+                let mut items = Vec::new();
+                loop {
+                    let (ev, span) = self.next()?;
+                    if matches!(ev, Event::SequenceEnd) {
+                        break;
+                    }
+                    items.push(self.node(ev, span)?);
+                }
+                let node = Node::new(Value::Seq(items), line, column);
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                Ok(node)
+            }
+            Event::MappingStart(anchor, _tag) => {
+                let mut entries: Vec<(String, Node)> = Vec::new();
+                let mut merged: Vec<(String, Node)> = Vec::new();
+                loop {
+                    let (ev, span) = self.next()?;
+                    if matches!(ev, Event::MappingEnd) {
+                        break;
+                    }
+                    let key = self.node(ev, span)?;
+                    let (ev, span) = self.next()?;
+                    let value = self.node(ev, span)?;
+                    if key.plain && key.value == Value::Str("<<".into()) {
+                        merge_into(&mut merged, &value);
+                        continue;
+                    }
+                    let name = key_text(&key).ok_or(ParseError {
+                        message: format!("a mapping key must be a scalar, found {}", key.type_name()),
+                        line: key.line,
+                        column: key.column,
+                    })?;
+                    if entries.iter().any(|(k, _)| *k == name) {
+                        return Err(ParseError {
+                            message: format!("duplicate key `{name}`"),
+                            line: key.line,
+                            column: key.column,
+                        });
+                    }
+                    entries.push((name, value));
+                }
+                for (k, v) in merged {
+                    if !entries.iter().any(|(e, _)| *e == k) {
+                        entries.push((k, v));
+                    }
+                }
+                let node = Node::new(Value::Map(entries), line, column);
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                Ok(node)
+            }
+            _ => Err(ParseError { message: "unexpected YAML event".into(), line, column }),
+        }
+    }
+}
+
+fn merge_into(merged: &mut Vec<(String, Node)>, value: &Node) {
+    match &value.value {
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                if !merged.iter().any(|(m, _)| m == k) {
+                    merged.push((k.clone(), v.clone()));
+                }
+            }
+        }
+        Value::Seq(items) => items.iter().for_each(|item| merge_into(merged, item)),
+        _ => {}
+    }
+}
+
+fn key_text(key: &Node) -> Option<String> {
+    Some(match &key.value {
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".into(),
+        Value::Env { name, .. } => name.clone(),
+        Value::Seq(_) | Value::Map(_) => return None,
+    })
+}
+
+fn scalar_value(text: &str, plain: bool, tag: Option<&str>) -> Value {
+    match tag {
+        Some("!env") => {
+            let raw = text.trim();
+            let (name, conv) = match raw.rsplit_once("::") {
+                Some((n, "number")) => (n, EnvConv::Number),
+                Some((n, "boolean")) => (n, EnvConv::Boolean),
+                _ => (raw, EnvConv::Text),
+            };
+            return Value::Env { name: name.to_string(), conv };
+        }
+        Some("tag:yaml.org,2002:str") | Some("!!str") => return Value::Str(text.to_string()),
+        _ => {}
+    }
+    if plain { core_schema(text) } else { Value::Str(text.to_string()) }
+}
+
+/// Resolves a plain scalar with the YAML 1.2 core schema (as the service's `yaml` package does).
+pub fn core_schema(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits(unsigned, 10) {
+        if let Ok(i) = text.parse::<i64>() {
+            return Value::Int(i);
+        }
+        return Value::Float(text.parse().unwrap_or(f64::NAN));
+    }
+    if let Some(oct) = text.strip_prefix("0o").filter(|s| digits(s, 8)) {
+        return i64::from_str_radix(oct, 8).map(Value::Int).unwrap_or(Value::Str(text.into()));
+    }
+    if let Some(hex) = text.strip_prefix("0x").filter(|s| digits(s, 16)) {
+        return i64::from_str_radix(hex, 16).map(Value::Int).unwrap_or(Value::Str(text.into()));
+    }
+    if is_core_float(unsigned) {
+        if let Ok(f) = text.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(text.to_string())
+}
+
+/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` without the sign.
+fn is_core_float(s: &str) -> bool {
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            (int.is_empty() && !frac.is_empty() && frac.chars().all(|c| c.is_ascii_digit()))
+                || (!int.is_empty()
+                    && int.chars().all(|c| c.is_ascii_digit())
+                    && frac.chars().all(|c| c.is_ascii_digit()))
+        }
+        None => !mantissa.is_empty() && mantissa.chars().all(|c| c.is_ascii_digit()),
+    };
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exp_ok
+}
+
+// ---------------------------------------------------------------- JSON
+
+/// A JSON value with the byte span it covers, for lossless JSON patching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonSpan {
+    /// Byte offset of the first character.
+    pub start: usize,
+    /// Byte offset after the last character.
+    pub end: usize,
+    /// For objects: each member's key span start and value; for arrays: the items.
+    pub children: Vec<(Option<String>, usize, JsonSpan)>,
+    /// True for `{…}`, false for `[…]` and scalars.
+    pub is_object: bool,
+    /// True for `[…]`.
+    pub is_array: bool,
+}
+
+/// Parses JSON into a [`Node`] (for reading) and a [`JsonSpan`] tree (for patching).
+pub fn parse_json(text: &str) -> Result<(Node, JsonSpan), ParseError> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let offset = text.len() - body.len();
+    let mut p = JsonParser { s: text.as_bytes(), i: offset, text };
+    p.ws();
+    let out = p.value()?;
+    p.ws();
+    if p.i < p.s.len() {
+        return Err(p.err("unexpected characters after the JSON value"));
+    }
+    Ok(out)
+}
+
+struct JsonParser<'a> {
+    s: &'a [u8],
+    i: usize,
+    text: &'a str,
+}
+
+impl JsonParser<'_> {
+    fn line_col(&self, at: usize) -> (usize, usize) {
+        let before = &self.text[..at.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    }
+
+    fn err(&self, message: &str) -> ParseError {
+        let (line, column) = self.line_col(self.i);
+        ParseError { message: message.to_string(), line, column }
+    }
+
+    fn ws(&mut self) {
+        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self) -> Result<(Node, JsonSpan), ParseError> {
+        let start = self.i;
+        let (line, column) = self.line_col(start);
+        let leaf = |value, end| {
+            (Node::new(value, line, column), JsonSpan { start, end, children: vec![], is_object: false, is_array: false })
+        };
+        match self.s.get(self.i) {
+            Some(b'{') => {
+                self.i += 1;
+                let mut entries = Vec::new();
+                let mut children = Vec::new();
+                self.ws();
+                if self.s.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                } else {
+                    loop {
+                        self.ws();
+                        let key_start = self.i;
+                        if self.s.get(self.i) != Some(&b'"') {
+                            return Err(self.err("expected a string key"));
+                        }
+                        let key = self.string()?;
+                        self.ws();
+                        if self.s.get(self.i) != Some(&b':') {
+                            return Err(self.err("expected `:` after the key"));
+                        }
+                        self.i += 1;
+                        self.ws();
+                        let (node, span) = self.value()?;
+                        if entries.iter().any(|(k, _): &(String, Node)| *k == key) {
+                            let (line, column) = self.line_col(key_start);
+                            return Err(ParseError { message: format!("duplicate key `{key}`"), line, column });
+                        }
+                        entries.push((key.clone(), node));
+                        children.push((Some(key), key_start, span));
+                        self.ws();
+                        match self.s.get(self.i) {
+                            Some(b',') => self.i += 1,
+                            Some(b'}') => {
+                                self.i += 1;
+                                break;
+                            }
+                            _ => return Err(self.err("expected `,` or `}`")),
+                        }
+                    }
+                }
+                let node = Node::new(Value::Map(entries), line, column);
+                Ok((node, JsonSpan { start, end: self.i, children, is_object: true, is_array: false }))
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                let mut children = Vec::new();
+                self.ws();
+                if self.s.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                } else {
+                    loop {
+                        self.ws();
+                        let item_start = self.i;
+                        let (node, span) = self.value()?;
+                        items.push(node);
+                        children.push((None, item_start, span));
+                        self.ws();
+                        match self.s.get(self.i) {
+                            Some(b',') => self.i += 1,
+                            Some(b']') => {
+                                self.i += 1;
+                                break;
+                            }
+                            _ => return Err(self.err("expected `,` or `]`")),
+                        }
+                    }
+                }
+                let node = Node::new(Value::Seq(items), line, column);
+                Ok((node, JsonSpan { start, end: self.i, children, is_object: false, is_array: true }))
+            }
+            Some(b'"') => {
+                let s = self.string()?;
+                Ok(leaf(Value::Str(s), self.i))
+            }
+            Some(_) => {
+                let rest = &self.text[self.i..];
+                for (word, value) in [("true", Value::Bool(true)), ("false", Value::Bool(false)), ("null", Value::Null)] {
+                    if rest.starts_with(word) {
+                        self.i += word.len();
+                        return Ok(leaf(value, self.i));
+                    }
+                }
+                let len = rest
+                    .bytes()
+                    .take_while(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                    .count();
+                let num = &rest[..len];
+                let value = serde_json::from_str::<serde_json::Number>(num)
+                    .map_err(|_| self.err("expected a JSON value"))?;
+                self.i += len;
+                let value = match value.as_i64() {
+                    Some(i) => Value::Int(i),
+                    None => Value::Float(value.as_f64().unwrap_or(f64::NAN)),
+                };
+                Ok(leaf(value, self.i))
+            }
+            None => Err(self.err("unexpected end of input")),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, ParseError> {
+        let start = self.i;
+        self.i += 1;
+        while self.i < self.s.len() {
+            match self.s[self.i] {
+                b'\\' => self.i += 2,
+                b'"' => {
+                    self.i += 1;
+                    return serde_json::from_str(&self.text[start..self.i]).map_err(|e| {
+                        let (line, column) = self.line_col(start);
+                        ParseError { message: format!("invalid string: {e}"), line, column }
+                    });
+                }
+                _ => self.i += 1,
+            }
+        }
+        Err(self.err("unterminated string"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_schema_resolves_like_yaml_1_2() {
+        assert_eq!(core_schema("123"), Value::Int(123));
+        assert_eq!(core_schema("0x1f"), Value::Int(31));
+        assert_eq!(core_schema("1e3"), Value::Float(1000.0));
+        assert_eq!(core_schema("yes"), Value::Str("yes".into()));
+        assert_eq!(core_schema("True"), Value::Bool(true));
+        assert_eq!(core_schema("~"), Value::Null);
+        assert_eq!(core_schema("powersync-1"), Value::Str("powersync-1".into()));
+    }
+
+    #[test]
+    fn yaml_env_tags_anchors_and_merges() {
+        let doc = parse_yaml("base: &b\n  x: 1\nm:\n  <<: *b\n  k: !env PS_K::number\n  q: '12'\n").unwrap();
+        let m = doc.get("m").unwrap();
+        assert_eq!(m.get("x").unwrap().value, Value::Int(1));
+        assert_eq!(m.get("k").unwrap().value, Value::Env { name: "PS_K".into(), conv: EnvConv::Number });
+        assert_eq!(m.get("q").unwrap().value, Value::Str("12".into()));
+        assert_eq!((m.get("k").unwrap().line, m.get("k").unwrap().column), (5, 6));
+    }
+
+    #[test]
+    fn yaml_errors_have_positions() {
+        let err = parse_yaml("a: b: c\n").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(parse_yaml("a: 1\na: 2\n").unwrap_err().message.contains("duplicate"));
+        assert_eq!(parse_yaml("# only a comment\n").unwrap().value, Value::Null);
+    }
+
+    #[test]
+    fn json_spans_and_positions() {
+        let (node, span) = parse_json("{\n  \"a\": [1, \"x\"],\n  \"b\": {}\n}\n").unwrap();
+        assert_eq!(node.get("a").unwrap().as_seq().unwrap().len(), 2);
+        assert_eq!(span.children.len(), 2);
+        let err = parse_json("{\"a\": 1,}").unwrap_err();
+        assert_eq!((err.line, err.column), (1, 9));
+    }
+
+    #[test]
+    fn env_resolution_follows_the_service() {
+        let doc = parse_yaml("a: !env PS_A\nb: !env OTHER\n").unwrap();
+        let lookup = |n: &str| (n == "PS_A").then(|| "v".to_string());
+        assert_eq!(doc.get("a").unwrap().resolve(&lookup).unwrap(), serde_json::json!("v"));
+        assert_eq!(doc.get("b").unwrap().resolve(&lookup).unwrap_err().problem, EnvProblem::NoPrefix);
+    }
+}

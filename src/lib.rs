@@ -1,0 +1,4 @@
+//! pskeys: PowerSync client-auth keys and tokens.
+pub mod config;
+pub mod error;
+pub mod keys;
