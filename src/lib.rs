@@ -1,4 +1,25 @@
-//! pskeys: PowerSync client-auth keys and tokens.
+//! pskeys: from nothing to a working PowerSync client login.
+//!
+//! `init` generates a signing key, keeps its private part in `.env` and patches the public
+//! part losslessly into the PowerSync Service config; `mint` signs tokens the service
+//! accepts. The modules are usable as a library: [`keys`] to generate keys, [`config`] to
+//! read and patch configs, [`envfile`] to edit `.env`, [`token`] to sign and check tokens.
+
+pub mod cli;
+mod cmd;
 pub mod config;
+pub mod envfile;
 pub mod error;
+pub mod fsutil;
 pub mod keys;
+pub mod token;
+
+pub use error::{Error, ExitCode, Result};
+
+/// Runs one parsed command line.
+pub fn run(cli: cli::Cli) -> Result<()> {
+    match cli.command {
+        cli::Command::Init(args) => cmd::init::run(args),
+        cli::Command::Mint(args) => cmd::mint::run(args),
+    }
+}

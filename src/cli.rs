@@ -1,0 +1,113 @@
+//! The command line: clap derive types, one Args struct per subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::keys::Alg;
+
+/// Bootstrap PowerSync client auth: generate a signing key, patch it losslessly into the
+/// service config, and mint development tokens the service accepts.
+#[derive(Debug, Parser)]
+#[command(name = "pskeys", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a signing key: private part to .env, public JWK into the service config.
+    Init(InitArgs),
+    /// Sign a token the PowerSync Service accepts (printed alone on stdout).
+    Mint(MintArgs),
+}
+
+/// `pskeys init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Algorithm: HS256 (default), HS384, HS512, RS256, RS384, RS512, ES256, ES384, EdDSA.
+    #[arg(long, value_name = "ALG")]
+    pub alg: Option<Alg>,
+    /// RSA modulus size: 2048 (default), 3072 or 4096.
+    #[arg(long, value_name = "BITS")]
+    pub bits: Option<u32>,
+    /// Key id to use instead of the default `powersync-<10 hex>`.
+    #[arg(long, value_name = "KID")]
+    pub kid: Option<String>,
+    /// Service config to patch [default: $POWERSYNC_CONFIG_PATH, then powersync.yaml,
+    /// config.yaml, config.json, config/powersync.yaml, powersync/service.yaml; created from
+    /// the built-in template when none exists].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The .env file holding the private key.
+    #[arg(long, value_name = "PATH", default_value = ".env")]
+    pub env_file: PathBuf,
+    /// Audience the service accepts (repeatable) [default when the config has none:
+    /// powersync-dev and powersync].
+    #[arg(long = "audience", value_name = "AUD")]
+    pub audiences: Vec<String>,
+    /// Add a new key (new kid) and sign with it from now on; older public keys stay.
+    #[arg(long, conflicts_with = "force")]
+    pub rotate: bool,
+    /// Replace the key .env names (and its entry in the config) with a new one.
+    #[arg(long)]
+    pub force: bool,
+    /// HMAC only: write the secret into the config itself instead of `k: !env PS_…`.
+    #[arg(long)]
+    pub inline: bool,
+    /// Show the changes as unified diffs (secrets masked) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a machine-readable summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pskeys mint`.
+#[derive(Debug, Args)]
+pub struct MintArgs {
+    /// The user id (`sub`) that sync rules see as `request.user_id()`.
+    #[arg(long, value_name = "ID")]
+    pub sub: String,
+    /// Service config [default: discovered as for `init`].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The .env file with the signing key (the process environment overrides it).
+    #[arg(long, value_name = "PATH", default_value = ".env")]
+    pub env_file: PathBuf,
+    /// Sign with this key instead of $PSKEYS_KID.
+    #[arg(long, value_name = "KID")]
+    pub kid: Option<String>,
+    /// Lifetime: 90s, 15m, 12h, 1d (at most 24h: the service's limit).
+    #[arg(long, value_name = "DURATION", default_value = "12h")]
+    pub expires_in: String,
+    /// Audience to put in `aud` (repeatable) [default: the config's audience list].
+    #[arg(long = "aud", value_name = "AUD")]
+    pub aud: Vec<String>,
+    /// Service URL to add to `aud`, where the Diagnostics app finds it
+    /// (e.g. http://localhost:8080).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Extra claim KEY=VALUE (repeatable); VALUE is parsed as JSON when it parses, else a string.
+    #[arg(long = "claim", value_name = "KEY=VALUE")]
+    pub claims: Vec<String>,
+    /// The `parameters` claim, a JSON object (token_parameters in sync rules).
+    #[arg(long, value_name = "JSON")]
+    pub parameters: Option<String>,
+    /// Print token, header, claims and expiry as JSON instead of the bare token.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        super::Cli::command().debug_assert();
+    }
+}
