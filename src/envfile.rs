@@ -17,7 +17,8 @@ pub const PRIVATE_KEY_VAR: &str = "PSKEYS_PRIVATE_KEY";
 pub const HMAC_VAR: &str = "PS_CLIENT_AUTH_KEY";
 
 /// The comment written above the variables pskeys adds to a file.
-pub const HEADER: &str = "# PowerSync client auth, written by pskeys. Secret: keep this file out of git.";
+pub const HEADER: &str =
+    "# PowerSync settings written by pskeys. Holds secrets: keep this file out of git.";
 
 /// One `KEY=value` assignment in the file.
 #[derive(Debug, Clone)]
@@ -51,12 +52,17 @@ impl EnvFile {
             Ok(bytes) => {
                 let text = String::from_utf8(bytes).map_err(|e| Error::EnvFile {
                     location: Location::file(path),
-                    message: format!("the file is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                    message: format!(
+                        "the file is not UTF-8 (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
                     hint: Some("save it as UTF-8".into()),
                 })?;
                 EnvFile::parse(path, text, true)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => EnvFile::parse(path, String::new(), false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                EnvFile::parse(path, String::new(), false)
+            }
             Err(e) => Err(Error::io("read", path, e)),
         }
     }
@@ -77,21 +83,39 @@ impl EnvFile {
                     });
                 }
                 Err(e) => {
-                    return Err(Error::EnvFile { location: Location::file(path), message: e.to_string(), hint: None });
+                    return Err(Error::EnvFile {
+                        location: Location::file(path),
+                        message: e.to_string(),
+                        hint: None,
+                    });
                 }
             }
         }
-        Ok(EnvFile { path: path.to_path_buf(), text, existed, vars, assignments })
+        Ok(EnvFile {
+            path: path.to_path_buf(),
+            text,
+            existed,
+            vars,
+            assignments,
+        })
     }
 
     /// The value of `key` in the file (the last assignment wins, as in dotenvy).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.vars
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The line `key` is assigned on.
     pub fn line_of(&self, key: &str) -> Option<usize> {
-        self.assignments.iter().rev().find(|a| a.key == key).map(|a| a.line)
+        self.assignments
+            .iter()
+            .rev()
+            .find(|a| a.key == key)
+            .map(|a| a.line)
     }
 
     /// All variables, in file order.
@@ -107,9 +131,18 @@ impl EnvFile {
             return Ok(());
         }
         let text = match self.assignments.iter().rev().find(|a| a.key == key) {
-            Some(a) => format!("{}{}{}", &self.text[..a.value_start], encoded, &self.text[a.value_end..]),
+            Some(a) => format!(
+                "{}{}{}",
+                &self.text[..a.value_start],
+                encoded,
+                &self.text[a.value_end..]
+            ),
             None => {
-                let nl = if self.text.contains("\r\n") { "\r\n" } else { "\n" };
+                let nl = if self.text.contains("\r\n") {
+                    "\r\n"
+                } else {
+                    "\n"
+                };
                 let mut text = self.text.clone();
                 if !text.is_empty() && !text.ends_with('\n') {
                     text.push_str(nl);
@@ -134,7 +167,9 @@ impl EnvFile {
         let mut text = self.text.clone();
         for a in self.assignments.iter().rev().filter(|a| a.key == key) {
             let start = text[..a.value_start].rfind('\n').map_or(0, |i| i + 1);
-            let end = text[a.value_end..].find('\n').map_or(text.len(), |i| a.value_end + i + 1);
+            let end = text[a.value_end..]
+                .find('\n')
+                .map_or(text.len(), |i| a.value_end + i + 1);
             text.replace_range(start..end, "");
         }
         if text != self.text {
@@ -148,7 +183,9 @@ impl EnvFile {
 /// safe, else double-quoted with `\n`, `\"`, `\\` and `\$` escapes (one line).
 pub fn encode_value(value: &str) -> String {
     let safe = !value.is_empty()
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/+=,@%".contains(c));
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/+=,@%".contains(c));
     if safe {
         return value.to_string();
     }
@@ -196,20 +233,34 @@ fn scan(path: &Path, text: &str) -> Result<Vec<Assignment>> {
             .count();
         let key = &rest[..key_len];
         let after_key = rest[key_len..].trim_start();
-        if key.is_empty() || key.starts_with(|c: char| c.is_ascii_digit()) || !after_key.starts_with('=') {
+        if key.is_empty()
+            || key.starts_with(|c: char| c.is_ascii_digit())
+            || !after_key.starts_with('=')
+        {
             return Err(Error::EnvFile {
                 location: Location::at(path, line, lead + 1),
-                message: format!("expected KEY=value, found `{}`", trimmed.chars().take(60).collect::<String>()),
-                hint: Some("fix or comment out this line (# …); pskeys changes nothing until it parses".into()),
+                message: format!(
+                    "expected KEY=value, found `{}`",
+                    trimmed.chars().take(60).collect::<String>()
+                ),
+                hint: Some(
+                    "fix or comment out this line (# …); pskeys changes nothing until it parses"
+                        .into(),
+                ),
             });
         }
         let eq = offset + key_len + (rest[key_len..].len() - after_key.len());
         let after_eq = &text[eq + 1..];
-        let value_start = eq + 1 + (after_eq.len() - after_eq.trim_start_matches([' ', '\t']).len());
+        let value_start =
+            eq + 1 + (after_eq.len() - after_eq.trim_start_matches([' ', '\t']).len());
         let mut value_end = line_end;
         let start_line = line;
         // A quoted value may run over several lines: find its closing quote.
-        if let Some(q) = text[value_start..].chars().next().filter(|c| *c == '"' || *c == '\'') {
+        if let Some(q) = text[value_start..]
+            .chars()
+            .next()
+            .filter(|c| *c == '"' || *c == '\'')
+        {
             let mut i = value_start + 1;
             let bytes = text.as_bytes();
             while i < text.len() && bytes[i] != q as u8 {
@@ -222,15 +273,29 @@ fn scan(path: &Path, text: &str) -> Result<Vec<Assignment>> {
                 i += 1;
             }
             value_end = (i + 1).min(text.len());
-        } else if let Some(c) = text[value_start..line_end].find(" #").or_else(|| text[value_start..line_end].find("\t#")) {
+        } else if let Some(c) = text[value_start..line_end]
+            .find(" #")
+            .or_else(|| text[value_start..line_end].find("\t#"))
+        {
             // An unquoted value ends where its inline comment starts.
             value_end = value_start + c;
         } else if text[value_start..line_end].starts_with('#') {
             value_end = value_start;
         }
-        let value_end = if text[..value_end].ends_with('\r') { value_end - 1 } else { value_end };
-        out.push(Assignment { key: key.to_string(), value_start, value_end, line: start_line });
-        pos = text[value_end..].find('\n').map_or(text.len(), |j| value_end + j + 1);
+        let value_end = if text[..value_end].ends_with('\r') {
+            value_end - 1
+        } else {
+            value_end
+        };
+        out.push(Assignment {
+            key: key.to_string(),
+            value_start,
+            value_end,
+            line: start_line,
+        });
+        pos = text[value_end..]
+            .find('\n')
+            .map_or(text.len(), |j| value_end + j + 1);
         line += 1;
     }
     Ok(out)
@@ -250,7 +315,10 @@ mod tests {
         e.set("A", "2").unwrap();
         assert_eq!(e.text, "# c\r\nexport A=2 # note\r\nB='x y'\r\n");
         e.set("C", "3").unwrap();
-        assert_eq!(e.text, format!("# c\r\nexport A=2 # note\r\nB='x y'\r\n\r\n{HEADER}\r\nC=3\r\n"));
+        assert_eq!(
+            e.text,
+            format!("# c\r\nexport A=2 # note\r\nB='x y'\r\n\r\n{HEADER}\r\nC=3\r\n")
+        );
         assert_eq!(e.get("B"), Some("x y"));
     }
 

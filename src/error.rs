@@ -36,12 +36,20 @@ pub struct Location {
 impl Location {
     /// A whole file.
     pub fn file(path: &Path) -> Self {
-        Location { path: path.to_path_buf(), line: None, column: None }
+        Location {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+        }
     }
 
     /// A line and column in a file.
     pub fn at(path: &Path, line: usize, column: usize) -> Self {
-        Location { path: path.to_path_buf(), line: Some(line), column: Some(column) }
+        Location {
+            path: path.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+        }
     }
 }
 
@@ -133,9 +141,10 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Rejected { .. } => ExitCode::Rejected,
-            Error::Usage { .. } | Error::Config { .. } | Error::EnvFile { .. } | Error::Key { .. } => {
-                ExitCode::Invalid
-            }
+            Error::Usage { .. }
+            | Error::Config { .. }
+            | Error::EnvFile { .. }
+            | Error::Key { .. } => ExitCode::Invalid,
             Error::Conflict { .. } => ExitCode::Conflict,
             Error::Io { .. } => ExitCode::Io,
         }
@@ -175,21 +184,44 @@ impl Error {
 
     /// Shorthand for a usage error.
     pub fn usage(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
-        Error::Usage { message: message.into(), hint: hint.into() }
+        Error::Usage {
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 
     /// Shorthand for a config error.
-    pub fn config(location: Location, message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
-        Error::Config { location, message: message.into(), hint: hint.into() }
+    pub fn config(
+        location: Location,
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) -> Self {
+        Error::Config {
+            location,
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 
     /// Shorthand for an I/O error.
     pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
-        Error::Io { action, path: path.to_path_buf(), source }
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     /// Shorthand for a rejection.
-    pub fn rejected(code: Option<&'static str>, message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
-        Error::Rejected { code, message: message.into(), hint: hint.into() }
+    pub fn rejected(
+        code: Option<&'static str>,
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) -> Self {
+        Error::Rejected {
+            code,
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 }

@@ -45,9 +45,13 @@ pub fn atomic_write(path: &Path, content: &[u8], new_mode: u32) -> Result<()> {
     }
     #[cfg(not(unix))]
     let _ = new_mode;
-    tmp.write_all(content).map_err(|e| Error::io("write", path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io("sync", path, e))?;
-    tmp.persist(path).map_err(|e| Error::io("replace", path, e.error))?;
+    tmp.write_all(content)
+        .map_err(|e| Error::io("write", path, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("sync", path, e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
@@ -94,7 +98,9 @@ pub enum GitStatus {
 /// Asks git whether `path` is ignored or tracked.
 pub fn git_status(path: &Path) -> GitStatus {
     let dir = dir_of(path);
-    let Some(name) = path.file_name() else { return GitStatus::NoRepo };
+    let Some(name) = path.file_name() else {
+        return GitStatus::NoRepo;
+    };
     let run = |args: &[&std::ffi::OsStr]| {
         Command::new("git")
             .args(args)
@@ -106,7 +112,12 @@ pub fn git_status(path: &Path) -> GitStatus {
             .ok()
             .and_then(|s| s.code())
     };
-    let tracked = run(&["ls-files".as_ref(), "--error-unmatch".as_ref(), "--".as_ref(), name]);
+    let tracked = run(&[
+        "ls-files".as_ref(),
+        "--error-unmatch".as_ref(),
+        "--".as_ref(),
+        name,
+    ]);
     match tracked {
         None | Some(128) => return GitStatus::NoRepo,
         Some(0) => return GitStatus::Tracked,
@@ -124,7 +135,9 @@ pub fn mode(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o777)
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o777)
     }
     #[cfg(not(unix))]
     {

@@ -207,12 +207,17 @@ pub enum PrivateKey {
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print key material, even in debug output.
-        f.debug_struct("PrivateKey").field("alg", &self.alg()).finish_non_exhaustive()
+        f.debug_struct("PrivateKey")
+            .field("alg", &self.alg())
+            .finish_non_exhaustive()
     }
 }
 
 fn crypto_err(what: &str) -> Error {
-    Error::Key { message: format!("could not {what}: the crypto library refused"), hint: None }
+    Error::Key {
+        message: format!("could not {what}: the crypto library refused"),
+        hint: None,
+    }
 }
 
 /// Generates a new key for `alg`; `bits` applies to RSA only.
@@ -220,7 +225,8 @@ pub fn generate(alg: Alg, bits: u32) -> Result<PrivateKey> {
     match alg.kty() {
         Kty::Oct => {
             let mut secret = vec![0u8; alg.hmac_len()];
-            aws_lc_rs::rand::fill(&mut secret).map_err(|_| crypto_err("read the OS random generator"))?;
+            aws_lc_rs::rand::fill(&mut secret)
+                .map_err(|_| crypto_err("read the OS random generator"))?;
             Ok(PrivateKey::Hmac { alg, secret })
         }
         Kty::Rsa => {
@@ -237,19 +243,36 @@ pub fn generate(alg: Alg, bits: u32) -> Result<PrivateKey> {
                 }
             };
             let pair = RsaKeyPair::generate(size).map_err(|_| crypto_err("generate an RSA key"))?;
-            let der: Pkcs8V1Der<'_> = pair.as_der().map_err(|_| crypto_err("encode the RSA key"))?;
-            Ok(PrivateKey::Pkcs8 { alg, der: der.as_ref().to_vec() })
+            let der: Pkcs8V1Der<'_> = pair
+                .as_der()
+                .map_err(|_| crypto_err("encode the RSA key"))?;
+            Ok(PrivateKey::Pkcs8 {
+                alg,
+                der: der.as_ref().to_vec(),
+            })
         }
         Kty::Ec => {
             let signing = alg.ecdsa().ok_or_else(|| crypto_err("pick the EC curve"))?;
-            let pair = EcdsaKeyPair::generate(signing).map_err(|_| crypto_err("generate an EC key"))?;
-            let doc = pair.to_pkcs8v1().map_err(|_| crypto_err("encode the EC key"))?;
-            Ok(PrivateKey::Pkcs8 { alg, der: doc.as_ref().to_vec() })
+            let pair =
+                EcdsaKeyPair::generate(signing).map_err(|_| crypto_err("generate an EC key"))?;
+            let doc = pair
+                .to_pkcs8v1()
+                .map_err(|_| crypto_err("encode the EC key"))?;
+            Ok(PrivateKey::Pkcs8 {
+                alg,
+                der: doc.as_ref().to_vec(),
+            })
         }
         Kty::Okp => {
-            let pair = Ed25519KeyPair::generate().map_err(|_| crypto_err("generate an Ed25519 key"))?;
-            let doc = pair.to_pkcs8v1().map_err(|_| crypto_err("encode the Ed25519 key"))?;
-            Ok(PrivateKey::Pkcs8 { alg, der: doc.as_ref().to_vec() })
+            let pair =
+                Ed25519KeyPair::generate().map_err(|_| crypto_err("generate an Ed25519 key"))?;
+            let doc = pair
+                .to_pkcs8v1()
+                .map_err(|_| crypto_err("encode the Ed25519 key"))?;
+            Ok(PrivateKey::Pkcs8 {
+                alg,
+                der: doc.as_ref().to_vec(),
+            })
         }
     }
 }
@@ -266,7 +289,10 @@ pub struct PublicJwk {
 impl PublicJwk {
     /// The value of one parameter.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The RFC 7638 thumbprint (SHA-256 over the required members in lexicographic order).
@@ -334,7 +360,10 @@ impl PrivateKey {
             PrivateKey::Pkcs8 { alg, der } => (*alg, der.as_slice()),
         };
         let bad = || Error::Key {
-            message: format!("the stored {alg} private key is not a valid PKCS#8 {} key", alg.kty().as_str()),
+            message: format!(
+                "the stored {alg} private key is not a valid PKCS#8 {} key",
+                alg.kty().as_str()
+            ),
             hint: Some("run `pskeys init --force` to generate a new key".into()),
         };
         let params = match alg.kty() {
@@ -361,7 +390,10 @@ impl PrivateKey {
             }
             Kty::Okp => {
                 let pair = Ed25519KeyPair::from_pkcs8(der).map_err(|_| bad())?;
-                vec![("crv", "Ed25519".to_string()), ("x", b64url(pair.public_key().as_ref()))]
+                vec![
+                    ("crv", "Ed25519".to_string()),
+                    ("x", b64url(pair.public_key().as_ref())),
+                ]
             }
             Kty::Oct => return Ok(None),
         };
@@ -371,9 +403,9 @@ impl PrivateKey {
     /// The RSA modulus size in bits (None for other keys).
     pub fn rsa_bits(&self) -> Option<usize> {
         match self {
-            PrivateKey::Pkcs8 { alg, der } if alg.kty() == Kty::Rsa => {
-                RsaKeyPair::from_pkcs8(der).ok().map(|p| p.public_modulus_len() * 8)
-            }
+            PrivateKey::Pkcs8 { alg, der } if alg.kty() == Kty::Rsa => RsaKeyPair::from_pkcs8(der)
+                .ok()
+                .map(|p| p.public_modulus_len() * 8),
             _ => None,
         }
     }
@@ -397,7 +429,9 @@ impl PrivateKey {
 
     /// The private key as a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), or None for HMAC.
     pub fn to_pem(&self) -> Option<String> {
-        let PrivateKey::Pkcs8 { der, .. } = self else { return None };
+        let PrivateKey::Pkcs8 { der, .. } = self else {
+            return None;
+        };
         let body = STANDARD.encode(der);
         let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
         for chunk in body.as_bytes().chunks(64) {
@@ -421,9 +455,13 @@ impl PrivateKey {
             .trim()
             .strip_prefix("-----BEGIN PRIVATE KEY-----")
             .and_then(|s| s.strip_suffix("-----END PRIVATE KEY-----"))
-            .ok_or_else(|| bad("expected -----BEGIN PRIVATE KEY----- … -----END PRIVATE KEY-----"))?;
+            .ok_or_else(|| {
+                bad("expected -----BEGIN PRIVATE KEY----- … -----END PRIVATE KEY-----")
+            })?;
         let b64: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
-        let der = STANDARD.decode(b64).map_err(|_| bad("the base64 body does not decode"))?;
+        let der = STANDARD
+            .decode(b64)
+            .map_err(|_| bad("the base64 body does not decode"))?;
         let key = PrivateKey::Pkcs8 { alg, der };
         // Parse once now so a broken key fails here, not at signing time.
         key.public_jwk()?;
@@ -443,7 +481,8 @@ impl PrivateKey {
                 Kty::Rsa => {
                     // jsonwebtoken's RSA signer wants the inner PKCS#1 RSAPrivateKey.
                     let pem = self.to_pem().unwrap_or_default();
-                    EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| crypto_err("load the RSA key"))
+                    EncodingKey::from_rsa_pem(pem.as_bytes())
+                        .map_err(|_| crypto_err("load the RSA key"))
                 }
                 Kty::Ec => Ok(EncodingKey::from_ec_der(der)),
                 Kty::Okp => Ok(EncodingKey::from_ed_der(der)),
@@ -456,7 +495,10 @@ impl PrivateKey {
 /// Decodes base64url (with or without padding), as jose's JWK import does.
 pub fn decode_b64url(s: &str) -> Option<Vec<u8>> {
     let trimmed = s.trim_end_matches('=');
-    if trimmed.bytes().any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) {
+    if trimmed
+        .bytes()
+        .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    {
         return None;
     }
     URL_SAFE_NO_PAD.decode(trimmed).ok()
@@ -473,7 +515,10 @@ mod tests {
             assert_eq!(key.alg(), alg);
             key.encoding_key().unwrap();
             if alg.is_hmac() {
-                assert_eq!(decode_b64url(&key.hmac_k().unwrap()).unwrap().len(), alg.hmac_len());
+                assert_eq!(
+                    decode_b64url(&key.hmac_k().unwrap()).unwrap().len(),
+                    alg.hmac_len()
+                );
                 assert!(key.public_jwk().unwrap().is_none());
             } else {
                 let pem = key.to_pem().unwrap();

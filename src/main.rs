@@ -8,7 +8,9 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             match &err {
-                pskeys::Error::Rejected { code: Some(code), .. } => eprintln!("error: {code} {err}"),
+                pskeys::Error::Rejected {
+                    code: Some(code), ..
+                } => eprintln!("error: {code} {err}"),
                 _ => eprintln!("error: {err}"),
             }
             if let Some(hint) = err.hint() {

@@ -45,17 +45,25 @@ pub fn parse_lifetime(text: &str) -> Result<u64> {
 
 /// Seconds since the epoch, read once per token so `iat` and `exp` agree.
 pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Parses `KEY=VALUE`; VALUE is JSON when it parses as JSON, else a string.
 pub fn parse_claim(text: &str) -> Result<(String, Value)> {
     let (key, raw) = text.split_once('=').ok_or_else(|| {
-        Error::usage(format!("--claim `{text}` has no `=`"), "write it as KEY=VALUE, e.g. --claim role=admin".to_string())
+        Error::usage(
+            format!("--claim `{text}` has no `=`"),
+            "write it as KEY=VALUE, e.g. --claim role=admin".to_string(),
+        )
     })?;
     let key = key.trim();
     if key.is_empty() {
-        return Err(Error::usage(format!("--claim `{text}` has an empty name"), None));
+        return Err(Error::usage(
+            format!("--claim `{text}` has an empty name"),
+            None,
+        ));
     }
     if RESERVED_CLAIMS.contains(&key) {
         let flag = match key {
@@ -63,7 +71,10 @@ pub fn parse_claim(text: &str) -> Result<(String, Value)> {
             "aud" => "--aud",
             _ => "--expires-in",
         };
-        return Err(Error::usage(format!("--claim cannot set `{key}`"), format!("use {flag} instead")));
+        return Err(Error::usage(
+            format!("--claim cannot set `{key}`"),
+            format!("use {flag} instead"),
+        ));
     }
     let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
     Ok((key.to_string(), value))
@@ -108,26 +119,40 @@ pub fn sign(key: &PrivateKey, kid: &str, claims: &Map<String, Value>) -> Result<
     let mut header = Header::new(key.alg().jwt());
     header.kid = Some(kid.to_string());
     header.typ = Some("JWT".into());
-    let token = jsonwebtoken::encode(&header, claims, &key.encoding_key()?)
-        .map_err(|e| Error::Key { message: format!("signing failed: {e}"), hint: None })?;
+    let token =
+        jsonwebtoken::encode(&header, claims, &key.encoding_key()?).map_err(|e| Error::Key {
+            message: format!("signing failed: {e}"),
+            hint: None,
+        })?;
     Ok((token, header))
 }
 
 /// Verifies `token` against a public JWK (or HMAC secret) with the service's options:
 /// the algorithm, required `sub`/`iat`/`exp`, 60 s tolerance and the audience list.
-pub fn verify(token: &str, alg: Alg, jwk: &Value, audiences: &[String]) -> std::result::Result<(), String> {
+pub fn verify(
+    token: &str,
+    alg: Alg,
+    jwk: &Value,
+    audiences: &[String],
+) -> std::result::Result<(), String> {
     let key = if alg.is_hmac() {
-        let k = jwk.get("k").and_then(Value::as_str).ok_or("the key has no `k`")?;
+        let k = jwk
+            .get("k")
+            .and_then(Value::as_str)
+            .ok_or("the key has no `k`")?;
         DecodingKey::from_secret(&crate::keys::decode_b64url(k).ok_or("`k` is not base64url")?)
     } else {
-        let jwk: Jwk = serde_json::from_value(jwk.clone()).map_err(|e| format!("the JWK is not valid: {e}"))?;
+        let jwk: Jwk = serde_json::from_value(jwk.clone())
+            .map_err(|e| format!("the JWK is not valid: {e}"))?;
         DecodingKey::from_jwk(&jwk).map_err(|e| format!("the JWK cannot be imported: {e}"))?
     };
     let mut validation = Validation::new(alg.jwt());
     validation.leeway = CLOCK_TOLERANCE_SECS;
     validation.set_required_spec_claims(&["sub", "iat", "exp", "aud"]);
     validation.set_audience(audiences);
-    jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map(|_| ()).map_err(|e| e.to_string())
+    jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Formats a unix time as RFC 3339 (UTC).
@@ -147,7 +172,12 @@ mod tests {
         assert_eq!(parse_lifetime("1d").unwrap(), 86_400);
         assert_eq!(parse_lifetime("1h30m").unwrap(), 5_400);
         assert_eq!(parse_lifetime("600").unwrap(), 600);
-        assert!(parse_lifetime("25h").unwrap_err().to_string().contains("PSYNC_S2104"));
+        assert!(
+            parse_lifetime("25h")
+                .unwrap_err()
+                .to_string()
+                .contains("PSYNC_S2104")
+        );
         assert!(parse_lifetime("0s").is_err());
         assert!(parse_lifetime("soon").is_err());
     }
@@ -156,7 +186,10 @@ mod tests {
     fn claims_parse_as_json_or_string() {
         assert_eq!(parse_claim("n=3").unwrap().1, Value::from(3));
         assert_eq!(parse_claim("s=abc").unwrap().1, Value::from("abc"));
-        assert_eq!(parse_claim("o={\"a\":1}").unwrap().1, serde_json::json!({"a": 1}));
+        assert_eq!(
+            parse_claim("o={\"a\":1}").unwrap().1,
+            serde_json::json!({"a": 1})
+        );
         assert!(parse_claim("exp=1").is_err());
         assert!(parse_claim("novalue").is_err());
     }
@@ -165,7 +198,13 @@ mod tests {
     fn signed_tokens_verify_and_wrong_audiences_do_not() {
         let key = crate::keys::generate(Alg::ES256, 0).unwrap();
         let jwk = key.public_jwk().unwrap().unwrap().to_json("k1");
-        let spec = TokenSpec { sub: "u".into(), audiences: vec!["a".into()], issued_at: now(), lifetime: 60, extra: vec![] };
+        let spec = TokenSpec {
+            sub: "u".into(),
+            audiences: vec!["a".into()],
+            issued_at: now(),
+            lifetime: 60,
+            extra: vec![],
+        };
         let (token, _) = sign(&key, "k1", &spec.claims()).unwrap();
         verify(&token, Alg::ES256, &jwk, &["a".into()]).unwrap();
         assert!(verify(&token, Alg::ES256, &jwk, &["b".into()]).is_err());

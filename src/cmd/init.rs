@@ -8,7 +8,9 @@ use serde_json::json;
 
 use crate::cli::InitArgs;
 use crate::cmd::{locate_config, lookup, show};
-use crate::config::{self, Config, DEFAULT_AUDIENCES, Field, Format, Found, NewKey, Patch, node::Value};
+use crate::config::{
+    self, Config, DEFAULT_AUDIENCES, Field, Format, Found, NewKey, Patch, node::Value,
+};
 use crate::envfile::{ALG_VAR, EnvFile, HMAC_VAR, KID_VAR, PRIVATE_KEY_VAR};
 use crate::error::{Error, Result};
 use crate::fsutil::{self, GitStatus, Write};
@@ -35,26 +37,54 @@ enum State {
 
 /// Runs `init`.
 pub fn run(args: InitArgs) -> Result<()> {
-    let InitArgs { alg, bits, kid, config, env_file, audiences, rotate, force, inline, dry_run, json } = args;
+    let InitArgs {
+        alg,
+        bits,
+        kid,
+        config,
+        env_file,
+        audiences,
+        rotate,
+        force,
+        inline,
+        dry_run,
+        json,
+    } = args;
 
     // 1. Check the flags.
     let requested_alg = alg;
     let alg = alg.unwrap_or(Alg::HS256);
     if let Some(b) = bits {
         if alg.kty() != keys::Kty::Rsa {
-            return Err(Error::usage(format!("--bits applies to RSA keys, not {alg}"), "drop --bits, or use --alg RS256".to_string()));
+            return Err(Error::usage(
+                format!("--bits applies to RSA keys, not {alg}"),
+                "drop --bits, or use --alg RS256".to_string(),
+            ));
         }
         if !keys::RSA_BITS.contains(&b) {
-            let why = if b < 2048 { "the service's jose refuses RSA keys under 2048 bits" } else { "pskeys generates 2048, 3072 or 4096" };
-            return Err(Error::usage(format!("--bits {b} is not supported: {why}"), "use --bits 2048 (default), 3072 or 4096".to_string()));
+            let why = if b < 2048 {
+                "the service's jose refuses RSA keys under 2048 bits"
+            } else {
+                "pskeys generates 2048, 3072 or 4096"
+            };
+            return Err(Error::usage(
+                format!("--bits {b} is not supported: {why}"),
+                "use --bits 2048 (default), 3072 or 4096".to_string(),
+            ));
         }
     }
     if inline && !alg.is_hmac() {
-        return Err(Error::usage("--inline applies to HMAC keys only", "asymmetric keys put only their public part in the config; drop --inline".to_string()));
+        return Err(Error::usage(
+            "--inline applies to HMAC keys only",
+            "asymmetric keys put only their public part in the config; drop --inline".to_string(),
+        ));
     }
     if let Some(k) = &kid {
         if k.trim().is_empty() || k.chars().any(char::is_control) {
-            return Err(Error::usage(format!("--kid `{k}` is not a usable key id"), "use letters, digits, `-` and `_`".to_string()));
+            return Err(Error::usage(
+                format!("--kid `{k}` is not a usable key id"),
+                "use letters, digits, `-` and `_`".to_string(),
+            ));
         }
     }
     for a in &audiences {
@@ -75,12 +105,6 @@ pub fn run(args: InitArgs) -> Result<()> {
     } else {
         Config::load(&config_path)?
     };
-    if config.format == Format::Json && alg.is_hmac() && !inline {
-        return Err(Error::usage(
-            format!("`{}` is JSON, which cannot reference .env (`!env` is a YAML tag)", show(&config_path)),
-            "use an asymmetric key (`pskeys init --alg ES256`: only the public key goes in the config), or --inline to write the HMAC secret into the config".to_string(),
-        ));
-    }
     let mut env = EnvFile::load(&env_file)?;
     let current = read_env_key(&env)?;
     let state = match &current {
@@ -93,8 +117,17 @@ pub fn run(args: InitArgs) -> Result<()> {
     let mut new_key: Option<(PrivateKey, String)> = None;
     let mut already = None;
     match (&state, rotate, force) {
-        (State::SetUp { kid: have, alg: have_alg }, false, false) => {
-            if requested_alg.is_some_and(|a| a != *have_alg) || kid.as_ref().is_some_and(|k| k != have) {
+        (
+            State::SetUp {
+                kid: have,
+                alg: have_alg,
+            },
+            false,
+            false,
+        ) => {
+            if requested_alg.is_some_and(|a| a != *have_alg)
+                || kid.as_ref().is_some_and(|k| k != have)
+            {
                 return Err(Error::Conflict {
                     message: format!("already set up with {have_alg} key `{have}`, not the key you asked for"),
                     hint: "pass --rotate to add the new key next to it (tokens signed with the old one keep working), or --force to replace it".to_string(),
@@ -103,7 +136,11 @@ pub fn run(args: InitArgs) -> Result<()> {
             already = Some((have.clone(), *have_alg));
         }
         (State::Missing { kid: have }, false, false) => {
-            let kids: Vec<String> = config.static_keys().iter().filter_map(|k| k.kid.clone()).collect();
+            let kids: Vec<String> = config
+                .static_keys()
+                .iter()
+                .filter_map(|k| k.kid.clone())
+                .collect();
             return Err(Error::Conflict {
                 message: format!(
                     "`{}` names signing key `{have}`, but `{}` has no key with that kid (it has: {})",
@@ -121,6 +158,12 @@ pub fn run(args: InitArgs) -> Result<()> {
             });
         }
         _ => {
+            if config.format == Format::Json && alg.is_hmac() && !inline {
+                return Err(Error::usage(
+                    format!("`{}` is JSON, which cannot reference .env (`!env` is a YAML tag)", show(&config_path)),
+                    "use an asymmetric key (`pskeys init --alg ES256`: only the public key goes in the config), or --inline to write the HMAC secret into the config".to_string(),
+                ));
+            }
             let key = keys::generate(alg, bits.unwrap_or(2048))?;
             let new_kid = match &kid {
                 Some(k) => k.clone(),
@@ -133,10 +176,16 @@ pub fn run(args: InitArgs) -> Result<()> {
                     }
                 }
             }
-            if config.key_by_kid(&new_kid).is_some() && patch.remove_kid.as_deref() != Some(new_kid.as_str()) {
+            if config.key_by_kid(&new_kid).is_some()
+                && patch.remove_kid.as_deref() != Some(new_kid.as_str())
+            {
                 return Err(Error::usage(
-                    format!("`{}` already has a key with kid `{new_kid}`", show(&config_path)),
-                    "choose another --kid (kids must be unique), or drop --kid for a generated one".to_string(),
+                    format!(
+                        "`{}` already has a key with kid `{new_kid}`",
+                        show(&config_path)
+                    ),
+                    "choose another --kid (kids must be unique), or drop --kid for a generated one"
+                        .to_string(),
                 ));
             }
             new_key = Some((key, new_kid));
@@ -147,14 +196,25 @@ pub fn run(args: InitArgs) -> Result<()> {
     let lookup_fn = lookup(&env);
     let configured = match config.audiences(&lookup_fn) {
         Ok(a) => a,
-        Err(_) if config.client_auth().and_then(|a| a.get("audience")).is_some_and(|n| matches!(n.value, Value::Str(_) | Value::Env { .. })) => None,
+        Err(_)
+            if config
+                .client_auth()
+                .and_then(|a| a.get("audience"))
+                .is_some_and(|n| matches!(n.value, Value::Str(_) | Value::Env { .. })) =>
+        {
+            None
+        }
         Err(e) => return Err(e),
     };
     patch.audiences = if !audiences.is_empty() {
         audiences.clone()
     } else if configured.as_ref().is_none_or(Vec::is_empty) {
         DEFAULT_AUDIENCES.iter().map(|s| s.to_string()).collect()
-    } else if let Some(Value::Str(_) | Value::Env { .. }) = config.client_auth().and_then(|a| a.get("audience")).map(|n| &n.value) {
+    } else if let Some(Value::Str(_) | Value::Env { .. }) = config
+        .client_auth()
+        .and_then(|a| a.get("audience"))
+        .map(|n| &n.value)
+    {
         // A string where the service wants a list: turn it into one.
         DEFAULT_AUDIENCES.iter().map(|s| s.to_string()).collect()
     } else {
@@ -179,7 +239,13 @@ pub fn run(args: InitArgs) -> Result<()> {
                 fields.push(("k".into(), Field::Str(k)));
             } else {
                 let var = hmac_var_name(&config, patch.remove_kid.as_deref());
-                fields.push(("k".into(), Field::Env { name: var.clone(), value: k.clone() }));
+                fields.push((
+                    "k".into(),
+                    Field::Env {
+                        name: var.clone(),
+                        value: k.clone(),
+                    },
+                ));
                 env.set(&var, &k)?;
                 env_vars.push(var);
             }
@@ -189,7 +255,12 @@ pub fn run(args: InitArgs) -> Result<()> {
                 fields.push(((*name).to_string(), Field::Str(value.clone())));
             }
             fields.push(("use".into(), Field::Str("sig".into())));
-            secrets.extend(crate::envfile::encode_value(&pem).split("\\n").filter(|l| l.len() > 20).map(str::to_string));
+            secrets.extend(
+                crate::envfile::encode_value(&pem)
+                    .split("\\n")
+                    .filter(|l| l.len() > 20)
+                    .map(str::to_string),
+            );
             env.set(PRIVATE_KEY_VAR, &pem)?;
             env_vars.push(PRIVATE_KEY_VAR.to_string());
         }
@@ -198,7 +269,26 @@ pub fn run(args: InitArgs) -> Result<()> {
         env_vars.extend([KID_VAR.to_string(), ALG_VAR.to_string()]);
         patch.add_key = Some(NewKey { fields });
     }
-    let new_config = if patch.is_empty() && !created { config.text.clone() } else { config::apply(&config, &patch)? };
+    if created && config.format == Format::Yaml {
+        // The template reads these with `!env`; give them local values so the service starts.
+        for (name, value) in config::TEMPLATE_VARS {
+            if env.get(name).is_none() {
+                env.set(name, value)?;
+                env_vars.push(name.to_string());
+            }
+        }
+        if env.get("PS_ADMIN_TOKEN").is_none() {
+            let token = keys::random_hex(24)?;
+            secrets.push(token.clone());
+            env.set("PS_ADMIN_TOKEN", &token)?;
+            env_vars.push("PS_ADMIN_TOKEN".to_string());
+        }
+    }
+    let new_config = if patch.is_empty() && !created {
+        config.text.clone()
+    } else {
+        config::apply(&config, &patch)?
+    };
     let original_env = EnvFile::load(&env_file)?.text;
     let config_changed = created || new_config != config.text;
     let env_changed = env.text != original_env || (!env.existed && new_key.is_some());
@@ -211,14 +301,22 @@ pub fn run(args: InitArgs) -> Result<()> {
             out.push_str(&diff(before, &new_config, &show(&config_path), created));
         }
         if env_changed {
-            out.push_str(&diff(&original_env, &env.text, &show(&env_file), !env.existed));
+            out.push_str(&diff(
+                &original_env,
+                &env.text,
+                &show(&env_file),
+                !env.existed,
+            ));
         }
         for s in &secrets {
             out = out.replace(s.as_str(), "<secret masked>");
         }
         if json {
             let summary = json!({"dry_run": true, "diff": out, "config": {"path": config_path, "changed": config_changed, "created": created}, "env_file": {"path": env_file, "changed": env_changed}});
-            println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&summary).unwrap_or_default()
+            );
         } else if out.is_empty() {
             eprintln!("pskeys: nothing to change (dry run)");
         } else {
@@ -231,10 +329,18 @@ pub fn run(args: InitArgs) -> Result<()> {
     // 6. Write both files, all or nothing.
     let mut writes = Vec::new();
     if env_changed {
-        writes.push(Write { path: env_file.clone(), content: env.text.clone(), new_mode: 0o600 });
+        writes.push(Write {
+            path: env_file.clone(),
+            content: env.text.clone(),
+            new_mode: 0o600,
+        });
     }
     if config_changed {
-        writes.push(Write { path: config_path.clone(), content: new_config.clone(), new_mode: 0o644 });
+        writes.push(Write {
+            path: config_path.clone(),
+            content: new_config.clone(),
+            new_mode: 0o644,
+        });
     }
     fsutil::write_all(&writes)?;
 
@@ -245,7 +351,11 @@ pub fn run(args: InitArgs) -> Result<()> {
         (None, None) => (String::new(), alg),
     };
     let final_config = Config::parse(&config_path, new_config)?;
-    let final_aud = final_config.audiences(&lookup(&env)).ok().flatten().unwrap_or_default();
+    let final_aud = final_config
+        .audiences(&lookup(&env))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let warnings = warnings(&env_file, inline && new_key.is_some());
     if json {
         let summary = json!({
@@ -259,27 +369,45 @@ pub fn run(args: InitArgs) -> Result<()> {
             "replaced": patch.remove_kid,
             "warnings": warnings,
         });
-        println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
         return Ok(());
     }
     let cfg = show(&config_path);
     if created {
-        eprintln!("created `{cfg}` from the built-in template{}", if found == Found::Missing { " (no config found)" } else { "" });
+        eprintln!(
+            "created `{cfg}` from the built-in template{}",
+            if found == Found::Missing {
+                " (no config found)"
+            } else {
+                ""
+            }
+        );
     }
     if let Some(old) = &patch.remove_kid {
         eprintln!("patched `{cfg}`: removed key `{old}` (--force)");
     }
     if new_key.is_some() {
-        eprintln!("patched `{cfg}`: added key `{final_kid}` ({final_alg}) to client_auth.jwks.keys");
+        eprintln!(
+            "patched `{cfg}`: added key `{final_kid}` ({final_alg}) to client_auth.jwks.keys"
+        );
     }
     if !patch.audiences.is_empty() {
-        eprintln!("patched `{cfg}`: client_auth.audience now includes {}", patch.audiences.join(", "));
+        eprintln!(
+            "patched `{cfg}`: client_auth.audience now includes {}",
+            patch.audiences.join(", ")
+        );
     }
     if env_changed {
         eprintln!("wrote `{}`: {}", show(&env_file), env_vars.join(", "));
     }
     if !config_changed && !env_changed {
-        eprintln!("already set up: `{cfg}` has key `{final_kid}` ({final_alg}) from `{}`; nothing changed", show(&env_file));
+        eprintln!(
+            "already set up: `{cfg}` has key `{final_kid}` ({final_alg}) from `{}`; nothing changed",
+            show(&env_file)
+        );
     }
     for w in &warnings {
         eprintln!("warning: {w}");
@@ -287,19 +415,31 @@ pub fn run(args: InitArgs) -> Result<()> {
     if config_changed || env_changed {
         eprintln!();
         eprintln!("next steps:");
-        eprintln!("  1. restart the PowerSync Service so it loads the new key (it reads keys at startup)");
+        eprintln!(
+            "  1. restart the PowerSync Service so it loads the new key (it reads keys at startup)"
+        );
         eprintln!("  2. TOKEN=$(pskeys mint --sub user-1)");
-        eprintln!("  3. paste the token into the Diagnostics app (https://diagnostics-app.powersync.com) or return it");
-        eprintln!("     from fetchCredentials with endpoint http://localhost:8080 (add --endpoint to put it in the token)");
+        eprintln!(
+            "  3. paste the token into the Diagnostics app (https://diagnostics-app.powersync.com) or return it"
+        );
+        eprintln!(
+            "     from fetchCredentials with endpoint http://localhost:8080 (add --endpoint to put it in the token)"
+        );
     }
     Ok(())
 }
 
 fn read_env_key(env: &EnvFile) -> Result<Option<EnvKey>> {
-    let Some(kid) = env.get(KID_VAR).filter(|k| !k.is_empty()) else { return Ok(None) };
+    let Some(kid) = env.get(KID_VAR).filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
     let alg = match env.get(ALG_VAR) {
         Some(a) => Some(a.parse::<Alg>().map_err(|e| Error::EnvFile {
-            location: crate::error::Location { path: env.path.clone(), line: env.line_of(ALG_VAR), column: None },
+            location: crate::error::Location {
+                path: env.path.clone(),
+                line: env.line_of(ALG_VAR),
+                column: None,
+            },
             message: format!("{ALG_VAR}: {e}"),
             hint: Some("fix the value, or run `pskeys init --force` for a new key".into()),
         })?),
@@ -309,34 +449,70 @@ fn read_env_key(env: &EnvFile) -> Result<Option<EnvKey>> {
         (Some(a), Some(pem)) if !a.is_hmac() => Some(PrivateKey::from_pem(a, pem)?),
         _ => None,
     };
-    Ok(Some(EnvKey { kid: kid.to_string(), alg, private }))
+    Ok(Some(EnvKey {
+        kid: kid.to_string(),
+        alg,
+        private,
+    }))
 }
 
 fn compare(config: &Config, cur: &EnvKey, env: &EnvFile) -> Result<State> {
-    let Some(key) = config.key_by_kid(&cur.kid) else { return Ok(State::Missing { kid: cur.kid.clone() }) };
-    let different = |why: String| Ok(State::Different { kid: cur.kid.clone(), why });
+    let Some(key) = config.key_by_kid(&cur.kid) else {
+        return Ok(State::Missing {
+            kid: cur.kid.clone(),
+        });
+    };
+    let different = |why: String| {
+        Ok(State::Different {
+            kid: cur.kid.clone(),
+            why,
+        })
+    };
     let config_alg = key.alg.as_deref().and_then(|a| a.parse::<Alg>().ok());
-    let Some(alg) = cur.alg.or(config_alg) else { return different("neither .env nor the config says its algorithm".into()) };
+    let Some(alg) = cur.alg.or(config_alg) else {
+        return different("neither .env nor the config says its algorithm".into());
+    };
     if config_alg.is_some_and(|c| c != alg) {
-        return different(format!("the config says {}, .env says {alg}", key.alg.as_deref().unwrap_or("?")));
+        return different(format!(
+            "the config says {}, .env says {alg}",
+            key.alg.as_deref().unwrap_or("?")
+        ));
     }
     if alg.is_hmac() {
         return match key.field("k").map(|n| &n.value) {
-            Some(Value::Env { name, .. }) if lookup(env)(name).is_some() => Ok(State::SetUp { kid: cur.kid.clone(), alg }),
-            Some(Value::Env { name, .. }) => different(format!("its `k` reads `{name}`, which .env does not define")),
-            Some(Value::Str(_)) => Ok(State::SetUp { kid: cur.kid.clone(), alg }),
+            Some(Value::Env { name, .. }) if lookup(env)(name).is_some() => Ok(State::SetUp {
+                kid: cur.kid.clone(),
+                alg,
+            }),
+            Some(Value::Env { name, .. }) => different(format!(
+                "its `k` reads `{name}`, which .env does not define"
+            )),
+            Some(Value::Str(_)) => Ok(State::SetUp {
+                kid: cur.kid.clone(),
+                alg,
+            }),
             _ => different("it has no `k`".into()),
         };
     }
-    let Some(private) = &cur.private else { return different(format!("{PRIVATE_KEY_VAR} is missing from .env")) };
-    let Some(public) = private.public_jwk()? else { return different("the .env key is not asymmetric".into()) };
-    let resolved = key.node.resolve(&lookup(env)).map_err(|e| config.env_error(&e))?;
+    let Some(private) = &cur.private else {
+        return different(format!("{PRIVATE_KEY_VAR} is missing from .env"));
+    };
+    let Some(public) = private.public_jwk()? else {
+        return different("the .env key is not asymmetric".into());
+    };
+    let resolved = key
+        .node
+        .resolve(&lookup(env))
+        .map_err(|e| config.env_error(&e))?;
     for (name, value) in &public.params {
         if resolved.get(*name).and_then(|v| v.as_str()) != Some(value.as_str()) {
             return different(format!("their `{name}` values differ"));
         }
     }
-    Ok(State::SetUp { kid: cur.kid.clone(), alg })
+    Ok(State::SetUp {
+        kid: cur.kid.clone(),
+        alg,
+    })
 }
 
 /// `PS_CLIENT_AUTH_KEY`, or `PS_CLIENT_AUTH_KEY_2`, … when a remaining key already reads it.
@@ -351,24 +527,45 @@ fn hmac_var_name(config: &Config, removed_kid: Option<&str>) -> String {
         })
         .collect();
     (1..)
-        .map(|i| if i == 1 { HMAC_VAR.to_string() } else { format!("{HMAC_VAR}_{i}") })
+        .map(|i| {
+            if i == 1 {
+                HMAC_VAR.to_string()
+            } else {
+                format!("{HMAC_VAR}_{i}")
+            }
+        })
         .find(|n| !used.contains(n))
         .unwrap_or_else(|| HMAC_VAR.to_string())
 }
 
 fn diff(before: &str, after: &str, name: &str, created: bool) -> String {
-    let old = if created { "/dev/null".to_string() } else { format!("a/{name}") };
-    similar::TextDiff::from_lines(before, after).unified_diff().context_radius(3).header(&old, &format!("b/{name}")).to_string()
+    let old = if created {
+        "/dev/null".to_string()
+    } else {
+        format!("a/{name}")
+    };
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&old, &format!("b/{name}"))
+        .to_string()
 }
 
 fn warnings(env_file: &Path, inline: bool) -> Vec<String> {
     let mut out = Vec::new();
     if inline {
-        out.push("the HMAC secret is written into the config itself (--inline): do not commit that file".to_string());
+        out.push(
+            "the HMAC secret is written into the config itself (--inline): do not commit that file"
+                .to_string(),
+        );
     }
     if let Some(mode) = fsutil::mode(env_file) {
         if mode & 0o077 != 0 {
-            out.push(format!("`{}` is readable by other users (mode {mode:o}); run `chmod 600 {}`", show(env_file), show(env_file)));
+            out.push(format!(
+                "`{}` is readable by other users (mode {mode:o}); run `chmod 600 {}`",
+                show(env_file),
+                show(env_file)
+            ));
         }
     }
     match fsutil::git_status(env_file) {

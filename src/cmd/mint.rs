@@ -13,33 +13,63 @@ use crate::token::{self, TokenSpec};
 
 /// Runs `mint`.
 pub fn run(args: MintArgs) -> Result<()> {
-    let MintArgs { sub, config, env_file, kid, expires_in, aud, endpoint, claims, parameters, json } = args;
+    let MintArgs {
+        sub,
+        config,
+        env_file,
+        kid,
+        expires_in,
+        aud,
+        endpoint,
+        claims,
+        parameters,
+        json,
+    } = args;
 
     // 1. Check the flags.
     if sub.is_empty() {
-        return Err(Error::usage("--sub cannot be empty", "pass the user id, e.g. --sub user-1".to_string()));
+        return Err(Error::usage(
+            "--sub cannot be empty",
+            "pass the user id, e.g. --sub user-1".to_string(),
+        ));
     }
     let lifetime = token::parse_lifetime(&expires_in)?;
     let mut extra: Vec<(String, J)> = Vec::new();
     for c in &claims {
         let (k, v) = token::parse_claim(c)?;
         if k == "parameters" && !v.is_object() {
-            return Err(Error::rejected(Some("PSYNC_S2101"), "Payload parameters must be an object", "pass a JSON object, e.g. --parameters '{\"team\":\"a\"}'".to_string()));
+            return Err(Error::rejected(
+                Some("PSYNC_S2101"),
+                "Payload parameters must be an object",
+                "pass a JSON object, e.g. --parameters '{\"team\":\"a\"}'".to_string(),
+            ));
         }
         extra.retain(|(e, _)| *e != k);
         extra.push((k, v));
     }
     if let Some(p) = &parameters {
-        let v: J = serde_json::from_str(p).map_err(|e| Error::usage(format!("--parameters is not JSON: {e}"), "pass a JSON object, e.g. --parameters '{\"team\":\"a\"}'".to_string()))?;
+        let v: J = serde_json::from_str(p).map_err(|e| {
+            Error::usage(
+                format!("--parameters is not JSON: {e}"),
+                "pass a JSON object, e.g. --parameters '{\"team\":\"a\"}'".to_string(),
+            )
+        })?;
         if !v.is_object() {
-            return Err(Error::rejected(Some("PSYNC_S2101"), "Payload parameters must be an object", "pass a JSON object, e.g. --parameters '{\"team\":\"a\"}'".to_string()));
+            return Err(Error::rejected(
+                Some("PSYNC_S2101"),
+                "Payload parameters must be an object",
+                "pass a JSON object, e.g. --parameters '{\"team\":\"a\"}'".to_string(),
+            ));
         }
         extra.retain(|(e, _)| e != "parameters");
         extra.push(("parameters".into(), v));
     }
     if let Some(url) = &endpoint {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(Error::usage(format!("--endpoint `{url}` is not an http(s) URL"), "e.g. --endpoint http://localhost:8080".to_string()));
+            return Err(Error::usage(
+                format!("--endpoint `{url}` is not an http(s) URL"),
+                "e.g. --endpoint http://localhost:8080".to_string(),
+            ));
         }
     }
 
@@ -50,11 +80,18 @@ pub fn run(args: MintArgs) -> Result<()> {
     let signing_kid = get(KID_VAR);
     let kid = kid.or_else(|| signing_kid.clone()).ok_or_else(|| {
         Error::usage(
-            format!("no signing key: {KID_VAR} is set neither in `{}` nor in the environment", show(&env_file)),
+            format!(
+                "no signing key: {KID_VAR} is set neither in `{}` nor in the environment",
+                show(&env_file)
+            ),
             "run `pskeys init` first, or pass --kid / --env-file".to_string(),
         )
     })?;
-    let kids: Vec<String> = config.static_keys().iter().filter_map(|k| k.kid.clone()).collect();
+    let kids: Vec<String> = config
+        .static_keys()
+        .iter()
+        .filter_map(|k| k.kid.clone())
+        .collect();
     let key = config.key_by_kid(&kid).ok_or_else(|| {
         Error::rejected(
             Some("PSYNC_S2101"),
@@ -78,12 +115,20 @@ pub fn run(args: MintArgs) -> Result<()> {
             "run `pskeys init` (adds powersync-dev and powersync) or `pskeys init --audience <aud>`".to_string(),
         ));
     }
-    let mut audiences = if aud.is_empty() { configured.clone() } else { aud.clone() };
+    let mut audiences = if aud.is_empty() {
+        configured.clone()
+    } else {
+        aud.clone()
+    };
     if !audiences.iter().any(|a| configured.contains(a)) {
         return Err(Error::rejected(
             Some("PSYNC_S2105"),
             format!("Unexpected \"aud\" claim value: {}", audiences.join(", ")),
-            format!("the config accepts: {}; pass one of them with --aud, or add yours with `pskeys init --audience {}`", configured.join(", "), audiences[0]),
+            format!(
+                "the config accepts: {}; pass one of them with --aud, or add yours with `pskeys init --audience {}`",
+                configured.join(", "),
+                audiences[0]
+            ),
         ));
     }
     if let Some(url) = endpoint {
@@ -93,12 +138,23 @@ pub fn run(args: MintArgs) -> Result<()> {
     }
 
     // 4. Sign, and prove the service's checks pass on the result.
-    let spec = TokenSpec { sub, audiences, issued_at: token::now(), lifetime, extra };
+    let spec = TokenSpec {
+        sub,
+        audiences,
+        issued_at: token::now(),
+        lifetime,
+        extra,
+    };
     let claims = spec.claims();
     let (jwt, header) = token::sign(&private, &kid, &claims)?;
     let mut verify_jwk = resolved.clone();
     if let Some(obj) = verify_jwk.as_object_mut() {
-        obj.retain(|k, _| !matches!(k.as_str(), "d" | "p" | "q" | "dp" | "dq" | "qi" | "use" | "key_ops"));
+        obj.retain(|k, _| {
+            !matches!(
+                k.as_str(),
+                "d" | "p" | "q" | "dp" | "dq" | "qi" | "use" | "key_ops"
+            )
+        });
     }
     token::verify(&jwt, alg, &verify_jwk, &configured).map_err(|why| {
         Error::rejected(
@@ -130,14 +186,20 @@ fn key_alg(config: &Config, jwk: &J, kid: &str, env_alg: Option<&str>) -> Result
     let alg = named.and_then(|a| a.parse::<Alg>().ok()).ok_or_else(|| {
         Error::config(
             crate::error::Location::file(&config.path),
-            format!("key `{kid}` has no usable `alg` ({})", named.unwrap_or("none")),
+            format!(
+                "key `{kid}` has no usable `alg` ({})",
+                named.unwrap_or("none")
+            ),
             "set `alg` on the key (HS256, RS256, ES256, EdDSA, …)".to_string(),
         )
     })?;
     if kty.is_some_and(|k| k != alg.kty()) {
         return Err(Error::rejected(
             Some("PSYNC_S2101"),
-            format!("Unexpected token algorithm {alg}: key `{kid}` is kty {}", jwk.get("kty").and_then(J::as_str).unwrap_or("?")),
+            format!(
+                "Unexpected token algorithm {alg}: key `{kid}` is kty {}",
+                jwk.get("kty").and_then(J::as_str).unwrap_or("?")
+            ),
             "fix the key's `alg`/`kty` in the config, or run `pskeys init --force`".to_string(),
         ));
     }
@@ -145,16 +207,29 @@ fn key_alg(config: &Config, jwk: &J, kid: &str, env_alg: Option<&str>) -> Result
 }
 
 /// The private key for `kid`: the HMAC secret the config references, or .env's PEM.
-fn signing_key(config: &Config, jwk: &J, alg: Alg, kid: &str, env_kid: Option<&str>, get: &dyn Fn(&str) -> Option<String>) -> Result<PrivateKey> {
+fn signing_key(
+    config: &Config,
+    jwk: &J,
+    alg: Alg,
+    kid: &str,
+    env_kid: Option<&str>,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<PrivateKey> {
     if alg.is_hmac() {
         let k = jwk.get("k").and_then(J::as_str).unwrap_or_default();
-        let source = match config.key_by_kid(kid).and_then(|key| key.field("k").map(|n| n.value.clone())) {
+        let source = match config
+            .key_by_kid(kid)
+            .and_then(|key| key.field("k").map(|n| n.value.clone()))
+        {
             Some(Value::Env { name, .. }) => format!("`{name}` in .env"),
             _ => "the config".to_string(),
         };
         let key = PrivateKey::from_hmac_k(alg, k).ok_or_else(|| Error::Key {
             message: format!("the HMAC secret of key `{kid}` ({source}) is not base64url"),
-            hint: Some("the service's jose would refuse it too; run `pskeys init --force` for a fresh key".into()),
+            hint: Some(
+                "the service's jose would refuse it too; run `pskeys init --force` for a fresh key"
+                    .into(),
+            ),
         })?;
         return Ok(key);
     }

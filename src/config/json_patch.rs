@@ -23,7 +23,12 @@ pub fn apply(text: &str, patch: &Patch) -> Res<String> {
             .get("client_auth")
             .and_then(|a| a.get("audience"))
             .and_then(Node::as_seq)
-            .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         let missing: Vec<serde_json::Value> = patch
             .audiences
@@ -72,7 +77,17 @@ fn render(value: &serde_json::Value, depth: usize, style: &Style) -> String {
     let _ = serde::Serialize::serialize(value, &mut ser);
     let s = String::from_utf8_lossy(&buf).into_owned();
     let pad = style.unit.repeat(depth);
-    s.lines().enumerate().map(|(i, l)| if i == 0 { l.to_string() } else { format!("{pad}{l}") }).collect::<Vec<_>>().join(style.nl)
+    s.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                l.to_string()
+            } else {
+                format!("{pad}{l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(style.nl)
 }
 
 fn line_indent(text: &str, pos: usize) -> &str {
@@ -106,7 +121,10 @@ fn ensure(text: &str, path: &[&str], items: &[serde_json::Value]) -> Res<String>
     let style = detect(text);
     let mut container = &root;
     for (i, name) in path.iter().enumerate() {
-        let child = container.children.iter().find(|(k, _, _)| k.as_deref() == Some(*name));
+        let child = container
+            .children
+            .iter()
+            .find(|(k, _, _)| k.as_deref() == Some(*name));
         match child {
             Some((_, _, span)) if i + 1 < path.len() => {
                 if !span.is_object {
@@ -118,11 +136,21 @@ fn ensure(text: &str, path: &[&str], items: &[serde_json::Value]) -> Res<String>
                 if !span.is_array {
                     return Err(format!("`{name}` is not a list"));
                 }
-                return Ok(insert_members(text, span, items.iter().map(|v| (None, v.clone())).collect(), &style));
+                return Ok(insert_members(
+                    text,
+                    span,
+                    items.iter().map(|v| (None, v.clone())).collect(),
+                    &style,
+                ));
             }
             None => {
                 let value = nest(&path[i + 1..], items);
-                return Ok(insert_members(text, container, vec![(Some((*name).to_string()), value)], &style));
+                return Ok(insert_members(
+                    text,
+                    container,
+                    vec![(Some((*name).to_string()), value)],
+                    &style,
+                ));
             }
         }
     }
@@ -130,7 +158,12 @@ fn ensure(text: &str, path: &[&str], items: &[serde_json::Value]) -> Res<String>
 }
 
 /// Inserts members (objects) or items (arrays) before the container's closing bracket.
-fn insert_members(text: &str, span: &JsonSpan, members: Vec<(Option<String>, serde_json::Value)>, style: &Style) -> String {
+fn insert_members(
+    text: &str,
+    span: &JsonSpan,
+    members: Vec<(Option<String>, serde_json::Value)>,
+    style: &Style,
+) -> String {
     let close = span.end - 1;
     let multiline = text[span.start..span.end].contains('\n') || span.children.is_empty();
     let depth = depth_of(text, span.start, style);
@@ -138,7 +171,11 @@ fn insert_members(text: &str, span: &JsonSpan, members: Vec<(Option<String>, ser
     let parts: Vec<String> = members
         .iter()
         .map(|(k, v)| {
-            let rendered = if multiline || span.children.is_empty() { render(v, depth + 1, style) } else { v.to_string() };
+            let rendered = if multiline || span.children.is_empty() {
+                render(v, depth + 1, style)
+            } else {
+                v.to_string()
+            };
             match k {
                 Some(k) => format!("{}: {rendered}", serde_json::Value::String(k.clone())),
                 None => rendered,
@@ -147,11 +184,17 @@ fn insert_members(text: &str, span: &JsonSpan, members: Vec<(Option<String>, ser
         .collect();
     let (at, with) = if span.children.is_empty() {
         let closing = format!("{}{}", style.nl, style.unit.repeat(depth));
-        let body: Vec<String> = parts.iter().map(|p| format!("{}{inner}{p}", style.nl)).collect();
+        let body: Vec<String> = parts
+            .iter()
+            .map(|p| format!("{}{inner}{p}", style.nl))
+            .collect();
         (span.start + 1, format!("{}{closing}", body.join(",")))
     } else if multiline {
         let last_end = span.children.last().map_or(close, |c| c.2.end);
-        let body: Vec<String> = parts.iter().map(|p| format!(",{}{inner}{p}", style.nl)).collect();
+        let body: Vec<String> = parts
+            .iter()
+            .map(|p| format!(",{}{inner}{p}", style.nl))
+            .collect();
         (last_end, body.concat())
     } else {
         let last_end = span.children.last().map_or(close, |c| c.2.end);
@@ -163,13 +206,26 @@ fn insert_members(text: &str, span: &JsonSpan, members: Vec<(Option<String>, ser
 
 fn remove_key(text: &str, kid: &str) -> Res<String> {
     let (root, spans) = parse_json(text).map_err(|e| e.message)?;
-    let Some(items) = root.get("client_auth").and_then(|a| a.get("jwks")).and_then(|j| j.get("keys")).and_then(Node::as_seq) else {
+    let Some(items) = root
+        .get("client_auth")
+        .and_then(|a| a.get("jwks"))
+        .and_then(|j| j.get("keys"))
+        .and_then(Node::as_seq)
+    else {
         return Ok(text.to_string());
     };
-    let Some(pos) = items.iter().position(|i| i.get("kid").and_then(Node::as_str) == Some(kid)) else {
+    let Some(pos) = items
+        .iter()
+        .position(|i| i.get("kid").and_then(Node::as_str) == Some(kid))
+    else {
         return Ok(text.to_string());
     };
-    let find = |span: &JsonSpan, name: &str| span.children.iter().find(|c| c.0.as_deref() == Some(name)).map(|c| c.2.clone());
+    let find = |span: &JsonSpan, name: &str| {
+        span.children
+            .iter()
+            .find(|c| c.0.as_deref() == Some(name))
+            .map(|c| c.2.clone())
+    };
     let keys = find(&spans, "client_auth")
         .and_then(|a| find(&a, "jwks"))
         .and_then(|j| find(&j, "keys"))
@@ -193,7 +249,12 @@ mod tests {
     fn patch() -> Patch {
         Patch {
             remove_kid: None,
-            add_key: Some(NewKey { fields: vec![("kty".into(), Field::Str("oct".into())), ("kid".into(), Field::Str("a".into()))] }),
+            add_key: Some(NewKey {
+                fields: vec![
+                    ("kty".into(), Field::Str("oct".into())),
+                    ("kid".into(), Field::Str("a".into())),
+                ],
+            }),
             audiences: vec!["powersync".into()],
         }
     }
@@ -211,7 +272,10 @@ mod tests {
     fn appends_to_compact_lists_and_keeps_tabs() {
         let src = "{\n\t\"client_auth\": {\n\t\t\"audience\": [\"x\"],\n\t\t\"jwks\": {\"keys\": []}\n\t}\n}";
         let out = apply(src, &patch()).unwrap();
-        assert!(out.contains("\"audience\": [\"x\", \"powersync\"]"), "{out}");
+        assert!(
+            out.contains("\"audience\": [\"x\", \"powersync\"]"),
+            "{out}"
+        );
         assert!(out.ends_with("\n\t}\n}"), "{out}");
         assert!(parse_json(&out).is_ok());
     }
@@ -219,7 +283,13 @@ mod tests {
     #[test]
     fn removes_a_key() {
         let src = "{\"client_auth\": {\"jwks\": {\"keys\": [{\"kid\": \"a\"}, {\"kid\": \"b\"}]}}}";
-        assert_eq!(remove_key(src, "a").unwrap(), "{\"client_auth\": {\"jwks\": {\"keys\": [{\"kid\": \"b\"}]}}}");
-        assert_eq!(remove_key(src, "b").unwrap(), "{\"client_auth\": {\"jwks\": {\"keys\": [{\"kid\": \"a\"}]}}}");
+        assert_eq!(
+            remove_key(src, "a").unwrap(),
+            "{\"client_auth\": {\"jwks\": {\"keys\": [{\"kid\": \"b\"}]}}}"
+        );
+        assert_eq!(
+            remove_key(src, "b").unwrap(),
+            "{\"client_auth\": {\"jwks\": {\"keys\": [{\"kid\": \"a\"}]}}}"
+        );
     }
 }

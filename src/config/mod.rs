@@ -13,9 +13,28 @@ use node::{Node, Value};
 /// The embedded template `init` writes when no config exists.
 pub const TEMPLATE: &str = include_str!("../../templates/powersync.yaml");
 
+/// The variables the template reads and the local-development values `init` gives them in
+/// .env when it creates the config (never overwriting a value already there).
+pub const TEMPLATE_VARS: [(&str, &str); 3] = [
+    (
+        "PS_DATA_SOURCE_URI",
+        "postgresql://postgres:postgres@localhost:5432/postgres",
+    ),
+    (
+        "PS_MONGO_URI",
+        "mongodb://localhost:27017/powersync_storage",
+    ),
+    ("PS_PORT", "8080"),
+];
+
 /// Where pskeys looks for a config, in order, after `--config` and `POWERSYNC_CONFIG_PATH`.
-pub const CANDIDATES: [&str; 5] =
-    ["powersync.yaml", "config.yaml", "config.json", "config/powersync.yaml", "powersync/service.yaml"];
+pub const CANDIDATES: [&str; 5] = [
+    "powersync.yaml",
+    "config.yaml",
+    "config.json",
+    "config/powersync.yaml",
+    "powersync/service.yaml",
+];
 
 /// The audiences `init` configures when the config has none.
 pub const DEFAULT_AUDIENCES: [&str; 2] = ["powersync-dev", "powersync"];
@@ -137,7 +156,12 @@ impl Config {
                     .0
             }
         };
-        let config = Config { path: path.to_path_buf(), text, format, root };
+        let config = Config {
+            path: path.to_path_buf(),
+            text,
+            format,
+            root,
+        };
         config.check_shape()?;
         Ok(config)
     }
@@ -148,7 +172,10 @@ impl Config {
         let text = String::from_utf8(bytes).map_err(|e| {
             Error::config(
                 Location::file(path),
-                format!("the file is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                format!(
+                    "the file is not UTF-8 (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
                 "save it as UTF-8".to_string(),
             )
         })?;
@@ -169,7 +196,9 @@ impl Config {
 
     /// The `client_auth` mapping, if present and not null.
     pub fn client_auth(&self) -> Option<&Node> {
-        self.root.get("client_auth").filter(|n| n.value != Value::Null)
+        self.root
+            .get("client_auth")
+            .filter(|n| n.value != Value::Null)
     }
 
     /// Checks the structure pskeys relies on: a mapping root, `client_auth` and `jwks`
@@ -180,31 +209,50 @@ impl Config {
             _ => {
                 return Err(Error::config(
                     self.at(&self.root),
-                    format!("the document is {}, expected a mapping of service settings", self.root.type_name()),
-                    "a PowerSync config starts with keys such as `replication:` and `client_auth:`".to_string(),
+                    format!(
+                        "the document is {}, expected a mapping of service settings",
+                        self.root.type_name()
+                    ),
+                    "a PowerSync config starts with keys such as `replication:` and `client_auth:`"
+                        .to_string(),
                 ));
             }
         }
-        let Some(auth) = self.client_auth() else { return Ok(()) };
+        let Some(auth) = self.client_auth() else {
+            return Ok(());
+        };
         if auth.as_map().is_none() {
             return Err(self.shape_error(auth, "client_auth", "a mapping"));
         }
         if let Some(jwks) = auth.get("jwks").filter(|n| n.value != Value::Null) {
             if jwks.as_map().is_none() {
-                return Err(self.shape_error(jwks, "client_auth.jwks", "a mapping with a `keys` list"));
+                return Err(self.shape_error(
+                    jwks,
+                    "client_auth.jwks",
+                    "a mapping with a `keys` list",
+                ));
             }
             if let Some(keys) = jwks.get("keys").filter(|n| n.value != Value::Null) {
-                let items = keys.as_seq().ok_or_else(|| self.shape_error(keys, "client_auth.jwks.keys", "a list"))?;
+                let items = keys
+                    .as_seq()
+                    .ok_or_else(|| self.shape_error(keys, "client_auth.jwks.keys", "a list"))?;
                 let mut seen: Vec<(String, &Node)> = Vec::new();
                 for item in items {
                     if item.as_map().is_none() {
-                        return Err(self.shape_error(item, "client_auth.jwks.keys[]", "a mapping (a JWK)"));
+                        return Err(self.shape_error(
+                            item,
+                            "client_auth.jwks.keys[]",
+                            "a mapping (a JWK)",
+                        ));
                     }
                     if let Some(kid) = text_of(item.get("kid")) {
                         if let Some((_, first)) = seen.iter().find(|(k, _)| *k == kid) {
                             return Err(Error::config(
                                 self.at(item),
-                                format!("duplicate kid `{kid}` in `client_auth.jwks.keys` (first at line {})", first.line),
+                                format!(
+                                    "duplicate kid `{kid}` in `client_auth.jwks.keys` (first at line {})",
+                                    first.line
+                                ),
                                 "give each key its own kid, or remove the stale one".to_string(),
                             ));
                         }
@@ -241,13 +289,20 @@ impl Config {
 
     /// The key with this kid.
     pub fn key_by_kid(&self, kid: &str) -> Option<StaticKey<'_>> {
-        self.static_keys().into_iter().find(|k| k.kid.as_deref() == Some(kid))
+        self.static_keys()
+            .into_iter()
+            .find(|k| k.kid.as_deref() == Some(kid))
     }
 
     /// The configured audience list, resolving `!env` through `lookup`.
     /// `Ok(None)` when absent; an error when it is not a list of strings.
-    pub fn audiences(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Vec<String>>> {
-        let Some(node) = self.client_auth().and_then(|a| a.get("audience")) else { return Ok(None) };
+    pub fn audiences(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Vec<String>>> {
+        let Some(node) = self.client_auth().and_then(|a| a.get("audience")) else {
+            return Ok(None);
+        };
         if node.value == Value::Null {
             return Ok(None);
         }
@@ -276,13 +331,25 @@ impl Config {
         match &e.problem {
             node::EnvProblem::NoPrefix => Error::config(
                 loc,
-                format!("`!env {}`: the service only reads variables whose names start with `PS_` and refuses this config", e.name),
-                format!("rename the variable to `PS_{}` in the config and in .env", e.name),
+                format!(
+                    "`!env {}`: the service only reads variables whose names start with `PS_` and refuses this config",
+                    e.name
+                ),
+                format!(
+                    "rename the variable to `PS_{}` in the config and in .env",
+                    e.name
+                ),
             ),
             node::EnvProblem::Undefined => Error::config(
                 loc,
-                format!("`!env {}` is not defined in .env or the environment", e.name),
-                format!("add `{}=…` to .env (or export it), or run `pskeys init` to write it", e.name),
+                format!(
+                    "`!env {}` is not defined in .env or the environment",
+                    e.name
+                ),
+                format!(
+                    "add `{}=…` to .env (or export it), or run `pskeys init` to write it",
+                    e.name
+                ),
             ),
             node::EnvProblem::NotNumber(v) => Error::config(
                 loc,
@@ -322,10 +389,13 @@ pub struct NewKey {
 impl NewKey {
     /// The kid field's value.
     pub fn kid(&self) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k == "kid").and_then(|(_, f)| match f {
-            Field::Str(s) => Some(s.as_str()),
-            Field::Env { .. } => None,
-        })
+        self.fields
+            .iter()
+            .find(|(k, _)| k == "kid")
+            .and_then(|(_, f)| match f {
+                Field::Str(s) => Some(s.as_str()),
+                Field::Env { .. } => None,
+            })
     }
 }
 
@@ -363,7 +433,9 @@ pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
     })?;
     let patched = Config::parse(&config.path, text.clone()).map_err(|e| Error::Config {
         location: Location::file(&config.path),
-        message: format!("internal error: the patched file does not parse ({e}); nothing was written"),
+        message: format!(
+            "internal error: the patched file does not parse ({e}); nothing was written"
+        ),
         hint: Some("please report this file as a pskeys bug".into()),
     })?;
     let fail = |what: String| {
@@ -388,7 +460,11 @@ pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
     }
     if !patch.audiences.is_empty() {
         // `!env` audiences cannot be checked without values; treat them as opaque.
-        let got = patched.audiences(&|_| Some(String::new())).ok().flatten().unwrap_or_default();
+        let got = patched
+            .audiences(&|_| Some(String::new()))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         if let Some(missing) = patch.audiences.iter().find(|a| !got.contains(a)) {
             return fail(format!("audience `{missing}` is missing"));
         }

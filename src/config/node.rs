@@ -69,7 +69,12 @@ pub struct ParseError {
 
 impl Node {
     fn new(value: Value, line: usize, column: usize) -> Self {
-        Node { value, line, column, plain: false }
+        Node {
+            value,
+            line,
+            column,
+            plain: false,
+        }
     }
 
     /// The entry `key` of a mapping (the last one, as YAML and JSON loaders keep).
@@ -119,16 +124,26 @@ impl Node {
 
     /// The value with every `!env` resolved through `lookup`, as the service does:
     /// the name must start with `PS_` and be defined.
-    pub fn resolve(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<serde_json::Value, EnvError> {
+    pub fn resolve(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<serde_json::Value, EnvError> {
         use serde_json::Value as J;
         Ok(match &self.value {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or(J::Null),
             Value::Str(s) => J::String(s.clone()),
             Value::Env { name, conv } => {
-                let err = |problem| EnvError { name: name.clone(), line: self.line, column: self.column, problem };
+                let err = |problem| EnvError {
+                    name: name.clone(),
+                    line: self.line,
+                    column: self.column,
+                    problem,
+                };
                 if !name.starts_with("PS_") {
                     return Err(err(EnvProblem::NoPrefix));
                 }
@@ -145,7 +160,12 @@ impl Node {
                     EnvConv::Boolean => J::Bool(raw.trim().eq_ignore_ascii_case("true")),
                 }
             }
-            Value::Seq(items) => J::Array(items.iter().map(|n| n.resolve(lookup)).collect::<Result<_, _>>()?),
+            Value::Seq(items) => J::Array(
+                items
+                    .iter()
+                    .map(|n| n.resolve(lookup))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Map(entries) => {
                 let mut map = serde_json::Map::new();
                 for (k, v) in entries {
@@ -187,7 +207,10 @@ pub struct EnvError {
 /// An empty document (or one holding only comments) gives `Null`.
 pub fn parse_yaml(text: &str) -> Result<Node, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut builder = YamlBuilder { events: Parser::new_from_str(text), anchors: HashMap::new() };
+    let mut builder = YamlBuilder {
+        events: Parser::new_from_str(text),
+        anchors: HashMap::new(),
+    };
     builder.document()
 }
 
@@ -209,7 +232,11 @@ impl<'a> YamlBuilder<'a> {
                 line: e.marker().line(),
                 column: e.marker().col() + 1,
             }),
-            None => Err(ParseError { message: "unexpected end of input".into(), line: 0, column: 0 }),
+            None => Err(ParseError {
+                message: "unexpected end of input".into(),
+                line: 0,
+                column: 0,
+            }),
         }
     }
 
@@ -233,7 +260,11 @@ impl<'a> YamlBuilder<'a> {
                 }
                 _ => {
                     let (line, column) = pos(&span);
-                    return Err(ParseError { message: "unexpected event before the document".into(), line, column });
+                    return Err(ParseError {
+                        message: "unexpected event before the document".into(),
+                        line,
+                        column,
+                    });
                 }
             }
         }
@@ -251,7 +282,12 @@ impl<'a> YamlBuilder<'a> {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let plain = style == ScalarStyle::Plain;
                 let value = scalar_value(&text, plain, tag.as_deref());
-                let node = Node { value, line, column, plain };
+                let node = Node {
+                    value,
+                    line,
+                    column,
+                    plain,
+                };
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
@@ -288,7 +324,10 @@ impl<'a> YamlBuilder<'a> {
                         continue;
                     }
                     let name = key_text(&key).ok_or(ParseError {
-                        message: format!("a mapping key must be a scalar, found {}", key.type_name()),
+                        message: format!(
+                            "a mapping key must be a scalar, found {}",
+                            key.type_name()
+                        ),
                         line: key.line,
                         column: key.column,
                     })?;
@@ -312,7 +351,11 @@ impl<'a> YamlBuilder<'a> {
                 }
                 Ok(node)
             }
-            _ => Err(ParseError { message: "unexpected YAML event".into(), line, column }),
+            _ => Err(ParseError {
+                message: "unexpected YAML event".into(),
+                line,
+                column,
+            }),
         }
     }
 }
@@ -352,12 +395,19 @@ fn scalar_value(text: &str, plain: bool, tag: Option<&str>) -> Value {
                 Some((n, "boolean")) => (n, EnvConv::Boolean),
                 _ => (raw, EnvConv::Text),
             };
-            return Value::Env { name: name.to_string(), conv };
+            return Value::Env {
+                name: name.to_string(),
+                conv,
+            };
         }
         Some("tag:yaml.org,2002:str") | Some("!!str") => return Value::Str(text.to_string()),
         _ => {}
     }
-    if plain { core_schema(text) } else { Value::Str(text.to_string()) }
+    if plain {
+        core_schema(text)
+    } else {
+        Value::Str(text.to_string())
+    }
 }
 
 /// Resolves a plain scalar with the YAML 1.2 core schema (as the service's `yaml` package does).
@@ -366,7 +416,9 @@ pub fn core_schema(text: &str) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
@@ -380,10 +432,14 @@ pub fn core_schema(text: &str) -> Value {
         return Value::Float(text.parse().unwrap_or(f64::NAN));
     }
     if let Some(oct) = text.strip_prefix("0o").filter(|s| digits(s, 8)) {
-        return i64::from_str_radix(oct, 8).map(Value::Int).unwrap_or(Value::Str(text.into()));
+        return i64::from_str_radix(oct, 8)
+            .map(Value::Int)
+            .unwrap_or(Value::Str(text.into()));
     }
     if let Some(hex) = text.strip_prefix("0x").filter(|s| digits(s, 16)) {
-        return i64::from_str_radix(hex, 16).map(Value::Int).unwrap_or(Value::Str(text.into()));
+        return i64::from_str_radix(hex, 16)
+            .map(Value::Int)
+            .unwrap_or(Value::Str(text.into()));
     }
     if is_core_float(unsigned) {
         if let Ok(f) = text.parse::<f64>() {
@@ -436,7 +492,11 @@ pub struct JsonSpan {
 pub fn parse_json(text: &str) -> Result<(Node, JsonSpan), ParseError> {
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     let offset = text.len() - body.len();
-    let mut p = JsonParser { s: text.as_bytes(), i: offset, text };
+    let mut p = JsonParser {
+        s: text.as_bytes(),
+        i: offset,
+        text,
+    };
     p.ws();
     let out = p.value()?;
     p.ws();
@@ -462,7 +522,11 @@ impl JsonParser<'_> {
 
     fn err(&self, message: &str) -> ParseError {
         let (line, column) = self.line_col(self.i);
-        ParseError { message: message.to_string(), line, column }
+        ParseError {
+            message: message.to_string(),
+            line,
+            column,
+        }
     }
 
     fn ws(&mut self) {
@@ -475,7 +539,16 @@ impl JsonParser<'_> {
         let start = self.i;
         let (line, column) = self.line_col(start);
         let leaf = |value, end| {
-            (Node::new(value, line, column), JsonSpan { start, end, children: vec![], is_object: false, is_array: false })
+            (
+                Node::new(value, line, column),
+                JsonSpan {
+                    start,
+                    end,
+                    children: vec![],
+                    is_object: false,
+                    is_array: false,
+                },
+            )
         };
         match self.s.get(self.i) {
             Some(b'{') => {
@@ -502,7 +575,11 @@ impl JsonParser<'_> {
                         let (node, span) = self.value()?;
                         if entries.iter().any(|(k, _): &(String, Node)| *k == key) {
                             let (line, column) = self.line_col(key_start);
-                            return Err(ParseError { message: format!("duplicate key `{key}`"), line, column });
+                            return Err(ParseError {
+                                message: format!("duplicate key `{key}`"),
+                                line,
+                                column,
+                            });
                         }
                         entries.push((key.clone(), node));
                         children.push((Some(key), key_start, span));
@@ -518,7 +595,16 @@ impl JsonParser<'_> {
                     }
                 }
                 let node = Node::new(Value::Map(entries), line, column);
-                Ok((node, JsonSpan { start, end: self.i, children, is_object: true, is_array: false }))
+                Ok((
+                    node,
+                    JsonSpan {
+                        start,
+                        end: self.i,
+                        children,
+                        is_object: true,
+                        is_array: false,
+                    },
+                ))
             }
             Some(b'[') => {
                 self.i += 1;
@@ -546,7 +632,16 @@ impl JsonParser<'_> {
                     }
                 }
                 let node = Node::new(Value::Seq(items), line, column);
-                Ok((node, JsonSpan { start, end: self.i, children, is_object: false, is_array: true }))
+                Ok((
+                    node,
+                    JsonSpan {
+                        start,
+                        end: self.i,
+                        children,
+                        is_object: false,
+                        is_array: true,
+                    },
+                ))
             }
             Some(b'"') => {
                 let s = self.string()?;
@@ -554,7 +649,11 @@ impl JsonParser<'_> {
             }
             Some(_) => {
                 let rest = &self.text[self.i..];
-                for (word, value) in [("true", Value::Bool(true)), ("false", Value::Bool(false)), ("null", Value::Null)] {
+                for (word, value) in [
+                    ("true", Value::Bool(true)),
+                    ("false", Value::Bool(false)),
+                    ("null", Value::Null),
+                ] {
                     if rest.starts_with(word) {
                         self.i += word.len();
                         return Ok(leaf(value, self.i));
@@ -588,7 +687,11 @@ impl JsonParser<'_> {
                     self.i += 1;
                     return serde_json::from_str(&self.text[start..self.i]).map_err(|e| {
                         let (line, column) = self.line_col(start);
-                        ParseError { message: format!("invalid string: {e}"), line, column }
+                        ParseError {
+                            message: format!("invalid string: {e}"),
+                            line,
+                            column,
+                        }
                     });
                 }
                 _ => self.i += 1,
@@ -615,19 +718,34 @@ mod tests {
 
     #[test]
     fn yaml_env_tags_anchors_and_merges() {
-        let doc = parse_yaml("base: &b\n  x: 1\nm:\n  <<: *b\n  k: !env PS_K::number\n  q: '12'\n").unwrap();
+        let doc = parse_yaml("base: &b\n  x: 1\nm:\n  <<: *b\n  k: !env PS_K::number\n  q: '12'\n")
+            .unwrap();
         let m = doc.get("m").unwrap();
         assert_eq!(m.get("x").unwrap().value, Value::Int(1));
-        assert_eq!(m.get("k").unwrap().value, Value::Env { name: "PS_K".into(), conv: EnvConv::Number });
+        assert_eq!(
+            m.get("k").unwrap().value,
+            Value::Env {
+                name: "PS_K".into(),
+                conv: EnvConv::Number
+            }
+        );
         assert_eq!(m.get("q").unwrap().value, Value::Str("12".into()));
-        assert_eq!((m.get("k").unwrap().line, m.get("k").unwrap().column), (5, 6));
+        assert_eq!(
+            (m.get("k").unwrap().line, m.get("k").unwrap().column),
+            (5, 6)
+        );
     }
 
     #[test]
     fn yaml_errors_have_positions() {
         let err = parse_yaml("a: b: c\n").unwrap_err();
         assert_eq!(err.line, 1);
-        assert!(parse_yaml("a: 1\na: 2\n").unwrap_err().message.contains("duplicate"));
+        assert!(
+            parse_yaml("a: 1\na: 2\n")
+                .unwrap_err()
+                .message
+                .contains("duplicate")
+        );
         assert_eq!(parse_yaml("# only a comment\n").unwrap().value, Value::Null);
     }
 
@@ -644,7 +762,13 @@ mod tests {
     fn env_resolution_follows_the_service() {
         let doc = parse_yaml("a: !env PS_A\nb: !env OTHER\n").unwrap();
         let lookup = |n: &str| (n == "PS_A").then(|| "v".to_string());
-        assert_eq!(doc.get("a").unwrap().resolve(&lookup).unwrap(), serde_json::json!("v"));
-        assert_eq!(doc.get("b").unwrap().resolve(&lookup).unwrap_err().problem, EnvProblem::NoPrefix);
+        assert_eq!(
+            doc.get("a").unwrap().resolve(&lookup).unwrap(),
+            serde_json::json!("v")
+        );
+        assert_eq!(
+            doc.get("b").unwrap().resolve(&lookup).unwrap_err().problem,
+            EnvProblem::NoPrefix
+        );
     }
 }

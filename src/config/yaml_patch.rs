@@ -15,10 +15,18 @@ pub fn apply(text: &str, patch: &Patch) -> Res<String> {
         out = remove_key(&out, kid)?;
     }
     if let Some(key) = &patch.add_key {
-        out = ensure(&out, &["client_auth", "jwks", "keys"], &Leaf::Key(key.clone()))?;
+        out = ensure(
+            &out,
+            &["client_auth", "jwks", "keys"],
+            &Leaf::Key(key.clone()),
+        )?;
     }
     if !patch.audiences.is_empty() {
-        out = ensure(&out, &["client_auth", "audience"], &Leaf::Audiences(patch.audiences.clone()))?;
+        out = ensure(
+            &out,
+            &["client_auth", "audience"],
+            &Leaf::Audiences(patch.audiences.clone()),
+        )?;
     }
     Ok(out)
 }
@@ -95,8 +103,12 @@ fn key_name(node: &YamlNode) -> Option<String> {
 
 fn detect_unit(text: &str, root: &Mapping) -> usize {
     for entry in root.entries() {
-        let (Some(key), Some(value)) = (entry.key_node(), entry.value_node()) else { continue };
-        let Some(map) = value.as_mapping() else { continue };
+        let (Some(key), Some(value)) = (entry.key_node(), entry.value_node()) else {
+            continue;
+        };
+        let Some(map) = value.as_mapping() else {
+            continue;
+        };
         if map.is_flow_style() {
             continue;
         }
@@ -133,8 +145,11 @@ impl Leaf {
     fn flow_item(&self, item: &str, quote: Quote) -> String {
         match self {
             Leaf::Key(key) => {
-                let fields: Vec<String> =
-                    key.fields.iter().map(|(k, f)| format!("{k}: {}", field_yaml(f))).collect();
+                let fields: Vec<String> = key
+                    .fields
+                    .iter()
+                    .map(|(k, f)| format!("{k}: {}", field_yaml(f)))
+                    .collect();
                 format!("{{{}}}", fields.join(", "))
             }
             Leaf::Audiences(_) => quote.apply(item),
@@ -142,7 +157,14 @@ impl Leaf {
     }
 
     /// Block lines of one item, the first starting with `- ` at `dash`, the others at `content`.
-    fn block_item(&self, item: &str, quote: Quote, dash: usize, content: usize, nl: &str) -> String {
+    fn block_item(
+        &self,
+        item: &str,
+        quote: Quote,
+        dash: usize,
+        content: usize,
+        nl: &str,
+    ) -> String {
         let pad = |n: usize| " ".repeat(n);
         let gap = pad(content.saturating_sub(dash + 1).max(1));
         match self {
@@ -169,11 +191,17 @@ impl Leaf {
     fn new_list(&self, flow: bool, key_col: usize, layout: &Layout) -> String {
         let items = self.missing_items(&[]);
         if flow || self.prefers_flow() {
-            let parts: Vec<String> = items.iter().map(|i| self.flow_item(i, Quote::Single)).collect();
+            let parts: Vec<String> = items
+                .iter()
+                .map(|i| self.flow_item(i, Quote::Single))
+                .collect();
             format!("[{}]", parts.join(", "))
         } else {
             let dash = key_col + layout.unit;
-            items.iter().map(|i| self.block_item(i, Quote::Single, dash, dash + 2, layout.nl)).collect()
+            items
+                .iter()
+                .map(|i| self.block_item(i, Quote::Single, dash, dash + 2, layout.nl))
+                .collect()
         }
     }
 }
@@ -196,7 +224,8 @@ impl Quote {
 
     fn apply(self, s: &str) -> String {
         let plain_safe = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
             && matches!(super::node::core_schema(s), super::node::Value::Str(_));
         match self {
             Quote::Double => serde_json::Value::String(s.to_string()).to_string(),
@@ -212,9 +241,14 @@ fn render_block(path: &[&str], leaf: &Leaf, col: usize, layout: &Layout) -> Stri
     let nl = layout.nl;
     match path {
         [] => String::new(),
-        [last] if leaf.prefers_flow() => format!("{pad}{last}: {}{nl}", leaf.new_list(true, col, layout)),
+        [last] if leaf.prefers_flow() => {
+            format!("{pad}{last}: {}{nl}", leaf.new_list(true, col, layout))
+        }
         [last] => format!("{pad}{last}:{nl}{}", leaf.new_list(false, col, layout)),
-        [first, rest @ ..] => format!("{pad}{first}:{nl}{}", render_block(rest, leaf, col + layout.unit, layout)),
+        [first, rest @ ..] => format!(
+            "{pad}{first}:{nl}{}",
+            render_block(rest, leaf, col + layout.unit, layout)
+        ),
     }
 }
 
@@ -239,10 +273,14 @@ fn ensure(text: &str, path: &[&str], leaf: &Leaf) -> Res<String> {
         (r.start as usize, r.end as usize)
     });
     let edit = match root {
-        Some(map) if map.entries().next().is_some() => in_mapping(&map, doc_range, path, leaf, &layout, true)?,
+        Some(map) if map.entries().next().is_some() => {
+            in_mapping(&map, doc_range, path, leaf, &layout, true)?
+        }
         _ => append_at_end(text, render_block(path, leaf, 0, &layout), nl),
     };
-    let Some(edit) = edit else { return Ok(text.to_string()) };
+    let Some(edit) = edit else {
+        return Ok(text.to_string());
+    };
     let mut out = String::with_capacity(text.len() + edit.with.len());
     out.push_str(&text[..edit.start]);
     out.push_str(&edit.with);
@@ -269,7 +307,11 @@ fn append_at_end(text: &str, block: String, nl: &str) -> Option<Edit> {
         with.push_str(nl);
     }
     with.push_str(&block);
-    Some(Edit { start: at, end: at, with })
+    Some(Edit {
+        start: at,
+        end: at,
+        with,
+    })
 }
 
 fn in_mapping(
@@ -281,32 +323,57 @@ fn in_mapping(
     is_root: bool,
 ) -> Res<Option<Edit>> {
     let text = layout.text;
-    let Some((&name, rest)) = path.split_first() else { return Ok(None) };
-    let found = map.entries().find(|e| e.key_node().and_then(|k| key_name(&k)).as_deref() == Some(name));
+    let Some((&name, rest)) = path.split_first() else {
+        return Ok(None);
+    };
+    let found = map
+        .entries()
+        .find(|e| e.key_node().and_then(|k| key_name(&k)).as_deref() == Some(name));
     let Some(entry) = found else {
         // Add a new entry to this mapping.
         if map.is_flow_style() {
             let (start, end) = map_range;
-            let close = text[start..end].rfind('}').map(|i| start + i).ok_or("no closing brace")?;
-            let sep = if map.entries().next().is_some() { ", " } else { "" };
-            return Ok(Some(Edit { start: close, end: close, with: format!("{sep}{}", render_flow(path, leaf, layout)) }));
+            let close = text[start..end]
+                .rfind('}')
+                .map(|i| start + i)
+                .ok_or("no closing brace")?;
+            let sep = if map.entries().next().is_some() {
+                ", "
+            } else {
+                ""
+            };
+            return Ok(Some(Edit {
+                start: close,
+                end: close,
+                with: format!("{sep}{}", render_flow(path, leaf, layout)),
+            }));
         }
         if is_root {
             let block = render_block(path, leaf, 0, layout);
             return Ok(append_at_end(text, block, layout.nl));
         }
-        let first_key = map.entries().next().and_then(|e| e.key_node()).ok_or("empty mapping")?;
+        let first_key = map
+            .entries()
+            .next()
+            .and_then(|e| e.key_node())
+            .ok_or("empty mapping")?;
         let col = column(text, range(&first_key).0);
         let last = map.entries().last().ok_or("empty mapping")?;
         let last_key = last.key_node().ok_or("entry without key")?;
-        let end = last.value_node().map_or(range(&last_key).1, |v| range(&v).1.max(range(&last_key).1));
+        let end = last
+            .value_node()
+            .map_or(range(&last_key).1, |v| range(&v).1.max(range(&last_key).1));
         let at = after_last_content(text, range(&last_key).0, end);
         let mut with = String::new();
         if !text[..at].ends_with('\n') {
             with.push_str(layout.nl);
         }
         with.push_str(&render_block(path, leaf, col, layout));
-        return Ok(Some(Edit { start: at, end: at, with }));
+        return Ok(Some(Edit {
+            start: at,
+            end: at,
+            with,
+        }));
     };
     let key = entry.key_node().ok_or("entry without key")?;
     let (key_start, key_end) = range(&key);
@@ -315,10 +382,19 @@ fn in_mapping(
     match value {
         None => {
             // `key:` with no value (perhaps only comments below): fill it in.
-            let colon = text[key_end..].find(':').map(|i| key_end + i).ok_or("no colon after key")?;
-            let null_end = entry.value_node().map_or(colon + 1, |v| range(&v).1.max(colon + 1));
+            let colon = text[key_end..]
+                .find(':')
+                .map(|i| key_end + i)
+                .ok_or("no colon after key")?;
+            let null_end = entry
+                .value_node()
+                .map_or(colon + 1, |v| range(&v).1.max(colon + 1));
             if rest.is_empty() && leaf.prefers_flow() {
-                return Ok(Some(Edit { start: colon + 1, end: null_end, with: format!(" {}", leaf.new_list(true, key_col, layout)) }));
+                return Ok(Some(Edit {
+                    start: colon + 1,
+                    end: null_end,
+                    with: format!(" {}", leaf.new_list(true, key_col, layout)),
+                }));
             }
             let inner = if rest.is_empty() {
                 leaf.new_list(false, key_col, layout)
@@ -335,17 +411,32 @@ fn in_mapping(
             let (start, end) = (null_end.min(at), null_end.min(at));
             if entry.value_node().is_some() && null_end > colon + 1 {
                 let trimmed_end = null_end;
-                let mut e = vec![Edit { start: colon + 1, end: trimmed_end, with: String::new() }];
-                e.push(Edit { start: at, end: at, with });
+                let mut e = vec![Edit {
+                    start: colon + 1,
+                    end: trimmed_end,
+                    with: String::new(),
+                }];
+                e.push(Edit {
+                    start: at,
+                    end: at,
+                    with,
+                });
                 return Ok(Some(merge(text, e)));
             }
             let _ = (start, end);
-            Ok(Some(Edit { start: at, end: at, with }))
+            Ok(Some(Edit {
+                start: at,
+                end: at,
+                with,
+            }))
         }
         Some(v) => {
             if let Some(child) = v.as_mapping() {
                 if rest.is_empty() {
-                    return Err(format!("`{}` is a mapping, expected a list", path_name(name)));
+                    return Err(format!(
+                        "`{}` is a mapping, expected a list",
+                        path_name(name)
+                    ));
                 }
                 return in_mapping(child, range(&v), rest, leaf, layout, false);
             }
@@ -368,7 +459,11 @@ fn in_mapping(
                     .collect();
                 let mut items = vec![source.to_string()];
                 items.extend(extra);
-                return Ok(Some(Edit { start: s, end: s + source.len(), with: format!("[{}]", items.join(", ")) }));
+                return Ok(Some(Edit {
+                    start: s,
+                    end: s + source.len(),
+                    with: format!("[{}]", items.join(", ")),
+                }));
             }
             Err(format!("`{name}` is {}, expected a list", describe(&v)))
         }
@@ -394,7 +489,13 @@ fn path_name(name: &str) -> String {
 }
 
 fn describe(v: &YamlNode) -> &'static str {
-    if v.is_scalar() || v.is_tagged() { "a scalar" } else if v.is_alias() { "an alias" } else { "not a list" }
+    if v.is_scalar() || v.is_tagged() {
+        "a scalar"
+    } else if v.is_alias() {
+        "an alias"
+    } else {
+        "not a list"
+    }
 }
 
 fn is_null(v: &YamlNode, text: &str) -> bool {
@@ -405,12 +506,20 @@ fn is_null(v: &YamlNode, text: &str) -> bool {
     matches!(text[s..e].trim(), "" | "~" | "null" | "Null" | "NULL")
 }
 
-fn append_to_seq(seq: &Sequence, node: &YamlNode, key_col: usize, leaf: &Leaf, layout: &Layout) -> Option<Edit> {
+fn append_to_seq(
+    seq: &Sequence,
+    node: &YamlNode,
+    key_col: usize,
+    leaf: &Leaf,
+    layout: &Layout,
+) -> Option<Edit> {
     let text = layout.text;
     let (start, end) = range(node);
     let items: Vec<YamlNode> = seq.values().collect();
-    let existing: Vec<String> =
-        items.iter().filter_map(|i| i.as_scalar().map(|s| s.as_string())).collect();
+    let existing: Vec<String> = items
+        .iter()
+        .filter_map(|i| i.as_scalar().map(|s| s.as_string()))
+        .collect();
     let first_source = items.first().map(|i| {
         let (s, e) = range(i);
         text[s..e].to_string()
@@ -423,15 +532,27 @@ fn append_to_seq(seq: &Sequence, node: &YamlNode, key_col: usize, leaf: &Leaf, l
     if seq.is_flow_style() {
         let close = text[start..end].rfind(']').map(|i| start + i)?;
         let before = text[start..close].trim_end();
-        let sep = if items.is_empty() || before.ends_with(',') { "" } else { ", " };
+        let sep = if items.is_empty() || before.ends_with(',') {
+            ""
+        } else {
+            ", "
+        };
         let parts: Vec<String> = missing.iter().map(|i| leaf.flow_item(i, quote)).collect();
-        let lead = if items.is_empty() || before.ends_with(',') { "" } else { sep };
+        let lead = if items.is_empty() || before.ends_with(',') {
+            ""
+        } else {
+            sep
+        };
         let mut with = format!("{lead}{}", parts.join(", "));
         if before.ends_with(',') {
             with = format!(" {with}");
         }
         let at = start + before.len();
-        return Some(Edit { start: at.max(start + 1), end: at.max(start + 1), with });
+        return Some(Edit {
+            start: at.max(start + 1),
+            end: at.max(start + 1),
+            with,
+        });
     }
     // Block sequence: copy the first item's dash and content columns.
     let dash = column(text, start);
@@ -440,7 +561,11 @@ fn append_to_seq(seq: &Sequence, node: &YamlNode, key_col: usize, leaf: &Leaf, l
         .map(|i| column(text, range(i).0))
         .filter(|c| *c > dash)
         .unwrap_or(dash + 2);
-    let dash = if text[line_start(text, start)..start].trim().is_empty() { dash } else { key_col + layout.unit };
+    let dash = if text[line_start(text, start)..start].trim().is_empty() {
+        dash
+    } else {
+        key_col + layout.unit
+    };
     let at = after_last_content(text, start, end);
     let mut with = String::new();
     if !text[..at].ends_with('\n') {
@@ -449,7 +574,11 @@ fn append_to_seq(seq: &Sequence, node: &YamlNode, key_col: usize, leaf: &Leaf, l
     for item in &missing {
         with.push_str(&leaf.block_item(item, quote, dash, content, layout.nl));
     }
-    Some(Edit { start: at, end: at, with })
+    Some(Edit {
+        start: at,
+        end: at,
+        with,
+    })
 }
 
 /// Removes the key with `kid` from `client_auth.jwks.keys` (whole lines in block style).
@@ -505,13 +634,23 @@ mod tests {
                 ("kty".into(), Field::Str("oct".into())),
                 ("alg".into(), Field::Str("HS256".into())),
                 ("kid".into(), Field::Str(kid.into())),
-                ("k".into(), Field::Env { name: "PS_K".into(), value: "x".into() }),
+                (
+                    "k".into(),
+                    Field::Env {
+                        name: "PS_K".into(),
+                        value: "x".into(),
+                    },
+                ),
             ],
         }
     }
 
     fn patch(kid: &str) -> Patch {
-        Patch { remove_kid: None, add_key: Some(key(kid)), audiences: vec!["powersync-dev".into(), "powersync".into()] }
+        Patch {
+            remove_kid: None,
+            add_key: Some(key(kid)),
+            audiences: vec!["powersync-dev".into(), "powersync".into()],
+        }
     }
 
     #[test]
@@ -527,8 +666,14 @@ mod tests {
     fn existing_block_list_keeps_its_columns_and_comments() {
         let src = "client_auth:\n    jwks:\n        keys:\n        # first\n        -   kty: oct\n            kid: 'old'\n            k: abc\n    audience: [\"powersync\"]  # trailing\nport: 8080\n";
         let out = apply(src, &patch("new")).unwrap();
-        assert!(out.contains("            k: abc\n        -   kty: 'oct'\n            alg: 'HS256'\n"), "{out}");
-        assert!(out.contains("audience: [\"powersync\", \"powersync-dev\"]  # trailing\n"), "{out}");
+        assert!(
+            out.contains("            k: abc\n        -   kty: 'oct'\n            alg: 'HS256'\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("audience: [\"powersync\", \"powersync-dev\"]  # trailing\n"),
+            "{out}"
+        );
         assert!(out.ends_with("port: 8080\n"));
     }
 
@@ -542,6 +687,9 @@ mod tests {
     fn removing_a_key_takes_its_lines() {
         let src = "client_auth:\n  jwks:\n    keys:\n      - kid: 'a'\n        kty: oct\n      # b is next\n      - kid: 'b'\n        kty: oct\n";
         let out = remove_key(src, "a").unwrap();
-        assert_eq!(out, "client_auth:\n  jwks:\n    keys:\n      # b is next\n      - kid: 'b'\n        kty: oct\n");
+        assert_eq!(
+            out,
+            "client_auth:\n  jwks:\n    keys:\n      # b is next\n      - kid: 'b'\n        kty: oct\n"
+        );
     }
 }

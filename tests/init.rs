@@ -1,0 +1,430 @@
+//! `pskeys init` on the real binary: fixtures, idempotency, rotation, dry runs, errors.
+
+mod common;
+
+use common::{Project, redact};
+use predicates::prelude::*;
+
+/// Lines of `before` that the patch lost. The patch only adds lines, or grows a line by
+/// inserting before its closing brackets (`[a]` -> `[a, b]`, `}` -> `},`): a changed line
+/// must reappear whole but for those last brackets.
+fn removed_lines(before: &str, after: &str) -> Vec<String> {
+    let diff = similar::TextDiff::from_lines(before, after);
+    let inserted: Vec<&str> = diff
+        .iter_all_changes()
+        .filter(|c| c.tag() == similar::ChangeTag::Insert)
+        .map(|c| c.value())
+        .collect();
+    diff.iter_all_changes()
+        .filter(|c| c.tag() == similar::ChangeTag::Delete)
+        .map(|c| c.value().to_string())
+        .filter(|d| {
+            let kept = d.trim_end().trim_end_matches([']', '}', ' ']);
+            !inserted
+                .iter()
+                .any(|i| i.starts_with(kept) || i.replacen('[', "", 1).starts_with(kept))
+        })
+        .collect()
+}
+
+fn check_fixture(case: &str, file: &str, extra: &[&str]) {
+    let p = Project::fixture(case);
+    let before = p.read(file);
+    let mut args = vec!["init", "--kid", "test-kid"];
+    args.extend_from_slice(extra);
+    p.ok(&args);
+    let after = p.read(file);
+    assert_eq!(
+        removed_lines(&before, &after),
+        Vec::<String>::new(),
+        "{case}: bytes outside the change were lost"
+    );
+    assert!(
+        after.starts_with(before.split('\n').next().unwrap_or("")),
+        "{case}: first line changed"
+    );
+    insta::with_settings!({filters => vec![(r#"(["']?(?:x|y|n)["']?: ["'])[A-Za-z0-9_-]{20,}"#, "$1[public key]")]}, {
+        insta::assert_snapshot!(format!("{case}__{file}"), after.replace('\r', "␍"));
+    });
+    // The result is something mint can sign for.
+    p.ok(&["mint", "--sub", "u1"]);
+    // And a second run changes nothing.
+    let files = p.snapshot_files();
+    let out = p.run(&["init"]);
+    assert!(
+        out.status.success(),
+        "{case}: second init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already set up"));
+    assert_eq!(
+        files,
+        p.snapshot_files(),
+        "{case}: second init changed files"
+    );
+}
+
+#[test]
+fn fixture_long_comments() {
+    check_fixture("long-comments", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_comments_only() {
+    check_fixture("comments-only", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_empty() {
+    check_fixture("empty", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_yaml_markers() {
+    check_fixture("markers", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_bom() {
+    check_fixture("bom", "powersync.yaml", &[]);
+    let p = Project::fixture("bom");
+    p.ok(&["init"]);
+    assert!(
+        p.bytes("powersync.yaml")
+            .unwrap()
+            .starts_with(b"\xef\xbb\xbf")
+    );
+}
+#[test]
+fn fixture_crlf() {
+    check_fixture("crlf", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_indent_4() {
+    check_fixture("indent-4", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_flow_audience() {
+    check_fixture(
+        "flow-audience",
+        "powersync.yaml",
+        &["--audience", "powersync"],
+    );
+}
+#[test]
+fn fixture_anchors() {
+    check_fixture("anchors", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_keys_with_comments() {
+    check_fixture("keys-with-comments", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_null_client_auth() {
+    check_fixture("null-client-auth", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_audience_string() {
+    check_fixture("audience-string", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_commented_section() {
+    check_fixture("commented-section", "powersync.yaml", &[]);
+}
+#[test]
+fn fixture_json_4_spaces() {
+    check_fixture("json-4", "config.json", &["--alg", "ES256"]);
+}
+#[test]
+fn fixture_json_tabs() {
+    check_fixture("json-tab", "config.json", &["--alg", "EdDSA"]);
+}
+
+#[test]
+fn empty_folder_gets_config_and_env() {
+    let p = Project::new();
+    let out = p.run(&["init", "--kid", "test-kid"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("created `powersync.yaml` from the built-in template"),
+        "{stderr}"
+    );
+    insta::assert_snapshot!("empty_folder__powersync.yaml", p.read("powersync.yaml"));
+    insta::assert_snapshot!("empty_folder__env", redact(&p.read(".env")));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(p.path(".env"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+#[test]
+fn every_algorithm_writes_only_public_parts_to_the_config() {
+    for alg in [
+        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA",
+    ] {
+        let p = Project::new();
+        p.ok(&["init", "--alg", alg]);
+        let config = p.read("powersync.yaml");
+        let env = p.read(".env");
+        assert!(config.contains(&format!("alg: '{alg}'")), "{alg}: {config}");
+        for private in ["d:", "p:", "q:", "dp:", "dq:", "qi:", "PRIVATE KEY"] {
+            assert!(
+                !config.contains(&format!(" {private}")),
+                "{alg}: private field {private} in config"
+            );
+        }
+        if alg.starts_with("HS") {
+            assert!(config.contains("k: !env PS_CLIENT_AUTH_KEY"));
+            assert!(env.contains("PS_CLIENT_AUTH_KEY="));
+        } else {
+            assert!(config.contains("use: 'sig'"));
+            assert!(env.contains("PSKEYS_PRIVATE_KEY=\"-----BEGIN PRIVATE KEY-----\\n"));
+        }
+        let token = p.ok(&["mint", "--sub", "u"]);
+        assert_eq!(token.trim().split('.').count(), 3);
+    }
+}
+
+#[test]
+fn secrets_never_reach_stdout_or_stderr() {
+    let p = Project::new();
+    let out = p.run(&["init", "--alg", "HS256"]);
+    let env = p.read(".env");
+    let secret = env
+        .lines()
+        .find_map(|l| l.strip_prefix("PS_CLIENT_AUTH_KEY="))
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
+    let dry = Project::new();
+    let out = dry.run(&["init", "--dry-run"]);
+    assert!(out.status.success());
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(diff.contains("<secret masked>"), "{diff}");
+    assert!(diff.contains("+++ b/powersync.yaml"));
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let p = Project::fixture("long-comments");
+    let files = p.snapshot_files();
+    let out = p.run(&["init", "--dry-run", "--alg", "RS256"]);
+    assert!(out.status.success());
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(diff.contains("+      - kty: 'RSA'"), "{diff}");
+    assert!(!diff.contains("BEGIN PRIVATE KEY") || diff.contains("<secret masked>"));
+    assert_eq!(files, p.snapshot_files());
+}
+
+#[test]
+fn rotation_keeps_old_public_keys_and_mints_with_the_new_one() {
+    let p = Project::new();
+    p.ok(&["init", "--kid", "one"]);
+    p.ok(&["init", "--rotate", "--kid", "two", "--alg", "ES256"]);
+    let config = p.read("powersync.yaml");
+    assert!(config.contains("kid: 'one'") && config.contains("kid: 'two'"));
+    let json = p.ok(&["mint", "--sub", "u", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["header"]["kid"], "two");
+    assert_eq!(v["header"]["alg"], "ES256");
+    // The old HMAC key still verifies: its secret stays in .env.
+    p.ok(&["mint", "--sub", "u", "--kid", "one"]);
+    // A second HMAC rotation gets its own variable.
+    p.ok(&["init", "--rotate", "--kid", "three"]);
+    assert!(
+        p.read("powersync.yaml")
+            .contains("k: !env PS_CLIENT_AUTH_KEY_2")
+    );
+    p.ok(&["mint", "--sub", "u", "--kid", "one"]);
+    p.ok(&["mint", "--sub", "u"]);
+}
+
+#[test]
+fn force_replaces_the_key() {
+    let p = Project::new();
+    p.ok(&["init", "--kid", "one"]);
+    p.ok(&["init", "--force", "--kid", "two", "--alg", "EdDSA"]);
+    let config = p.read("powersync.yaml");
+    assert!(
+        !config.contains("kid: 'one'") && config.contains("kid: 'two'"),
+        "{config}"
+    );
+    assert!(!p.read(".env").contains("PSKEYS_KID=one"));
+    p.ok(&["mint", "--sub", "u"]);
+}
+
+#[test]
+fn conflicts_stop_with_both_ways_out() {
+    let p = Project::new();
+    p.ok(&["init", "--kid", "one"]);
+    let files = p.snapshot_files();
+    p.cmd(&["init", "--alg", "RS256"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("--rotate").and(predicate::str::contains("--force")));
+    // .env names a kid the config lacks.
+    let config = p
+        .read("powersync.yaml")
+        .replace("kid: 'one'", "kid: 'other'");
+    p.write("powersync.yaml", &config);
+    let files2 = p.snapshot_files();
+    p.cmd(&["init"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("has no key with that kid"));
+    assert_eq!(files2, p.snapshot_files());
+    assert_ne!(files, files2);
+}
+
+#[test]
+fn foreign_keys_are_not_a_conflict() {
+    let p = Project::fixture("keys-with-comments");
+    p.ok(&["init", "--kid", "mine"]);
+    let config = p.read("powersync.yaml");
+    assert!(config.contains("kid: \"backend-2024\"") && config.contains("kid: 'mine'"));
+}
+
+#[test]
+fn bad_inputs_change_no_file() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "powersync.yaml",
+            "client_auth:\n  audience: [a\n",
+            "",
+            "line",
+        ),
+        ("powersync.yaml", "a: b: c\n", "", "line 1"),
+        ("powersync.yaml", "- a\n- b\n", "", "expected a mapping"),
+        (
+            "powersync.yaml",
+            "client_auth: [1]\n",
+            "",
+            "`client_auth` is a list",
+        ),
+        (
+            "powersync.yaml",
+            "client_auth:\n  jwks: [1]\n",
+            "",
+            "`client_auth.jwks` is a list",
+        ),
+        (
+            "powersync.yaml",
+            "client_auth:\n  jwks:\n    keys:\n      a: 1\n",
+            "",
+            "`client_auth.jwks.keys` is a mapping, expected a list",
+        ),
+        (
+            "powersync.yaml",
+            "client_auth:\n  jwks:\n    keys:\n      - kid: x\n      - kid: x\n",
+            "",
+            "duplicate kid `x`",
+        ),
+        (
+            "powersync.yaml",
+            "port: 1\n",
+            "GOOD=1\nthis is not a variable\n",
+            "line 2",
+        ),
+        ("config.json", "{\"client_auth\": [}", "", "not valid JSON"),
+    ];
+    for (file, config, env, needle) in cases {
+        let p = Project::new();
+        p.write(file, config);
+        if !env.is_empty() {
+            p.write(".env", env);
+        }
+        let files = p.snapshot_files();
+        let out = p.run(&["init", "--alg", "ES256"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{config:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{config:?}: expected {needle:?} in {stderr}"
+        );
+        assert!(stderr.contains("hint:"), "{stderr}");
+        assert_eq!(files, p.snapshot_files(), "{config:?} changed a file");
+    }
+}
+
+#[test]
+fn a_failed_second_write_restores_the_first() {
+    let p = Project::new();
+    p.write("blocker", "a file where a folder should be");
+    p.write(".env", "# mine\nA=1\n");
+    let files = p.snapshot_files();
+    let out = p.run(&["init", "--config", "blocker/powersync.yaml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(files, p.snapshot_files());
+}
+
+#[test]
+fn discovery_order() {
+    let p = Project::new();
+    p.write("config/powersync.yaml", "port: 1\n");
+    p.ok(&["init"]);
+    assert!(p.read("config/powersync.yaml").contains("client_auth:"));
+    assert!(!p.path("powersync.yaml").exists());
+    let q = Project::new();
+    q.write("powersync/service.yaml", "port: 1\n")
+        .write("elsewhere.yaml", "port: 2\n");
+    q.cmd(&["init"])
+        .env("POWERSYNC_CONFIG_PATH", "elsewhere.yaml")
+        .assert()
+        .success();
+    assert!(q.read("elsewhere.yaml").contains("client_auth:"));
+    assert_eq!(q.read("powersync/service.yaml"), "port: 1\n");
+}
+
+#[test]
+fn json_summary() {
+    let p = Project::new();
+    let out = p.ok(&["init", "--json", "--kid", "k1", "--audience", "app"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["kid"], "k1");
+    assert_eq!(v["alg"], "HS256");
+    assert_eq!(v["audience"], serde_json::json!(["app"]));
+    assert_eq!(v["config"]["created"], true);
+}
+
+#[test]
+fn env_file_edits_are_lossless() {
+    let p = Project::new();
+    let env = "# my settings\r\nexport PS_DATA_SOURCE_URI='postgres://x'  # db\r\nPSKEYS_KID=\r\n";
+    p.write(".env", env).write("powersync.yaml", "port: 1\n");
+    p.ok(&["init", "--kid", "k"]);
+    let after = p.read(".env");
+    assert!(
+        after.starts_with(
+            "# my settings\r\nexport PS_DATA_SOURCE_URI='postgres://x'  # db\r\nPSKEYS_KID=k\r\n"
+        ),
+        "{after:?}"
+    );
+    assert!(!after.replace("\r\n", "").contains('\n'));
+}
+
+#[test]
+fn flag_errors() {
+    let p = Project::new();
+    p.cmd(&["init", "--alg", "RS256", "--bits", "1024"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("2048"));
+    p.cmd(&["init", "--bits", "4096"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("RSA"));
+    p.cmd(&["init", "--alg", "ES256", "--inline"])
+        .assert()
+        .code(2);
+    p.cmd(&["init", "--alg", "none"]).assert().code(2);
+    p.cmd(&["init", "--rotate", "--force"]).assert().code(2);
+    assert!(p.snapshot_files().is_empty());
+}

@@ -1,0 +1,137 @@
+// Verifies tokens against a PowerSync config the way the PowerSync Service (v1.25) does:
+// config loading (yaml 2, core schema, the `!env` tag with the PS_ rule), static keys
+// imported with jose's importJWK, then KeyStore.verifyJwt's order of checks.
+//
+// usage: node verify.mjs <config> <env-file> <token>...
+// prints one JSON line per token: {"ok":true,...} or {"ok":false,"code":"PSYNC_S21xx","message":...}
+import fs from 'node:fs';
+import * as jose from 'jose';
+import YAML from 'yaml';
+
+const [configPath, envPath, ...tokens] = process.argv.slice(2);
+
+function readEnv(path) {
+  const vars = {};
+  if (!path || !fs.existsSync(path)) return vars;
+  for (const line of fs.readFileSync(path, 'utf8').split(/\r?\n/)) {
+    const m = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/);
+    if (!m) continue;
+    let v = m[2];
+    if (v.startsWith('"')) {
+      v = v.slice(1, v.lastIndexOf('"')).replace(/\\n/g, '\n').replace(/\\(["\\$])/g, '$1');
+    } else if (v.startsWith("'")) {
+      v = v.slice(1, v.lastIndexOf("'"));
+    } else {
+      v = v.replace(/\s+#.*$/, '').trim();
+    }
+    vars[m[1]] = v;
+  }
+  return vars;
+}
+
+const env = { ...readEnv(envPath), ...process.env };
+
+// The service's !env tag: NAME, NAME::number, NAME::boolean; NAME must start with PS_.
+const envTag = {
+  tag: '!env',
+  resolve(str) {
+    const [name, conv] = str.trim().split('::');
+    if (!name.startsWith('PS_')) throw new Error(`Attempting to substitute env variable ${name} is not allowed. Variables must start with "PS_"`);
+    const value = env[name];
+    if (value === undefined) throw new Error(`Attempted to substitute undefined environment variable "${name}"`);
+    if (conv === 'number') return Number(value);
+    if (conv === 'boolean') return value.toLowerCase() === 'true';
+    return value;
+  },
+};
+
+function loadConfig(path) {
+  const text = fs.readFileSync(path, 'utf8');
+  if (path.endsWith('.json')) return JSON.parse(text);
+  const doc = YAML.parse(text, { schema: 'core', customTags: [envTag] });
+  return doc ?? {};
+}
+
+const FAMILY = { RSA: /^RS/, oct: /^HS/, EC: /^ES/, OKP: /^EdDSA$/ };
+const ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+class AuthError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+async function verify(token, config) {
+  const auth = config.client_auth ?? {};
+  const audiences = auth.audience ?? [];
+  if (!Array.isArray(audiences)) throw new AuthError('CONFIG', 'audience must be a list');
+  const keys = [];
+  for (const jwk of auth.jwks?.keys ?? []) {
+    keys.push({ jwk, key: await jose.importJWK(jwk, jwk.alg ?? undefined) });
+  }
+  let header;
+  try {
+    header = jose.decodeProtectedHeader(token);
+  } catch (e) {
+    throw new AuthError('PSYNC_S2101', `Malformed token: ${e.message}`);
+  }
+  // 1. Key selection.
+  let candidates;
+  if (header.kid) {
+    const exact = keys.filter((k) => k.jwk.kid === header.kid);
+    for (const k of exact) {
+      const ok = k.jwk.alg ? k.jwk.alg === header.alg : FAMILY[k.jwk.kty]?.test(header.alg);
+      if (!ok) throw new AuthError('PSYNC_S2101', `Unexpected token algorithm ${header.alg}`);
+    }
+    candidates = exact;
+  } else {
+    candidates = keys.filter((k) => !k.jwk.kid && (k.jwk.alg ? k.jwk.alg === header.alg : FAMILY[k.jwk.kty]?.test(header.alg)));
+  }
+  if (candidates.length === 0) {
+    throw new AuthError('PSYNC_S2101', 'Could not find an appropriate key in the keystore. The key is missing or no key matched the token KID');
+  }
+  // 2. Signature and standard claims.
+  let payload;
+  let lastError;
+  for (const c of candidates) {
+    try {
+      ({ payload } = await jose.jwtVerify(token, c.key, { algorithms: ALGS, clockTolerance: 60, requiredClaims: ['sub', 'iat', 'exp'] }));
+      break;
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (!payload) {
+    const code = lastError?.code === 'ERR_JWT_EXPIRED' ? 'PSYNC_S2103' : 'PSYNC_S2101';
+    throw new AuthError(code, lastError?.message ?? 'verification failed');
+  }
+  // 3. Audience.
+  if (payload.aud === undefined) throw new AuthError('PSYNC_S2105', 'JWT payload is missing a required claim "aud"');
+  const tokenAud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  if (!tokenAud.some((a) => audiences.includes(a))) throw new AuthError('PSYNC_S2105', `Unexpected "aud" claim value: ${JSON.stringify(payload.aud)}`);
+  // 4. Lifetime.
+  const lifetime = payload.exp - payload.iat;
+  if (lifetime > 86400) throw new AuthError('PSYNC_S2104', `Token must expire in a maximum of 86400 seconds, got ${lifetime}s`);
+  // 5. parameters.
+  if (payload.parameters !== undefined && (typeof payload.parameters !== 'object' || payload.parameters === null || Array.isArray(payload.parameters))) {
+    throw new AuthError('PSYNC_S2101', 'Payload parameters must be an object');
+  }
+  return { sub: payload.sub, kid: header.kid, alg: header.alg };
+}
+
+let config;
+try {
+  config = loadConfig(configPath);
+} catch (e) {
+  console.log(JSON.stringify({ ok: false, code: 'CONFIG', message: e.message }));
+  process.exit(2);
+}
+for (const token of tokens) {
+  try {
+    const r = await verify(token, config);
+    console.log(JSON.stringify({ ok: true, ...r }));
+  } catch (e) {
+    console.log(JSON.stringify({ ok: false, code: e.code ?? 'ERROR', message: e.message }));
+  }
+}
