@@ -1,6 +1,7 @@
 //! A read-only view of a config document: values with their line and column, `!env` tags
 //! kept unresolved until asked. YAML is read with saphyr-parser (strict YAML 1.2, core
-//! schema, anchors and merge keys); JSON with a small span-keeping parser of our own.
+//! schema, anchors and aliases; `<<` is an ordinary key, as in the service's `yaml` 2 with
+//! the core schema, which does not merge); JSON with a small span-keeping parser of our own.
 
 use std::collections::HashMap;
 
@@ -310,7 +311,6 @@ impl<'a> YamlBuilder<'a> {
             }
             Event::MappingStart(anchor, _tag) => {
                 let mut entries: Vec<(String, Node)> = Vec::new();
-                let mut merged: Vec<(String, Node)> = Vec::new();
                 loop {
                     let (ev, span) = self.next()?;
                     if matches!(ev, Event::MappingEnd) {
@@ -319,10 +319,6 @@ impl<'a> YamlBuilder<'a> {
                     let key = self.node(ev, span)?;
                     let (ev, span) = self.next()?;
                     let value = self.node(ev, span)?;
-                    if key.plain && key.value == Value::Str("<<".into()) {
-                        merge_into(&mut merged, &value);
-                        continue;
-                    }
                     let name = key_text(&key).ok_or(ParseError {
                         message: format!(
                             "a mapping key must be a scalar, found {}",
@@ -340,11 +336,6 @@ impl<'a> YamlBuilder<'a> {
                     }
                     entries.push((name, value));
                 }
-                for (k, v) in merged {
-                    if !entries.iter().any(|(e, _)| *e == k) {
-                        entries.push((k, v));
-                    }
-                }
                 let node = Node::new(Value::Map(entries), line, column);
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -357,20 +348,6 @@ impl<'a> YamlBuilder<'a> {
                 column,
             }),
         }
-    }
-}
-
-fn merge_into(merged: &mut Vec<(String, Node)>, value: &Node) {
-    match &value.value {
-        Value::Map(entries) => {
-            for (k, v) in entries {
-                if !merged.iter().any(|(m, _)| m == k) {
-                    merged.push((k.clone(), v.clone()));
-                }
-            }
-        }
-        Value::Seq(items) => items.iter().for_each(|item| merge_into(merged, item)),
-        _ => {}
     }
 }
 
@@ -717,11 +694,13 @@ mod tests {
     }
 
     #[test]
-    fn yaml_env_tags_anchors_and_merges() {
+    fn yaml_env_tags_aliases_and_no_merge() {
         let doc = parse_yaml("base: &b\n  x: 1\nm:\n  <<: *b\n  k: !env PS_K::number\n  q: '12'\n")
             .unwrap();
         let m = doc.get("m").unwrap();
-        assert_eq!(m.get("x").unwrap().value, Value::Int(1));
+        // The service's yaml 2 (core schema) does not merge: `<<` is a plain key.
+        assert!(m.get("x").is_none());
+        assert_eq!(m.get("<<").unwrap().get("x").unwrap().value, Value::Int(1));
         assert_eq!(
             m.get("k").unwrap().value,
             Value::Env {

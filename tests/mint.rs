@@ -1,0 +1,184 @@
+//! `pskeys mint` on the real binary: output shape, claims, and the service's rules checked
+//! before anything is printed.
+
+mod common;
+
+use base64::Engine as _;
+use common::Project;
+use predicates::prelude::*;
+
+fn claims(token: &str) -> serde_json::Value {
+    let part = token.trim().split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn header(token: &str) -> serde_json::Value {
+    let part = token.trim().split('.').next().unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn setup() -> Project {
+    let p = Project::new();
+    p.ok(&["init", "--kid", "dev"]);
+    p
+}
+
+#[test]
+fn prints_the_token_alone_with_the_service_claims() {
+    let p = setup();
+    let out = p.ok(&["mint", "--sub", "user-1"]);
+    assert!(out.ends_with('\n') && out.lines().count() == 1);
+    let h = header(&out);
+    assert_eq!(
+        (h["alg"].as_str(), h["kid"].as_str(), h["typ"].as_str()),
+        (Some("HS256"), Some("dev"), Some("JWT"))
+    );
+    let c = claims(&out);
+    assert_eq!(c["sub"], "user-1");
+    assert_eq!(c["aud"], serde_json::json!(["powersync-dev", "powersync"]));
+    assert_eq!(
+        c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(),
+        43_200
+    );
+}
+
+#[test]
+fn options_shape_the_claims() {
+    let p = setup();
+    let out = p.ok(&[
+        "mint",
+        "--sub",
+        "u",
+        "--expires-in",
+        "15m",
+        "--aud",
+        "powersync",
+        "--endpoint",
+        "http://localhost:8080",
+        "--claim",
+        "role=admin",
+        "--claim",
+        "n=3",
+        "--parameters",
+        r#"{"team":"a"}"#,
+    ]);
+    let c = claims(&out);
+    assert_eq!(
+        c["aud"],
+        serde_json::json!(["powersync", "http://localhost:8080"])
+    );
+    assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 900);
+    assert_eq!(c["role"], "admin");
+    assert_eq!(c["n"], 3);
+    assert_eq!(c["parameters"], serde_json::json!({"team": "a"}));
+}
+
+#[test]
+fn json_output() {
+    let p = setup();
+    let out = p.ok(&["mint", "--sub", "u", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["token"].as_str().unwrap().split('.').count() == 3);
+    assert_eq!(v["header"]["kid"], "dev");
+    assert_eq!(v["claims"]["sub"], "u");
+    assert!(v["expires_at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn refuses_what_the_service_would_reject() {
+    let p = setup();
+    p.cmd(&["mint", "--sub", "u", "--expires-in", "25h"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("PSYNC_S2104"));
+    p.cmd(&["mint", "--sub", "u", "--aud", "other"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("PSYNC_S2105").and(predicate::str::contains("powersync-dev")),
+        );
+    p.cmd(&["mint", "--sub", "u", "--parameters", "[1]"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("must be an object"));
+    p.cmd(&["mint", "--sub", "u", "--kid", "nope"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("Could not find an appropriate key")
+                .and(predicate::str::contains("dev")),
+        );
+    p.cmd(&["mint", "--sub", "u", "--claim", "exp=1"])
+        .assert()
+        .code(2);
+    // No audience configured: every token would fail.
+    let config = p
+        .read("powersync.yaml")
+        .replace("  audience: ['powersync-dev', 'powersync']\n", "");
+    p.write("powersync.yaml", config);
+    p.cmd(&["mint", "--sub", "u"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("PSYNC_S2105"));
+}
+
+#[test]
+fn detects_a_config_key_that_does_not_match_env() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256", "--kid", "k"]);
+    let other = Project::new();
+    other.ok(&["init", "--alg", "ES256", "--kid", "k"]);
+    p.write(".env", other.read(".env"));
+    p.cmd(&["mint", "--sub", "u"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("does not verify"));
+}
+
+#[test]
+fn process_environment_wins_and_needs_no_env_file() {
+    let p = setup();
+    let env = p.read(".env");
+    let get = |k: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap()
+            .to_string()
+    };
+    std::fs::remove_file(p.path(".env")).unwrap();
+    let out = p
+        .cmd(&["mint", "--sub", "ci"])
+        .env("PSKEYS_KID", get("PSKEYS_KID"))
+        .env("PSKEYS_ALG", "HS256")
+        .env("PS_CLIENT_AUTH_KEY", get("PS_CLIENT_AUTH_KEY"))
+        .env("PS_DATA_SOURCE_URI", "x")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn without_init_it_says_what_to_run() {
+    let p = Project::new();
+    p.cmd(&["mint", "--sub", "u"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pskeys init"));
+    p.write("powersync.yaml", "port: 1\n");
+    p.cmd(&["mint", "--sub", "u"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pskeys init"));
+}
