@@ -1,5 +1,7 @@
 //! `pskeys init` on the real binary: fixtures, idempotency, rotation, dry runs, errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed assertion
+
 mod common;
 
 use common::{Project, redact};

@@ -79,13 +79,13 @@ pub fn run(args: InitArgs) -> Result<()> {
             "asymmetric keys put only their public part in the config; drop --inline".to_string(),
         ));
     }
-    if let Some(k) = &kid {
-        if k.trim().is_empty() || k.chars().any(char::is_control) {
-            return Err(Error::usage(
-                format!("--kid `{k}` is not a usable key id"),
-                "use letters, digits, `-` and `_`".to_string(),
-            ));
-        }
+    if let Some(k) = &kid
+        && (k.trim().is_empty() || k.chars().any(char::is_control))
+    {
+        return Err(Error::usage(
+            format!("--kid `{k}` is not a usable key id"),
+            "use letters, digits, `-` and `_`".to_string(),
+        ));
     }
     for a in &audiences {
         if a.trim().is_empty() {
@@ -169,12 +169,11 @@ pub fn run(args: InitArgs) -> Result<()> {
                 Some(k) => k.clone(),
                 None => key.default_kid()?,
             };
-            if force {
-                if let Some(cur) = &current {
-                    if config.key_by_kid(&cur.kid).is_some() {
-                        patch.remove_kid = Some(cur.kid.clone());
-                    }
-                }
+            if force
+                && let Some(cur) = &current
+                && config.key_by_kid(&cur.kid).is_some()
+            {
+                patch.remove_kid = Some(cur.kid.clone());
             }
             if config.key_by_kid(&new_kid).is_some()
                 && patch.remove_kid.as_deref() != Some(new_kid.as_str())
@@ -559,14 +558,14 @@ fn warnings(env_file: &Path, inline: bool) -> Vec<String> {
                 .to_string(),
         );
     }
-    if let Some(mode) = fsutil::mode(env_file) {
-        if mode & 0o077 != 0 {
-            out.push(format!(
-                "`{}` is readable by other users (mode {mode:o}); run `chmod 600 {}`",
-                show(env_file),
-                show(env_file)
-            ));
-        }
+    if let Some(mode) = fsutil::mode(env_file)
+        && mode & 0o077 != 0
+    {
+        out.push(format!(
+            "`{}` is readable by other users (mode {mode:o}); run `chmod 600 {}`",
+            show(env_file),
+            show(env_file)
+        ));
     }
     match fsutil::git_status(env_file) {
         GitStatus::NotIgnored => out.push(format!(

@@ -64,13 +64,13 @@ pub fn run(args: MintArgs) -> Result<()> {
         extra.retain(|(e, _)| e != "parameters");
         extra.push(("parameters".into(), v));
     }
-    if let Some(url) = &endpoint {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(Error::usage(
-                format!("--endpoint `{url}` is not an http(s) URL"),
-                "e.g. --endpoint http://localhost:8080".to_string(),
-            ));
-        }
+    if let Some(url) = &endpoint
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(Error::usage(
+            format!("--endpoint `{url}` is not an http(s) URL"),
+            "e.g. --endpoint http://localhost:8080".to_string(),
+        ));
     }
 
     // 2. Find the key.
@@ -131,10 +131,10 @@ pub fn run(args: MintArgs) -> Result<()> {
             ),
         ));
     }
-    if let Some(url) = endpoint {
-        if !audiences.contains(&url) {
-            audiences.push(url);
-        }
+    if let Some(url) = endpoint
+        && !audiences.contains(&url)
+    {
+        audiences.push(url);
     }
 
     // 4. Sign, and prove the service's checks pass on the result.

@@ -445,12 +445,11 @@ pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
             hint: Some("please report this file as a pskeys bug".into()),
         })
     };
-    if let Some(key) = &patch.add_key {
-        if let Some(kid) = key.kid() {
-            if patched.key_by_kid(kid).is_none() {
-                return fail(format!("key `{kid}` is missing"));
-            }
-        }
+    if let Some(key) = &patch.add_key
+        && let Some(kid) = key.kid()
+        && patched.key_by_kid(kid).is_none()
+    {
+        return fail(format!("key `{kid}` is missing"));
     }
     if let Some(kid) = &patch.remove_kid {
         let added = patch.add_key.as_ref().and_then(NewKey::kid) == Some(kid.as_str());

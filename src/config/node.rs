@@ -418,10 +418,10 @@ pub fn core_schema(text: &str) -> Value {
             .map(Value::Int)
             .unwrap_or(Value::Str(text.into()));
     }
-    if is_core_float(unsigned) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_core_float(unsigned)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::Str(text.to_string())
 }
