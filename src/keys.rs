@@ -468,6 +468,30 @@ impl PrivateKey {
         Ok(key)
     }
 
+    /// Like [`PrivateKey::from_pem`] without the up-front parse: RSA key validation costs
+    /// tens of milliseconds, and `mint` proves the key by verifying its own signature.
+    pub fn from_pem_unchecked(alg: Alg, pem: &str) -> Result<PrivateKey> {
+        let bad = |why: &str| Error::Key {
+            message: format!("the stored private key is not a PKCS#8 PEM {alg} key: {why}"),
+            hint: Some("run `pskeys init --force` to generate a new key".into()),
+        };
+        if alg.is_hmac() {
+            return Err(bad("HMAC keys have no PEM form"));
+        }
+        let inner = pem
+            .trim()
+            .strip_prefix("-----BEGIN PRIVATE KEY-----")
+            .and_then(|s| s.strip_suffix("-----END PRIVATE KEY-----"))
+            .ok_or_else(|| {
+                bad("expected -----BEGIN PRIVATE KEY----- … -----END PRIVATE KEY-----")
+            })?;
+        let b64: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
+        let der = STANDARD
+            .decode(b64)
+            .map_err(|_| bad("the base64 body does not decode"))?;
+        Ok(PrivateKey::Pkcs8 { alg, der })
+    }
+
     /// Builds an HMAC key from the JWK `k` (base64url).
     pub fn from_hmac_k(alg: Alg, k: &str) -> Option<PrivateKey> {
         decode_b64url(k).map(|secret| PrivateKey::Hmac { alg, secret })

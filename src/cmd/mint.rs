@@ -243,5 +243,5 @@ fn signing_key(
         message: format!("{PRIVATE_KEY_VAR} is set neither in .env nor in the environment"),
         hint: Some("run `pskeys init --force` to generate a new key pair".into()),
     })?;
-    PrivateKey::from_pem(alg, &pem)
+    PrivateKey::from_pem_unchecked(alg, &pem)
 }
