@@ -11,10 +11,9 @@ use crate::error::{Error, Result};
 
 /// Where the config is and how it was found.
 pub(crate) fn locate_config(flag: Option<&Path>) -> Result<(PathBuf, Found)> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| Error::io("read the current folder", Path::new("."), e))?;
+    // Relative to the current folder, so messages name `powersync.yaml`, not a long path.
     let env_path = std::env::var("POWERSYNC_CONFIG_PATH").ok();
-    Ok(config::locate(flag, env_path.as_deref(), &cwd))
+    Ok(config::locate(flag, env_path.as_deref(), Path::new("")))
 }
 
 /// Looks a variable up in the process environment first, then in the .env file.
