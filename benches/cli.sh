@@ -16,14 +16,25 @@ done
 
 echo "## mint (whole process, token to stdout)"
 for alg in HS256 RS256 ES256 EdDSA; do
-  (cd "$work/$alg" && hyperfine -N --warmup 20 --runs 300 --style basic -n "mint $alg" "$bin mint --sub u1")
+  (cd "$work/$alg" && hyperfine -N --warmup 20 --runs 300 --style basic -n "mint $alg" \
+    --export-json "$work/mint-$alg.json" "$bin mint --sub u1")
 done
 
 echo "## init (fresh folder each run)"
 for alg in HS256 RS256; do
   hyperfine --warmup 3 --runs "$([ "$alg" = RS256 ] && echo 30 || echo 200)" --style basic -n "init $alg" \
     --prepare "rm -rf $work/init && mkdir -p $work/init" \
+    --export-json "$work/init-$alg.json" \
     "$bin init --alg $alg --config $work/init/powersync.yaml --env-file $work/init/.env"
+done
+
+echo "## medians"
+for f in "$work"/mint-*.json "$work"/init-*.json; do
+  python3 - "$f" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(f"{r['command'][:70]:70s} median {r['median'] * 1000:7.2f} ms  mean {r['mean'] * 1000:7.2f} ms")
+PY
 done
 
 echo "## peak memory (max RSS, KiB)"

@@ -442,27 +442,9 @@ impl PrivateKey {
         Some(pem)
     }
 
-    /// Reads a PKCS#8 PEM private key for an asymmetric `alg`.
+    /// Reads a PKCS#8 PEM private key for an asymmetric `alg`, checking that it parses.
     pub fn from_pem(alg: Alg, pem: &str) -> Result<PrivateKey> {
-        let bad = |why: &str| Error::Key {
-            message: format!("the stored private key is not a PKCS#8 PEM {alg} key: {why}"),
-            hint: Some("run `pskeys init --force` to generate a new key".into()),
-        };
-        if alg.is_hmac() {
-            return Err(bad("HMAC keys have no PEM form"));
-        }
-        let inner = pem
-            .trim()
-            .strip_prefix("-----BEGIN PRIVATE KEY-----")
-            .and_then(|s| s.strip_suffix("-----END PRIVATE KEY-----"))
-            .ok_or_else(|| {
-                bad("expected -----BEGIN PRIVATE KEY----- … -----END PRIVATE KEY-----")
-            })?;
-        let b64: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
-        let der = STANDARD
-            .decode(b64)
-            .map_err(|_| bad("the base64 body does not decode"))?;
-        let key = PrivateKey::Pkcs8 { alg, der };
+        let key = PrivateKey::from_pem_unchecked(alg, pem)?;
         // Parse once now so a broken key fails here, not at signing time.
         key.public_jwk()?;
         Ok(key)

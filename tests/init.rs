@@ -145,7 +145,8 @@ fn empty_folder_gets_config_and_env() {
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("created `powersync.yaml` from the built-in template"),
+        stderr
+            .contains("created `powersync.yaml` from the built-in template (no config found here)"),
         "{stderr}"
     );
     insta::assert_snapshot!("empty_folder__powersync.yaml", p.read("powersync.yaml"));
@@ -429,4 +430,15 @@ fn flag_errors() {
     p.cmd(&["init", "--alg", "none"]).assert().code(2);
     p.cmd(&["init", "--rotate", "--force"]).assert().code(2);
     assert!(p.snapshot_files().is_empty());
+}
+
+#[test]
+fn an_unreadable_config_is_an_io_error() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path("powersync.yaml")).unwrap();
+    p.cmd(&["init"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("cannot read `powersync.yaml`"));
+    assert!(!p.path(".env").exists());
 }

@@ -192,37 +192,25 @@ pub fn run(args: InitArgs) -> Result<()> {
     }
 
     // 4. Plan the edits.
-    let lookup_fn = lookup(&env);
-    let configured = match config.audiences(&lookup_fn) {
-        Ok(a) => a,
-        Err(_)
-            if config
-                .client_auth()
-                .and_then(|a| a.get("audience"))
-                .is_some_and(|n| matches!(n.value, Value::Str(_) | Value::Env { .. })) =>
-        {
-            None
-        }
+    // A string audience (which the service refuses to load) counts as none: the patch turns
+    // it into a list that keeps its value.
+    let audience_is_scalar = config
+        .client_auth()
+        .and_then(|a| a.get("audience"))
+        .is_some_and(|n| matches!(n.value, Value::Str(_) | Value::Env { .. }));
+    let configured = match config.audiences(&lookup(&env)) {
+        Ok(a) => a.unwrap_or_default(),
+        Err(_) if audience_is_scalar => Vec::new(),
         Err(e) => return Err(e),
     };
     patch.audiences = if !audiences.is_empty() {
         audiences.clone()
-    } else if configured.as_ref().is_none_or(Vec::is_empty) {
-        DEFAULT_AUDIENCES.iter().map(|s| s.to_string()).collect()
-    } else if let Some(Value::Str(_) | Value::Env { .. }) = config
-        .client_auth()
-        .and_then(|a| a.get("audience"))
-        .map(|n| &n.value)
-    {
-        // A string where the service wants a list: turn it into one.
+    } else if configured.is_empty() {
         DEFAULT_AUDIENCES.iter().map(|s| s.to_string()).collect()
     } else {
         Vec::new()
     };
-    if let Some(have) = &configured {
-        patch.audiences.retain(|a| !have.contains(a));
-    }
-    drop(lookup_fn);
+    patch.audiences.retain(|a| !configured.contains(a));
 
     let mut secrets: Vec<String> = Vec::new();
     let mut env_vars: Vec<String> = Vec::new();
@@ -375,29 +363,30 @@ pub fn run(args: InitArgs) -> Result<()> {
         return Ok(());
     }
     let cfg = show(&config_path);
-    if created {
-        eprintln!(
-            "created `{cfg}` from the built-in template{}",
-            if found == Found::Missing {
-                " (no config found)"
-            } else {
-                ""
-            }
-        );
-    }
+    let mut changes = Vec::new();
     if let Some(old) = &patch.remove_kid {
-        eprintln!("patched `{cfg}`: removed key `{old}` (--force)");
+        changes.push(format!("removed key `{old}`"));
     }
     if new_key.is_some() {
-        eprintln!(
-            "patched `{cfg}`: added key `{final_kid}` ({final_alg}) to client_auth.jwks.keys"
-        );
+        changes.push(format!(
+            "added key `{final_kid}` ({final_alg}) to client_auth.jwks.keys"
+        ));
     }
     if !patch.audiences.is_empty() {
+        changes.push(format!("audience += {}", patch.audiences.join(", ")));
+    }
+    if created {
+        let why = if found == Found::Missing {
+            " (no config found here)"
+        } else {
+            ""
+        };
         eprintln!(
-            "patched `{cfg}`: client_auth.audience now includes {}",
-            patch.audiences.join(", ")
+            "created `{cfg}` from the built-in template{why}: {}",
+            changes.join("; ")
         );
+    } else if config_changed {
+        eprintln!("patched `{cfg}`: {}", changes.join("; "));
     }
     if env_changed {
         eprintln!("wrote `{}`: {}", show(&env_file), env_vars.join(", "));

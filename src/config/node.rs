@@ -506,6 +506,22 @@ impl JsonParser<'_> {
         }
     }
 
+    /// After an item: consumes `,` (false) or the closing bracket (true).
+    fn separator(&mut self, close: u8) -> Result<bool, ParseError> {
+        self.ws();
+        match self.s.get(self.i) {
+            Some(b',') => {
+                self.i += 1;
+                Ok(false)
+            }
+            Some(c) if *c == close => {
+                self.i += 1;
+                Ok(true)
+            }
+            _ => Err(self.err(&format!("expected `,` or `{}`", close as char))),
+        }
+    }
+
     fn ws(&mut self) {
         while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
             self.i += 1;
@@ -560,14 +576,8 @@ impl JsonParser<'_> {
                         }
                         entries.push((key.clone(), node));
                         children.push((Some(key), key_start, span));
-                        self.ws();
-                        match self.s.get(self.i) {
-                            Some(b',') => self.i += 1,
-                            Some(b'}') => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return Err(self.err("expected `,` or `}`")),
+                        if self.separator(b'}')? {
+                            break;
                         }
                     }
                 }
@@ -597,14 +607,8 @@ impl JsonParser<'_> {
                         let (node, span) = self.value()?;
                         items.push(node);
                         children.push((None, item_start, span));
-                        self.ws();
-                        match self.s.get(self.i) {
-                            Some(b',') => self.i += 1,
-                            Some(b']') => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return Err(self.err("expected `,` or `]`")),
+                        if self.separator(b']')? {
+                            break;
                         }
                     }
                 }
