@@ -23,6 +23,10 @@ pub enum Command {
     Init(InitArgs),
     /// Sign a token the PowerSync Service accepts (printed alone on stdout).
     Mint(MintArgs),
+    /// Check a token exactly as the PowerSync Service would, and explain a rejection.
+    Verify(VerifyArgs),
+    /// Print a token's header and claims without verifying anything.
+    Decode(DecodeArgs),
 }
 
 /// `pskeys init`.
@@ -98,6 +102,41 @@ pub struct MintArgs {
     #[arg(long, value_name = "JSON")]
     pub parameters: Option<String>,
     /// Print token, header, claims and expiry as JSON instead of the bare token.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pskeys verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The token (a leading `Bearer `/`Token ` is ignored); `-` or nothing reads stdin.
+    #[arg(value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Service config [default: discovered as for `init`].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The .env file the config's `!env` values come from (the process environment overrides it).
+    #[arg(long, value_name = "PATH", default_value = ".env")]
+    pub env_file: PathBuf,
+    /// Check at another instant: RFC 3339 (2026-01-02T03:04:05Z) or unix seconds.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// A JWKS file (`{"keys": [...]}`) standing in for the config's `jwks_uri` keys, so
+    /// their signatures can be checked offline.
+    #[arg(long, value_name = "FILE")]
+    pub jwks: Option<PathBuf>,
+    /// Print the verdict as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pskeys decode`.
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// The token (a leading `Bearer `/`Token ` is ignored); `-` or nothing reads stdin.
+    #[arg(value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Print header and claims as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -20,6 +20,8 @@ pub enum ExitCode {
     Conflict = 3,
     /// A file could not be read or written.
     Io = 4,
+    /// `verify`: every offline check passed, but the signing key is fetched at run time.
+    Unverified = 5,
 }
 
 /// A location inside a user's file, for error messages.
@@ -113,6 +115,14 @@ pub enum Error {
         /// What to change.
         hint: Option<String>,
     },
+    /// `verify` could check everything but the signature (the key is behind a `jwks_uri`).
+    #[error("{message}")]
+    Unverified {
+        /// Which key would be fetched from where.
+        message: String,
+        /// How to finish the check.
+        hint: String,
+    },
     /// A file could not be read, created or replaced.
     #[error("cannot {action} `{}`: {source}", path.display())]
     Io {
@@ -147,6 +157,7 @@ impl Error {
             | Error::Key { .. } => ExitCode::Invalid,
             Error::Conflict { .. } => ExitCode::Conflict,
             Error::Io { .. } => ExitCode::Io,
+            Error::Unverified { .. } => ExitCode::Unverified,
         }
     }
 
@@ -158,7 +169,7 @@ impl Error {
             | Error::EnvFile { hint, .. }
             | Error::Rejected { hint, .. }
             | Error::Key { hint, .. } => hint.as_deref(),
-            Error::Conflict { hint, .. } => Some(hint),
+            Error::Conflict { hint, .. } | Error::Unverified { hint, .. } => Some(hint),
             Error::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
                     Some("check the file's permissions, or pass another path")
@@ -179,6 +190,7 @@ impl Error {
             Error::Rejected { .. } => "rejected",
             Error::Io { .. } => "io",
             Error::Key { .. } => "key",
+            Error::Unverified { .. } => "unverified",
         }
     }
 

@@ -12,6 +12,7 @@ pub mod envfile;
 pub mod error;
 pub mod fsutil;
 pub mod keys;
+pub mod keystore;
 pub mod token;
 
 pub use error::{Error, ExitCode, Result};
@@ -21,5 +22,7 @@ pub fn run(cli: cli::Cli) -> Result<()> {
     match cli.command {
         cli::Command::Init(args) => cmd::init::run(args),
         cli::Command::Mint(args) => cmd::mint::run(args),
+        cli::Command::Verify(args) => cmd::verify::run(args),
+        cli::Command::Decode(args) => cmd::decode::run(args),
     }
 }

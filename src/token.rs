@@ -127,6 +127,29 @@ pub fn sign(key: &PrivateKey, kid: &str, claims: &Map<String, Value>) -> Result<
     Ok((token, header))
 }
 
+/// Signs arbitrary header and claims objects (the header's `alg` is set from the key);
+/// for tools and tests that need tokens `mint` refuses to make.
+pub fn sign_raw(
+    key: &PrivateKey,
+    header: &Map<String, Value>,
+    claims: &Map<String, Value>,
+) -> Result<String> {
+    use base64::Engine as _;
+    let b64 = |v: &Map<String, Value>| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(v).unwrap_or_default())
+    };
+    let mut header = header.clone();
+    header.insert("alg".into(), Value::String(key.alg().as_str().into()));
+    let input = format!("{}.{}", b64(&header), b64(claims));
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key.encoding_key()?, key.alg().jwt())
+        .map_err(|e| Error::Key {
+        message: format!("signing failed: {e}"),
+        hint: None,
+    })?;
+    Ok(format!("{input}.{sig}"))
+}
+
 /// Verifies `token` against a public JWK (or HMAC secret) with the service's options:
 /// the algorithm, required `sub`/`iat`/`exp`, 60 s tolerance and the audience list.
 pub fn verify(

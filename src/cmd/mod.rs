@@ -1,7 +1,9 @@
 //! One module per subcommand; each turns its args into a plan, then acts.
 
+pub mod decode;
 pub mod init;
 pub mod mint;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -48,4 +50,31 @@ pub(crate) fn show(path: &Path) -> String {
         .and_then(|c| path.strip_prefix(c).ok())
         .unwrap_or(path);
     rel.display().to_string()
+}
+
+/// The token from the argument, or from stdin for `-` / no argument when stdin is piped.
+pub(crate) fn read_token(arg: Option<&str>) -> Result<String> {
+    use std::io::{IsTerminal as _, Read as _};
+    let raw = match arg {
+        Some(t) if t != "-" => t.to_string(),
+        _ => {
+            if arg.is_none() && std::io::stdin().is_terminal() {
+                return Err(Error::usage(
+                    "no token given",
+                    "pass it as an argument, or pipe it: `pskeys mint --sub u | pskeys verify`"
+                        .to_string(),
+                ));
+            }
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| Error::io("read", Path::new("<stdin>"), e))?;
+            s
+        }
+    };
+    let token = crate::keystore::clean_token(&raw).to_string();
+    if token.is_empty() {
+        return Err(Error::usage("the token is empty", None));
+    }
+    Ok(token)
 }

@@ -2,13 +2,19 @@
 // config loading (yaml 2, core schema, the `!env` tag with the PS_ rule), static keys
 // imported with jose's importJWK, then KeyStore.verifyJwt's order of checks.
 //
-// usage: node verify.mjs <config> <env-file> <token>...
+// usage: node verify.mjs [--at UNIX_SECONDS] <config> <env-file> <token>...
 // prints one JSON line per token: {"ok":true,...} or {"ok":false,"code":"PSYNC_S21xx","message":...}
 import fs from 'node:fs';
 import * as jose from 'jose';
 import YAML from 'yaml';
 
-const [configPath, envPath, ...tokens] = process.argv.slice(2);
+const args = process.argv.slice(2);
+let currentDate;
+if (args[0] === '--at') {
+  currentDate = new Date(Number(args[1]) * 1000);
+  args.splice(0, 2);
+}
+const [configPath, envPath, ...tokens] = args;
 
 function readEnv(path) {
   const vars = {};
@@ -68,7 +74,11 @@ async function verify(token, config) {
   if (!Array.isArray(audiences)) throw new AuthError('CONFIG', 'audience must be a list');
   const keys = [];
   for (const jwk of auth.jwks?.keys ?? []) {
-    keys.push({ jwk, key: await jose.importJWK(jwk, jwk.alg ?? undefined) });
+    keys.push({ jwk, key: await jose.importJWK(jwk, jwk.alg ?? undefined), audience: audiences, maxLifetime: 86400 });
+  }
+  // Supabase legacy secret: a kid-less HS256 key from the raw text, aud `authenticated`, 7 d + 20 min.
+  if (auth.supabase && auth.supabase_jwt_secret) {
+    keys.push({ jwk: { kty: 'oct', alg: 'HS256' }, key: new TextEncoder().encode(auth.supabase_jwt_secret), audience: ['authenticated'], maxLifetime: 7 * 86400 + 1200 });
   }
   let header;
   try {
@@ -94,9 +104,11 @@ async function verify(token, config) {
   // 2. Signature and standard claims.
   let payload;
   let lastError;
+  let used;
   for (const c of candidates) {
     try {
-      ({ payload } = await jose.jwtVerify(token, c.key, { algorithms: ALGS, clockTolerance: 60, requiredClaims: ['sub', 'iat', 'exp'] }));
+      ({ payload } = await jose.jwtVerify(token, c.key, { algorithms: ALGS, clockTolerance: 60, requiredClaims: ['sub', 'iat', 'exp'], currentDate }));
+      used = c;
       break;
     } catch (e) {
       lastError = e;
@@ -109,10 +121,10 @@ async function verify(token, config) {
   // 3. Audience.
   if (payload.aud === undefined) throw new AuthError('PSYNC_S2105', 'JWT payload is missing a required claim "aud"');
   const tokenAud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-  if (!tokenAud.some((a) => audiences.includes(a))) throw new AuthError('PSYNC_S2105', `Unexpected "aud" claim value: ${JSON.stringify(payload.aud)}`);
+  if (!tokenAud.some((a) => used.audience.includes(a))) throw new AuthError('PSYNC_S2105', `Unexpected "aud" claim value: ${JSON.stringify(payload.aud)}`);
   // 4. Lifetime.
   const lifetime = payload.exp - payload.iat;
-  if (lifetime > 86400) throw new AuthError('PSYNC_S2104', `Token must expire in a maximum of 86400 seconds, got ${lifetime}s`);
+  if (lifetime > used.maxLifetime) throw new AuthError('PSYNC_S2104', `Token must expire in a maximum of ${used.maxLifetime} seconds, got ${lifetime}s`);
   // 5. parameters.
   if (payload.parameters !== undefined && (typeof payload.parameters !== 'object' || payload.parameters === null || Array.isArray(payload.parameters))) {
     throw new AuthError('PSYNC_S2101', 'Payload parameters must be an object');

@@ -1,0 +1,77 @@
+//! `pskeys decode`: header and claims of a token, times in human form, no verification.
+
+use serde_json::{Map, Value, json};
+
+use crate::cli::DecodeArgs;
+use crate::cmd::read_token;
+use crate::error::{Error, Result};
+use crate::keystore::{human_duration, parse_token};
+use crate::token;
+
+/// Runs `decode`.
+pub fn run(args: DecodeArgs) -> Result<()> {
+    let DecodeArgs { token, json } = args;
+    let raw = read_token(token.as_deref())?;
+    let parsed =
+        parse_token(&raw).map_err(|why| Error::usage(format!("not a JWT: {why}"), None))?;
+    if json {
+        let out = json!({"verified": false, "header": parsed.header, "claims": parsed.claims, "times": times(&parsed.claims)});
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(());
+    }
+    println!("UNVERIFIED: decoded only; run `pskeys verify` to check it as the service would");
+    println!("header:");
+    println!(
+        "{}",
+        indent(&serde_json::to_string_pretty(&parsed.header).unwrap_or_default())
+    );
+    println!("claims:");
+    println!(
+        "{}",
+        indent(&serde_json::to_string_pretty(&parsed.claims).unwrap_or_default())
+    );
+    for (name, text) in times(&parsed.claims) {
+        println!("{name:>8}: {}", text.as_str().unwrap_or_default());
+    }
+    Ok(())
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `iat`, `nbf`, `exp` as RFC 3339 with a relative time.
+fn times(claims: &Map<String, Value>) -> Map<String, Value> {
+    let now = token::now();
+    let mut out = Map::new();
+    for name in ["iat", "nbf", "exp"] {
+        if let Some(t) = claims.get(name).and_then(Value::as_u64) {
+            let rel = if t >= now {
+                format!("in {}", human_duration(t - now))
+            } else {
+                format!("{} ago", human_duration(now - t))
+            };
+            out.insert(
+                name.into(),
+                Value::String(format!("{} ({rel})", token::rfc3339(t))),
+            );
+        }
+    }
+    if let (Some(i), Some(e)) = (
+        claims.get("iat").and_then(Value::as_u64),
+        claims.get("exp").and_then(Value::as_u64),
+    ) {
+        out.insert(
+            "lifetime".into(),
+            Value::String(format!(
+                "{} ({}s)",
+                human_duration(e.saturating_sub(i)),
+                e as i64 - i as i64
+            )),
+        );
+    }
+    out
+}
