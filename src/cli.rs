@@ -27,6 +27,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Print a token's header and claims without verifying anything.
     Decode(DecodeArgs),
+    /// Check the config and .env together for the traps that make the service fail.
+    Doctor(DoctorArgs),
 }
 
 /// `pskeys init`.
@@ -137,6 +139,24 @@ pub struct DecodeArgs {
     #[arg(value_name = "TOKEN")]
     pub token: Option<String>,
     /// Print header and claims as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pskeys doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Service config [default: discovered as for `init`].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The .env file to check with it.
+    #[arg(long, value_name = "PATH", default_value = ".env")]
+    pub env_file: PathBuf,
+    /// Apply the safe fixes (`${PS_…}` to `!env PS_…`, audience string to list,
+    /// chmod 600 .env), keeping every other byte.
+    #[arg(long)]
+    pub fix: bool,
+    /// Print the findings as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }

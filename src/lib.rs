@@ -8,6 +8,7 @@
 pub mod cli;
 mod cmd;
 pub mod config;
+pub mod doctor;
 pub mod envfile;
 pub mod error;
 pub mod fsutil;
@@ -24,5 +25,6 @@ pub fn run(cli: cli::Cli) -> Result<()> {
         cli::Command::Mint(args) => cmd::mint::run(args),
         cli::Command::Verify(args) => cmd::verify::run(args),
         cli::Command::Decode(args) => cmd::decode::run(args),
+        cli::Command::Doctor(args) => cmd::doctor::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns its args into a plan, then acts.
 
 pub mod decode;
+pub mod doctor;
 pub mod init;
 pub mod mint;
 pub mod verify;
@@ -29,6 +30,11 @@ pub(crate) fn lookup<'a>(env: &'a EnvFile) -> impl Fn(&str) -> Option<String> + 
 
 /// Loads an existing config for a command that needs one.
 pub(crate) fn require_config(flag: Option<&Path>) -> Result<Config> {
+    Config::load(&require_config_path(flag)?)
+}
+
+/// The path of an existing config, for a command that needs one.
+pub(crate) fn require_config_path(flag: Option<&Path>) -> Result<PathBuf> {
     let (path, found) = locate_config(flag)?;
     if found == Found::Missing || !path.exists() {
         return Err(Error::usage(
@@ -39,7 +45,7 @@ pub(crate) fn require_config(flag: Option<&Path>) -> Result<Config> {
             "run `pskeys init` to create one, or pass --config PATH".to_string(),
         ));
     }
-    Config::load(&path)
+    Ok(path)
 }
 
 /// A path as the user should read it: relative to the current folder when inside it.

@@ -132,8 +132,15 @@ fn text_of(node: Option<&Node>) -> Option<String> {
 }
 
 impl Config {
-    /// Parses `text` as the config at `path`.
+    /// Parses `text` as the config at `path` and checks the shape pskeys relies on.
     pub fn parse(path: &Path, text: String) -> Result<Config> {
+        let config = Config::parse_syntax(path, text)?;
+        config.check_shape()?;
+        Ok(config)
+    }
+
+    /// Parses `text` without checking `client_auth`'s shape (for `doctor`, which reports it).
+    pub fn parse_syntax(path: &Path, text: String) -> Result<Config> {
         let format = Format::of(path);
         let root = match format {
             Format::Yaml => node::parse_yaml(&text).map_err(|e| {
@@ -156,18 +163,23 @@ impl Config {
                     .0
             }
         };
-        let config = Config {
+        Ok(Config {
             path: path.to_path_buf(),
             text,
             format,
             root,
-        };
-        config.check_shape()?;
-        Ok(config)
+        })
     }
 
     /// Reads and parses the config at `path`.
     pub fn load(path: &Path) -> Result<Config> {
+        let config = Config::load_syntax(path)?;
+        config.check_shape()?;
+        Ok(config)
+    }
+
+    /// Reads and parses the config at `path` without the shape check.
+    pub fn load_syntax(path: &Path) -> Result<Config> {
         let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
         let text = String::from_utf8(bytes).map_err(|e| {
             Error::config(
@@ -179,7 +191,7 @@ impl Config {
                 "save it as UTF-8".to_string(),
             )
         })?;
-        Config::parse(path, text)
+        Config::parse_syntax(path, text)
     }
 
     fn at(&self, node: &Node) -> Location {

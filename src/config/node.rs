@@ -123,6 +123,32 @@ impl Node {
         }
     }
 
+    /// Calls `f` with every node and its dotted path (`client_auth.jwks.keys[0].k`).
+    pub fn visit<'a>(&'a self, path: &mut String, f: &mut dyn FnMut(&str, &'a Node)) {
+        f(path, self);
+        let len = path.len();
+        match &self.value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    v.visit(path, f);
+                    path.truncate(len);
+                }
+            }
+            Value::Seq(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    path.push_str(&format!("[{i}]"));
+                    v.visit(path, f);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The value with every `!env` resolved through `lookup`, as the service does:
     /// the name must start with `PS_` and be defined.
     pub fn resolve(

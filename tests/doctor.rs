@@ -1,0 +1,315 @@
+//! `pskeys doctor`: one case per finding, and `--fix` with before/after snapshots.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed assertion
+
+mod common;
+
+use common::Project;
+use predicates::prelude::*;
+
+/// Runs doctor --json and returns the finding ids with their severities and lines.
+fn findings(p: &Project) -> Vec<(String, String, Option<u64>)> {
+    let out = p.run(&["doctor", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let errors = v["errors"].as_u64().unwrap();
+    assert_eq!(out.status.code(), Some(if errors > 0 { 1 } else { 0 }));
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["line"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+fn has(p: &Project, id: &str, severity: &str, line: Option<u64>) {
+    let all = findings(p);
+    assert!(
+        all.iter()
+            .any(|(i, s, l)| i == id && s == severity && (line.is_none() || *l == line)),
+        "expected {severity}[{id}] at {line:?}, got {all:?}"
+    );
+}
+
+const GOOD_AUD: &str = "  audience: ['powersync']\n";
+
+#[test]
+fn each_finding() {
+    let cases: &[(&str, &str, &str, &str, Option<u64>)] = &[
+        (
+            "port: ${PS_PORT}\nclient_auth:\n  audience: [a]\n",
+            "",
+            "dollar-placeholder",
+            "error",
+            Some(1),
+        ),
+        (
+            "port: !env PORT\nclient_auth:\n  audience: [a]\n",
+            "",
+            "env-prefix",
+            "error",
+            Some(1),
+        ),
+        (
+            "port: !env PS_PORT\nclient_auth:\n  audience: [a]\n",
+            "",
+            "env-undefined",
+            "error",
+            Some(1),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - {kty: RSA, n: AQAB, e: AQAB}\n  audience: [a]\n",
+            "",
+            "rsa-no-kid",
+            "error",
+            Some(4),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - {kty: oct, kid: a, k: c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI}\n  audience: [a]\n",
+            "",
+            "key-no-alg",
+            "error",
+            Some(4),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - {kty: oct, kid: a, alg: RS256, k: c2VjcmV0}\n  audience: [a]\n",
+            "",
+            "alg-kty-mismatch",
+            "error",
+            Some(4),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - {kty: RSA, kid: a, alg: RS256, n: AQAB, e: AQAB}\n  audience: [a]\n",
+            "",
+            "rsa-too-small",
+            "error",
+            Some(4),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - {kty: oct, kid: a, alg: HS256, k: 'not base64!'}\n  audience: [a]\n",
+            "",
+            "k-invalid",
+            "error",
+            Some(4),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - {kty: oct, kid: a, alg: HS256, k: c2VjcmV0}\n  audience: [a]\n",
+            "",
+            "k-short",
+            "warning",
+            Some(4),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - {kty: oct, kid: a, alg: HS256, k: c2VjcmV0}\n      - {kty: oct, kid: a, alg: HS256, k: c2VjcmV0}\n  audience: [a]\n",
+            "",
+            "duplicate-kid",
+            "error",
+            Some(5),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - kty: oct\n        kid: 123\n        alg: HS256\n        k: c2VjcmV0\n  audience: [a]\n",
+            "",
+            "kid-not-string",
+            "error",
+            Some(5),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - {kty: EC, kid: a, alg: ES256, crv: P-256, x: AA, y: AA, d: AA}\n  audience: [a]\n",
+            "",
+            "private-fields",
+            "error",
+            Some(4),
+        ),
+        (
+            "client_auth:\n  jwks_uri: https://x\n",
+            "",
+            "audience-missing",
+            "error",
+            Some(2),
+        ),
+        ("port: 1\n", "", "audience-missing", "error", None),
+        (
+            "client_auth:\n  audience: []\n",
+            "",
+            "audience-empty",
+            "error",
+            Some(2),
+        ),
+        (
+            "client_auth:\n  audience: powersync\n",
+            "",
+            "audience-not-list",
+            "error",
+            Some(2),
+        ),
+        (
+            "client_auth:\n  supabase: true\n  audience: ['my-app']\n",
+            "",
+            "supabase-audience",
+            "warning",
+            Some(3),
+        ),
+        (
+            "client_auth:\n  block_local_jwks: true\n  audience: [a]\n",
+            "",
+            "block-local-jwks",
+            "warning",
+            Some(2),
+        ),
+        (
+            "client_auth:\n  audience: [a]\n",
+            "PSKEYS_KID=gone\nPSKEYS_ALG=HS256\n",
+            "env-kid-missing",
+            "error",
+            Some(1),
+        ),
+        ("client_auth: [\n", "", "syntax", "error", None),
+        ("port: 1\n", "A=1\nnot valid\n", "syntax", "error", Some(2)),
+    ];
+    for (config, env, id, severity, line) in cases {
+        let p = Project::new();
+        p.write("powersync.yaml", config);
+        if !env.is_empty() {
+            p.write(".env", env);
+        }
+        let before = p.snapshot_files();
+        has(&p, id, severity, *line);
+        assert_eq!(
+            before,
+            p.snapshot_files(),
+            "doctor without --fix changed a file"
+        );
+    }
+}
+
+#[test]
+fn a_fresh_init_is_clean() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256"]);
+    std::fs::write(p.path(".gitignore"), ".env\n").unwrap();
+    let out = p.run(&["doctor"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no problems found"));
+}
+
+#[test]
+fn env_key_mismatch_and_modes() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256", "--kid", "k"]);
+    let other = Project::new();
+    other.ok(&["init", "--alg", "ES256", "--kid", "k"]);
+    let mine = p.read(".env");
+    let theirs = other.read(".env");
+    let key_line = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("PSKEYS_PRIVATE_KEY="))
+            .unwrap()
+            .to_string()
+    };
+    p.write(".env", mine.replace(&key_line(&mine), &key_line(&theirs)));
+    has(&p, "env-key-mismatch", "error", None);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(p.path(".env"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        has(&p, "env-file-mode", "warning", None);
+        p.run(&["doctor", "--fix"]);
+        assert_eq!(
+            std::fs::metadata(p.path(".env"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+}
+
+#[test]
+fn git_tracking() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    let git = |args: &[&str]| {
+        assert!(
+            std::process::Command::new("git")
+                .args(args)
+                .current_dir(p.dir.path())
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+    };
+    git(&["init", "-q"]);
+    has(&p, "env-file-not-ignored", "warning", None);
+    git(&["-c", "user.email=t@t", "-c", "user.name=t", "add", ".env"]);
+    has(&p, "env-file-tracked", "error", None);
+}
+
+#[test]
+fn fix_rewrites_only_what_it_fixes() {
+    let p = Project::fixture("doctor-legacy");
+    p.write(
+        ".env",
+        "PS_PG_URI=postgres://x\nPS_MONGO_URI=mongodb://x\nPS_PORT=8080\n",
+    );
+    let before = p.read("powersync.yaml");
+    let ids: Vec<String> = findings(&p).into_iter().map(|f| f.0).collect();
+    for id in [
+        "dollar-placeholder",
+        "audience-not-list",
+        "block-local-jwks",
+    ] {
+        assert!(ids.contains(&id.to_string()), "{ids:?}");
+    }
+    let out = p.run(&["doctor", "--fix"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("fixed: powersync.yaml:5: dollar-placeholder"),
+        "{stderr}"
+    );
+    let after = p.read("powersync.yaml");
+    insta::assert_snapshot!("doctor_fix_before", before);
+    insta::assert_snapshot!("doctor_fix_after", after);
+    // `${JWKS_URL}` has no PS_ prefix: reported, not auto-fixed.
+    assert!(after.contains("jwks_uri: ${JWKS_URL}"));
+    assert!(
+        stderr.contains("rename the variable to `PS_JWKS_URL`"),
+        "{stderr}"
+    );
+    // What remains: the unfixable placeholder (error) and the deprecated flag (warning).
+    let left: Vec<String> = findings(&p).into_iter().map(|f| f.0).collect();
+    assert_eq!(
+        left,
+        vec![
+            "dollar-placeholder".to_string(),
+            "block-local-jwks".to_string()
+        ]
+    );
+    // A second --fix changes nothing.
+    p.run(&["doctor", "--fix"]);
+    assert_eq!(after, p.read("powersync.yaml"));
+}
+
+#[test]
+fn human_output_names_file_line_and_fix() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        format!("port: ${{PS_PORT}}\nclient_auth:\n{GOOD_AUD}"),
+    );
+    p.cmd(&["doctor"]).assert().code(1).stderr(
+        predicate::str::contains("error[dollar-placeholder] powersync.yaml:1:")
+            .and(predicate::str::contains("fix: write `port: !env PS_PORT`")),
+    );
+}
