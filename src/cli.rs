@@ -29,6 +29,68 @@ pub enum Command {
     Decode(DecodeArgs),
     /// Check the config and .env together for the traps that make the service fail.
     Doctor(DoctorArgs),
+    /// List or retire the keys the config knows.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print the public JWKS of the keys whose private part is in .env (for a `jwks_uri`).
+    Jwks(JwksArgs),
+}
+
+/// `pskeys keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Every key: kid, algorithm, where it lives, whether .env can sign with it.
+    List(KeysListArgs),
+    /// Remove a key from the config and .env.
+    Retire(KeysRetireArgs),
+}
+
+/// The config and .env a key command works on.
+#[derive(Debug, Args)]
+pub struct Files {
+    /// Service config [default: discovered as for `init`].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The .env file with the private parts.
+    #[arg(long, value_name = "PATH", default_value = ".env")]
+    pub env_file: PathBuf,
+}
+
+/// `pskeys keys list`.
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    /// Which files.
+    #[command(flatten)]
+    pub files: Files,
+    /// Print the list as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pskeys keys retire`.
+#[derive(Debug, Args)]
+pub struct KeysRetireArgs {
+    /// The kid of the key to remove.
+    #[arg(value_name = "KID")]
+    pub kid: String,
+    /// Which files.
+    #[command(flatten)]
+    pub files: Files,
+    /// Remove the signing key even when no other key could take over (mint stops working
+    /// until the next `pskeys init`).
+    #[arg(long)]
+    pub force: bool,
+    /// Show the changes as unified diffs (secrets masked) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `pskeys jwks`.
+#[derive(Debug, Args)]
+pub struct JwksArgs {
+    /// Which files.
+    #[command(flatten)]
+    pub files: Files,
 }
 
 /// `pskeys init`.
@@ -70,6 +132,24 @@ pub struct InitArgs {
     /// Print a machine-readable summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Supabase Auth: `supabase: true` and the audience `authenticated`.
+    #[arg(long)]
+    pub supabase: bool,
+    /// Supabase's legacy JWT secret, read from this environment variable (or .env), goes
+    /// to .env as PS_SUPABASE_JWT_SECRET and the config gets
+    /// `supabase_jwt_secret: !env PS_SUPABASE_JWT_SECRET` (implies --supabase).
+    #[arg(long, value_name = "VAR")]
+    pub supabase_jwt_secret_env: Option<String>,
+    /// Firebase Auth: Google's securetoken JWKS URI and the project id as audience.
+    #[arg(long, value_name = "PROJECT_ID")]
+    pub firebase: Option<String>,
+    /// A custom JWKS endpoint (Auth0, your backend; repeatable); give its audience with
+    /// --audience. URIs already configured are kept.
+    #[arg(long = "jwks-uri", value_name = "URL")]
+    pub jwks_uris: Vec<String>,
+    /// Set up only the auth provider flags, without a development signing key.
+    #[arg(long)]
+    pub no_dev_key: bool,
 }
 
 /// `pskeys mint`.

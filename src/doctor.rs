@@ -264,7 +264,9 @@ impl Checker<'_> {
             let text = |n: &str| jwk.get(n).and_then(J::as_str).map(str::to_string);
             let kid_node = node.get("kid");
             let name = text("kid").map_or(format!("key #{}", i + 1), |k| format!("key `{k}`"));
-            if let Some(Value::Int(_) | Value::Float(_) | Value::Bool(_)) = kid_node.map(|n| &n.value) {
+            if let Some(Value::Int(_) | Value::Float(_) | Value::Bool(_)) =
+                kid_node.map(|n| &n.value)
+            {
                 let n = kid_node.unwrap_or(node);
                 self.config_finding("kid-not-string", Severity::Error, n, format!("{name}: the unquoted kid is read as {} (YAML core schema); the service refuses a non-string kid", n.type_name()), "quote it: kid: '…'".into(), None);
             }
@@ -288,15 +290,17 @@ impl Checker<'_> {
                 _ => {}
             }
             if kty_parsed == Some(Kty::Rsa)
-                && let Some(n) = text("n").as_deref().and_then(decode_b64url) {
-                    let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
-                    if bits < 2048 {
-                        self.config_finding("rsa-too-small", Severity::Error, node, format!("{name} is a {bits}-bit RSA key; jose refuses RSA keys under 2048 bits, so its tokens fail"), "generate a 2048-bit or larger key: `pskeys init --rotate --alg RS256`".into(), None);
-                    }
+                && let Some(n) = text("n").as_deref().and_then(decode_b64url)
+            {
+                let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
+                if bits < 2048 {
+                    self.config_finding("rsa-too-small", Severity::Error, node, format!("{name} is a {bits}-bit RSA key; jose refuses RSA keys under 2048 bits, so its tokens fail"), "generate a 2048-bit or larger key: `pskeys init --rotate --alg RS256`".into(), None);
                 }
+            }
             if kty_parsed == Some(Kty::Oct)
-                && let Some(k) = text("k") {
-                    match decode_b64url(&k) {
+                && let Some(k) = text("k")
+            {
+                match decode_b64url(&k) {
                         None => self.config_finding("k-invalid", Severity::Error, node, format!("{name}: `k` is not base64url, so the key cannot be imported"), "set `k` to the base64url secret (`pskeys init --force` writes a fresh one)".into(), None),
                         Some(bytes) => {
                             let want = alg.as_deref().and_then(|a| a.parse::<Alg>().ok()).map_or(32, Alg::hmac_len);
@@ -305,7 +309,7 @@ impl Checker<'_> {
                             }
                         }
                     }
-                }
+            }
         }
     }
 
@@ -395,18 +399,17 @@ impl Checker<'_> {
             return;
         }
         if let Some(mode) = fsutil::mode(path)
-            && mode & 0o077 != 0 {
-                self.env_finding(
-                    "env-file-mode",
-                    Severity::Warning,
-                    None,
-                    format!(
-                        "the file is readable by other users (mode {mode:o}) and holds secrets"
-                    ),
-                    format!("chmod 600 {} (`pskeys doctor --fix` does)", path.display()),
-                    Some(Fix::EnvMode),
-                );
-            }
+            && mode & 0o077 != 0
+        {
+            self.env_finding(
+                "env-file-mode",
+                Severity::Warning,
+                None,
+                format!("the file is readable by other users (mode {mode:o}) and holds secrets"),
+                format!("chmod 600 {} (`pskeys doctor --fix` does)", path.display()),
+                Some(Fix::EnvMode),
+            );
+        }
         match fsutil::git_status(path) {
             GitStatus::Tracked => self.env_finding("env-file-tracked", Severity::Error, None, "the file is tracked by git: its secrets are in the repository history".into(), format!("git rm --cached {}, add it to .gitignore, then rotate every key in it (`pskeys init --rotate`)", path.display()), None),
             GitStatus::NotIgnored => self.env_finding("env-file-not-ignored", Severity::Warning, None, "the file is not git-ignored: one `git add .` away from committing its secrets".into(), format!("add `{}` to .gitignore", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()), None),

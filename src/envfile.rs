@@ -16,6 +16,9 @@ pub const PRIVATE_KEY_VAR: &str = "PSKEYS_PRIVATE_KEY";
 /// The variable an HMAC secret is stored under (the official CLI template's name).
 pub const HMAC_VAR: &str = "PS_CLIENT_AUTH_KEY";
 
+/// The variable the Supabase legacy JWT secret is stored under (read by the config).
+pub const SUPABASE_SECRET_VAR: &str = "PS_SUPABASE_JWT_SECRET";
+
 /// The comment written above the variables pskeys adds to a file.
 pub const HEADER: &str =
     "# PowerSync settings written by pskeys. Holds secrets: keep this file out of git.";

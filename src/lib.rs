@@ -26,5 +26,8 @@ pub fn run(cli: cli::Cli) -> Result<()> {
         cli::Command::Verify(args) => cmd::verify::run(args),
         cli::Command::Decode(args) => cmd::decode::run(args),
         cli::Command::Doctor(args) => cmd::doctor::run(args),
+        cli::Command::Keys(cli::KeysCommand::List(args)) => cmd::keys::list(args),
+        cli::Command::Keys(cli::KeysCommand::Retire(args)) => cmd::keys::retire(args),
+        cli::Command::Jwks(args) => cmd::keys::jwks(args),
     }
 }

@@ -100,6 +100,7 @@ proptest! {
                 ("k".into(), Field::Env { name: "PS_NEW".into(), value: "x".into() }),
             ]}),
             audiences: vec!["powersync".into()],
+            ..Patch::default()
         };
         let out = apply(&config, &patch).unwrap();
         let patched = Config::parse(Path::new("powersync.yaml"), out.clone()).unwrap();

@@ -7,14 +7,15 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::cli::InitArgs;
-use crate::cmd::{locate_config, lookup, show};
+use crate::cmd::{diff, locate_config, lookup, show};
 use crate::config::{
     self, Config, DEFAULT_AUDIENCES, Field, Format, Found, NewKey, Patch, node::Value,
 };
-use crate::envfile::{ALG_VAR, EnvFile, HMAC_VAR, KID_VAR, PRIVATE_KEY_VAR};
+use crate::envfile::{ALG_VAR, EnvFile, HMAC_VAR, KID_VAR, PRIVATE_KEY_VAR, SUPABASE_SECRET_VAR};
 use crate::error::{Error, Result};
 use crate::fsutil::{self, GitStatus, Write};
 use crate::keys::{self, Alg, PrivateKey};
+use crate::keystore;
 
 /// What .env says the signing key is.
 struct EnvKey {
@@ -49,7 +50,48 @@ pub fn run(args: InitArgs) -> Result<()> {
         inline,
         dry_run,
         json,
+        supabase,
+        supabase_jwt_secret_env,
+        firebase,
+        jwks_uris,
+        no_dev_key,
     } = args;
+    let supabase = supabase || supabase_jwt_secret_env.is_some();
+    let any_provider = supabase || firebase.is_some() || !jwks_uris.is_empty();
+    if no_dev_key && !any_provider {
+        return Err(Error::usage(
+            "--no-dev-key leaves nothing to set up",
+            "add --supabase, --firebase PROJECT_ID or --jwks-uri URL, or drop --no-dev-key"
+                .to_string(),
+        ));
+    }
+    if no_dev_key && (rotate || force || alg.is_some() || kid.is_some() || inline || bits.is_some())
+    {
+        return Err(Error::usage(
+            "--no-dev-key does not go with key flags (--alg, --kid, --bits, --rotate, --force, --inline)",
+            None,
+        ));
+    }
+    for uri in &jwks_uris {
+        if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+            return Err(Error::usage(
+                format!("--jwks-uri `{uri}` is not an http(s) URL"),
+                "e.g. --jwks-uri https://YOUR_DOMAIN/.well-known/jwks.json".to_string(),
+            ));
+        }
+    }
+    if let Some(p) = &firebase
+        && (p.is_empty()
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+    {
+        return Err(Error::usage(
+            format!("--firebase `{p}` is not a Firebase project id"),
+            "use the project id from the Firebase console (lowercase letters, digits and -)"
+                .to_string(),
+        ));
+    }
 
     // 1. Check the flags.
     let requested_alg = alg;
@@ -114,9 +156,12 @@ pub fn run(args: InitArgs) -> Result<()> {
 
     // 3. Decide.
     let mut patch = Patch::default();
+    let mut provider_vars: Vec<String> = Vec::new();
+    let mut provider_secrets: Vec<String> = Vec::new();
     let mut new_key: Option<(PrivateKey, String)> = None;
     let mut already = None;
     match (&state, rotate, force) {
+        _ if no_dev_key => {}
         (
             State::SetUp {
                 kid: have,
@@ -203,17 +248,69 @@ pub fn run(args: InitArgs) -> Result<()> {
         Err(_) if audience_is_scalar => Vec::new(),
         Err(e) => return Err(e),
     };
-    patch.audiences = if !audiences.is_empty() {
-        audiences.clone()
-    } else if configured.is_empty() {
-        DEFAULT_AUDIENCES.iter().map(|s| s.to_string()).collect()
-    } else {
-        Vec::new()
-    };
-    patch.audiences.retain(|a| !configured.contains(a));
+    // Auth providers.
+    // Explicit --audience values; else, for a dev key on a config with no audience yet,
+    // the defaults; then whatever the providers need.
+    let mut requested = audiences.clone();
+    if requested.is_empty() && configured.is_empty() && !no_dev_key {
+        requested.extend(DEFAULT_AUDIENCES.iter().map(|s| s.to_string()));
+    }
+    if supabase {
+        patch.set.push(("supabase".into(), Field::Bool(true)));
+        requested.push("authenticated".into());
+    }
+    if let Some(var) = &supabase_jwt_secret_env {
+        if config.format == Format::Json {
+            return Err(Error::usage(
+                format!(
+                    "`{}` is JSON, which cannot reference .env (`!env` is a YAML tag)",
+                    show(&config_path)
+                ),
+                "write supabase_jwt_secret into the JSON config by hand, or use a YAML config"
+                    .to_string(),
+            ));
+        }
+        let secret = lookup(&env)(var).filter(|s| !s.is_empty()).ok_or_else(|| {
+            Error::usage(
+                format!("--supabase-jwt-secret-env {var}: `{var}` is set neither in the environment nor in `{}`", show(&env_file)),
+                format!("export {var}='<the legacy JWT secret from Supabase: Project Settings > API>' and run again"),
+            )
+        })?;
+        if env.get(SUPABASE_SECRET_VAR) != Some(secret.as_str()) {
+            env.set(SUPABASE_SECRET_VAR, &secret)?;
+            provider_vars.push(SUPABASE_SECRET_VAR.to_string());
+        }
+        provider_secrets.push(secret.clone());
+        patch.set.push((
+            "supabase_jwt_secret".into(),
+            Field::Env {
+                name: SUPABASE_SECRET_VAR.into(),
+                value: secret,
+            },
+        ));
+    }
+    if let Some(project) = &firebase {
+        patch.jwks_uris.push(keystore::FIREBASE_JWKS_URI.into());
+        requested.push(project.clone());
+    }
+    patch.jwks_uris.extend(jwks_uris.iter().cloned());
+    if !jwks_uris.is_empty() && audiences.is_empty() && configured.is_empty() {
+        return Err(Error::usage(
+            "--jwks-uri needs the audience your provider puts in its tokens",
+            "add --audience <aud> (for Auth0: your API identifier)".to_string(),
+        ));
+    }
+    let mut seen = Vec::new();
+    requested.retain(|a| {
+        !configured.contains(a) && !seen.contains(a) && {
+            seen.push(a.clone());
+            true
+        }
+    });
+    patch.audiences = requested;
 
-    let mut secrets: Vec<String> = Vec::new();
-    let mut env_vars: Vec<String> = Vec::new();
+    let mut secrets: Vec<String> = provider_secrets;
+    let mut env_vars: Vec<String> = provider_vars;
     if let Some((key, new_kid)) = &new_key {
         let mut fields: Vec<(String, Field)> = vec![
             ("kty".into(), Field::Str(key.alg().kty().as_str().into())),
@@ -347,7 +444,7 @@ pub fn run(args: InitArgs) -> Result<()> {
     if json {
         let summary = json!({
             "already_set_up": already.is_some() && !config_changed && !env_changed,
-            "kid": final_kid,
+            "kid": (!final_kid.is_empty()).then_some(&final_kid),
             "alg": final_alg.as_str(),
             "audience": final_aud,
             "config": {"path": config_path, "created": created, "changed": config_changed},
@@ -372,6 +469,17 @@ pub fn run(args: InitArgs) -> Result<()> {
             "added key `{final_kid}` ({final_alg}) to client_auth.jwks.keys"
         ));
     }
+    for (key, value) in &patch.set {
+        let shown = match value {
+            Field::Bool(b) => b.to_string(),
+            Field::Env { name, .. } => format!("!env {name}"),
+            Field::Str(_) => "…".to_string(),
+        };
+        changes.push(format!("{key}: {shown}"));
+    }
+    if !patch.jwks_uris.is_empty() {
+        changes.push(format!("jwks_uri += {}", patch.jwks_uris.join(", ")));
+    }
     if !patch.audiences.is_empty() {
         changes.push(format!("audience += {}", patch.audiences.join(", ")));
     }
@@ -391,7 +499,9 @@ pub fn run(args: InitArgs) -> Result<()> {
     if env_changed {
         eprintln!("wrote `{}`: {}", show(&env_file), env_vars.join(", "));
     }
-    if !config_changed && !env_changed {
+    if !config_changed && !env_changed && final_kid.is_empty() {
+        eprintln!("already set up: `{cfg}` has everything asked for; nothing changed");
+    } else if !config_changed && !env_changed {
         eprintln!(
             "already set up: `{cfg}` has key `{final_kid}` ({final_alg}) from `{}`; nothing changed",
             show(&env_file)
@@ -524,19 +634,6 @@ fn hmac_var_name(config: &Config, removed_kid: Option<&str>) -> String {
         })
         .find(|n| !used.contains(n))
         .unwrap_or_else(|| HMAC_VAR.to_string())
-}
-
-fn diff(before: &str, after: &str, name: &str, created: bool) -> String {
-    let old = if created {
-        "/dev/null".to_string()
-    } else {
-        format!("a/{name}")
-    };
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(&old, &format!("b/{name}"))
-        .to_string()
 }
 
 fn warnings(env_file: &Path, inline: bool) -> Vec<String> {

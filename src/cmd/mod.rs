@@ -3,6 +3,7 @@
 pub mod decode;
 pub mod doctor;
 pub mod init;
+pub mod keys;
 pub mod mint;
 pub mod verify;
 
@@ -83,4 +84,18 @@ pub(crate) fn read_token(arg: Option<&str>) -> Result<String> {
         return Err(Error::usage("the token is empty", None));
     }
     Ok(token)
+}
+
+/// A unified diff of one file (`/dev/null` as the old side for a new file).
+pub(crate) fn diff(before: &str, after: &str, name: &str, created: bool) -> String {
+    let old = if created {
+        "/dev/null".to_string()
+    } else {
+        format!("a/{name}")
+    };
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&old, &format!("b/{name}"))
+        .to_string()
 }

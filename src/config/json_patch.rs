@@ -40,18 +40,130 @@ pub fn apply(text: &str, patch: &Patch) -> Res<String> {
             out = ensure(&out, &["client_auth", "audience"], &missing)?;
         }
     }
+    if !patch.jwks_uris.is_empty() {
+        out = ensure_uris(&out, &patch.jwks_uris)?;
+    }
+    for (key, value) in &patch.set {
+        out = set(&out, &["client_auth", key.as_str()], field_json(value))?;
+    }
     Ok(out)
+}
+
+/// `jwks_uri`: a single string stays a string; a second URI turns it into a list.
+fn ensure_uris(text: &str, uris: &[String]) -> Res<String> {
+    let (root, _) = parse_json(text).map_err(|e| e.message)?;
+    let current = root.get("client_auth").and_then(|a| a.get("jwks_uri"));
+    let strings = |v: &[String]| {
+        v.iter()
+            .cloned()
+            .map(serde_json::Value::String)
+            .collect::<Vec<_>>()
+    };
+    match current.map(|n| &n.value) {
+        None => match uris {
+            [one] => set(
+                text,
+                &["client_auth", "jwks_uri"],
+                serde_json::Value::String(one.clone()),
+            ),
+            many => set(
+                text,
+                &["client_auth", "jwks_uri"],
+                serde_json::Value::Array(strings(many)),
+            ),
+        },
+        Some(super::node::Value::Str(s)) => {
+            let missing: Vec<String> = uris.iter().filter(|u| *u != s).cloned().collect();
+            if missing.is_empty() {
+                return Ok(text.to_string());
+            }
+            let mut all = vec![s.clone()];
+            all.extend(missing);
+            set(
+                text,
+                &["client_auth", "jwks_uri"],
+                serde_json::Value::Array(strings(&all)),
+            )
+        }
+        Some(super::node::Value::Seq(items)) => {
+            let have: Vec<&str> = items.iter().filter_map(Node::as_str).collect();
+            let missing: Vec<String> = uris
+                .iter()
+                .filter(|u| !have.contains(&u.as_str()))
+                .cloned()
+                .collect();
+            if missing.is_empty() {
+                Ok(text.to_string())
+            } else {
+                ensure(text, &["client_auth", "jwks_uri"], &strings(&missing))
+            }
+        }
+        Some(_) => Err("`client_auth.jwks_uri` is neither a string nor a list".into()),
+    }
+}
+
+/// Sets the member at `path` to `value`, creating the objects on the way.
+fn set(text: &str, path: &[&str], value: serde_json::Value) -> Res<String> {
+    let (_, root) = parse_json(text).map_err(|e| e.message)?;
+    let style = detect(text);
+    let mut container = &root;
+    for (i, name) in path.iter().enumerate() {
+        let child = container
+            .children
+            .iter()
+            .find(|(k, _, _)| k.as_deref() == Some(*name));
+        match child {
+            Some((_, _, span)) if i + 1 < path.len() => {
+                if !span.is_object {
+                    return Err(format!("`{name}` is not an object"));
+                }
+                container = span;
+            }
+            Some((_, _, span)) => {
+                let new = value.to_string();
+                if text[span.start..span.end] == new {
+                    return Ok(text.to_string());
+                }
+                return Ok(format!(
+                    "{}{}{}",
+                    &text[..span.start],
+                    new,
+                    &text[span.end..]
+                ));
+            }
+            None => {
+                let mut v = value;
+                for p in path[i + 1..].iter().rev() {
+                    let mut m = serde_json::Map::new();
+                    m.insert((*p).to_string(), v);
+                    v = serde_json::Value::Object(m);
+                }
+                return Ok(insert_members(
+                    text,
+                    container,
+                    vec![(Some((*name).to_string()), v)],
+                    &style,
+                ));
+            }
+        }
+    }
+    Ok(text.to_string())
 }
 
 fn key_json(key: &NewKey) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for (k, f) in &key.fields {
-        let v = match f {
-            Field::Str(s) | Field::Env { value: s, .. } => s.clone(),
-        };
-        map.insert(k.clone(), serde_json::Value::String(v));
+        map.insert(k.clone(), field_json(f));
     }
     serde_json::Value::Object(map)
+}
+
+/// JSON has no `!env`: an env field is written as its value.
+fn field_json(f: &Field) -> serde_json::Value {
+    match f {
+        Field::Bool(b) => serde_json::Value::Bool(*b),
+        Field::Str(s) | Field::Env { value: s, .. } => serde_json::Value::String(s.clone()),
+    }
 }
 
 struct Style {
@@ -256,6 +368,7 @@ mod tests {
                 ],
             }),
             audiences: vec!["powersync".into()],
+            ..Patch::default()
         }
     }
 

@@ -377,9 +377,11 @@ pub fn yaml_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// A JWK field value to write into a config.
+/// A value to write into a config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Field {
+    /// A boolean.
+    Bool(bool),
     /// A literal string.
     Str(String),
     /// `!env NAME` in YAML (JSON configs cannot express it: the literal is written instead).
@@ -406,7 +408,7 @@ impl NewKey {
             .find(|(k, _)| k == "kid")
             .and_then(|(_, f)| match f {
                 Field::Str(s) => Some(s.as_str()),
-                Field::Env { .. } => None,
+                Field::Env { .. } | Field::Bool(_) => None,
             })
     }
 }
@@ -420,12 +422,20 @@ pub struct Patch {
     pub add_key: Option<NewKey>,
     /// Make sure `audience` is a list holding these.
     pub audiences: Vec<String>,
+    /// Make sure `jwks_uri` holds these (a single one may stay a string).
+    pub jwks_uris: Vec<String>,
+    /// Set these `client_auth` keys (`supabase: true`, `supabase_jwt_secret: !env …`).
+    pub set: Vec<(String, Field)>,
 }
 
 impl Patch {
     /// True when there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.remove_kid.is_none() && self.add_key.is_none() && self.audiences.is_empty()
+        self.remove_kid.is_none()
+            && self.add_key.is_none()
+            && self.audiences.is_empty()
+            && self.jwks_uris.is_empty()
+            && self.set.is_empty()
     }
 }
 
@@ -478,6 +488,40 @@ pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
             .unwrap_or_default();
         if let Some(missing) = patch.audiences.iter().find(|a| !got.contains(a)) {
             return fail(format!("audience `{missing}` is missing"));
+        }
+    }
+    if !patch.jwks_uris.is_empty() || !patch.set.is_empty() {
+        let auth = patched
+            .client_auth()
+            .and_then(|a| a.resolve(&|_| Some(String::new())).ok())
+            .unwrap_or_default();
+        let uris: Vec<&str> = match auth.get("jwks_uri") {
+            Some(serde_json::Value::String(s)) => vec![s.as_str()],
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|v| v.as_str()).collect()
+            }
+            _ => Vec::new(),
+        };
+        if let Some(missing) = patch.jwks_uris.iter().find(|u| !uris.contains(&u.as_str())) {
+            return fail(format!("jwks_uri `{missing}` is missing"));
+        }
+        for (key, value) in &patch.set {
+            let node = patched
+                .client_auth()
+                .and_then(|a| a.get(key))
+                .map(|n| &n.value);
+            let ok = match value {
+                Field::Bool(b) => node == Some(&Value::Bool(*b)),
+                Field::Str(s) => node == Some(&Value::Str(s.clone())),
+                Field::Env { name, value } => match (config.format, node) {
+                    (Format::Yaml, Some(Value::Env { name: n, .. })) => n == name,
+                    (Format::Json, Some(Value::Str(v))) => v == value,
+                    _ => false,
+                },
+            };
+            if !ok {
+                return fail(format!("`client_auth.{key}` was not set"));
+            }
         }
     }
     Ok(text)

@@ -22,22 +22,44 @@ pub fn apply(text: &str, patch: &Patch) -> Res<String> {
         )?;
     }
     if !patch.audiences.is_empty() {
+        let leaf = Leaf::Strings {
+            items: patch.audiences.clone(),
+            scalar_ok: false,
+        };
+        out = ensure(&out, &["client_auth", "audience"], &leaf)?;
+    }
+    if !patch.jwks_uris.is_empty() {
+        let leaf = Leaf::Strings {
+            items: patch.jwks_uris.clone(),
+            scalar_ok: true,
+        };
+        out = ensure(&out, &["client_auth", "jwks_uri"], &leaf)?;
+    }
+    for (key, value) in &patch.set {
         out = ensure(
             &out,
-            &["client_auth", "audience"],
-            &Leaf::Audiences(patch.audiences.clone()),
+            &["client_auth", key.as_str()],
+            &Leaf::Scalar(field_yaml(value)),
         )?;
     }
     Ok(out)
 }
 
-/// What goes at the end of the path: a list that must contain these items.
+/// What goes at the end of the path.
 #[derive(Debug, Clone)]
 enum Leaf {
-    /// A JWK appended to `keys` (block style when created).
+    /// A JWK appended to the `keys` list (block style when created).
     Key(NewKey),
-    /// Audience strings that must be present (flow style when created).
-    Audiences(Vec<String>),
+    /// Strings that must be present in a list (flow style when created). With `scalar_ok`,
+    /// one string may stay a plain scalar (`jwks_uri: url`) until a second one is added.
+    Strings {
+        /// The strings.
+        items: Vec<String>,
+        /// A single string may stay (or be written as) a scalar.
+        scalar_ok: bool,
+    },
+    /// A scalar value (YAML source text) to set.
+    Scalar(String),
 }
 
 /// The text layout of the file.
@@ -124,6 +146,7 @@ fn detect_unit(text: &str, root: &Mapping) -> usize {
 
 fn field_yaml(field: &Field) -> String {
     match field {
+        Field::Bool(b) => b.to_string(),
         Field::Str(s) => yaml_quote(s),
         Field::Env { name, .. } => format!("!env {name}"),
     }
@@ -133,8 +156,8 @@ impl Leaf {
     /// The items to add given what the list already holds (by source text).
     fn missing_items(&self, existing: &[String]) -> Vec<String> {
         match self {
-            Leaf::Key(_) => vec![String::new()],
-            Leaf::Audiences(want) => want
+            Leaf::Key(_) | Leaf::Scalar(_) => vec![String::new()],
+            Leaf::Strings { items: want, .. } => want
                 .iter()
                 .filter(|a| !existing.iter().any(|e| e == *a))
                 .cloned()
@@ -152,7 +175,8 @@ impl Leaf {
                     .collect();
                 format!("{{{}}}", fields.join(", "))
             }
-            Leaf::Audiences(_) => quote.apply(item),
+            Leaf::Strings { .. } => quote.apply(item),
+            Leaf::Scalar(text) => text.clone(),
         }
     }
 
@@ -179,17 +203,28 @@ impl Leaf {
                 }
                 out
             }
-            Leaf::Audiences(_) => format!("{}-{gap}{}{nl}", pad(dash), quote.apply(item)),
+            Leaf::Strings { .. } | Leaf::Scalar(_) => {
+                format!("{}-{gap}{}{nl}", pad(dash), self.flow_item(item, quote))
+            }
         }
     }
 
     fn prefers_flow(&self) -> bool {
-        matches!(self, Leaf::Audiences(_))
+        !matches!(self, Leaf::Key(_))
     }
 
-    /// A whole new list: flow `[…]` text, or block lines under a key at `key_col`.
+    /// A whole new value: a scalar, flow `[…]` text, or block lines under a key at `key_col`.
     fn new_list(&self, flow: bool, key_col: usize, layout: &Layout) -> String {
         let items = self.missing_items(&[]);
+        match self {
+            Leaf::Scalar(text) => return text.clone(),
+            Leaf::Strings {
+                scalar_ok: true, ..
+            } if items.len() == 1 => {
+                return Quote::Single.apply(&items[0]);
+            }
+            _ => {}
+        }
         if flow || self.prefers_flow() {
             let parts: Vec<String> = items
                 .iter()
@@ -408,22 +443,21 @@ fn in_mapping(
             }
             with.push_str(&inner);
             // Drop an explicit `~`/`null` value so the block below it becomes the value.
-            let (start, end) = (null_end.min(at), null_end.min(at));
             if entry.value_node().is_some() && null_end > colon + 1 {
-                let trimmed_end = null_end;
-                let mut e = vec![Edit {
-                    start: colon + 1,
-                    end: trimmed_end,
-                    with: String::new(),
-                }];
-                e.push(Edit {
-                    start: at,
-                    end: at,
-                    with,
-                });
-                return Ok(Some(merge(text, e)));
+                let edits = vec![
+                    Edit {
+                        start: colon + 1,
+                        end: null_end,
+                        with: String::new(),
+                    },
+                    Edit {
+                        start: at,
+                        end: at,
+                        with,
+                    },
+                ];
+                return Ok(Some(merge(text, edits)));
             }
-            let _ = (start, end);
             Ok(Some(Edit {
                 start: at,
                 end: at,
@@ -443,20 +477,32 @@ fn in_mapping(
             if !rest.is_empty() {
                 return Err(format!("`{name}` is not a mapping"));
             }
+            if let Leaf::Scalar(new) = leaf {
+                let (s, e) = range(&v);
+                let source = text[s..e].trim_end();
+                if source == new {
+                    return Ok(None);
+                }
+                return Ok(Some(Edit {
+                    start: s,
+                    end: s + source.len(),
+                    with: new.clone(),
+                }));
+            }
             if let Some(seq) = v.as_sequence() {
                 return Ok(append_to_seq(seq, &v, key_col, leaf, layout));
             }
             // A scalar (or `!env` string) where a list is wanted: keep it as the first item.
-            if matches!(leaf, Leaf::Audiences(_)) {
+            if let Leaf::Strings { scalar_ok, .. } = leaf {
                 let (s, e) = range(&v);
                 let source = text[s..e].trim_end();
                 let quote = Quote::of(source);
                 let value_text = v.as_scalar().map(|x| x.as_string()).unwrap_or_default();
-                let extra: Vec<String> = leaf
-                    .missing_items(&[value_text])
-                    .iter()
-                    .map(|i| leaf.flow_item(i, quote))
-                    .collect();
+                let missing = leaf.missing_items(&[value_text]);
+                if missing.is_empty() && *scalar_ok {
+                    return Ok(None);
+                }
+                let extra: Vec<String> = missing.iter().map(|i| leaf.flow_item(i, quote)).collect();
                 let mut items = vec![source.to_string()];
                 items.extend(extra);
                 return Ok(Some(Edit {
@@ -650,6 +696,7 @@ mod tests {
             remove_kid: None,
             add_key: Some(key(kid)),
             audiences: vec!["powersync-dev".into(), "powersync".into()],
+            ..Patch::default()
         }
     }
 

@@ -1,0 +1,315 @@
+//! `pskeys keys list`, `pskeys keys retire KID` and `pskeys jwks`: the key lifecycle after
+//! `init`: what the config holds, taking a key out, publishing the public keys.
+
+use serde_json::{Value as J, json};
+
+use crate::cli::{Files, JwksArgs, KeysListArgs, KeysRetireArgs};
+use crate::cmd::{diff, lookup, require_config, show};
+use crate::config::{self, Config, Patch, StaticKey, node::Value};
+use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
+use crate::error::{Error, Result};
+use crate::fsutil::{self, Write};
+use crate::keys::{Alg, PrivateKey};
+
+/// One key as `keys list` shows it.
+struct Row {
+    kid: Option<String>,
+    kty: String,
+    alg: String,
+    line: usize,
+    /// Where the verifying part is: `public key`, `secret in .env (PS_…)`, `secret inline`.
+    public: String,
+    /// Whether .env (or the environment) holds what signs with it.
+    can_sign: bool,
+    /// Whether `mint` signs with it.
+    signing: bool,
+}
+
+fn load(files: &Files) -> Result<(Config, EnvFile)> {
+    let env = EnvFile::load(&files.env_file)?;
+    let config = require_config(files.config.as_deref())?;
+    Ok((config, env))
+}
+
+/// The private key .env holds (asymmetric), with its kid.
+fn env_private(env: &EnvFile) -> Option<(String, PrivateKey)> {
+    let get = lookup(env);
+    let kid = get(KID_VAR)?;
+    let alg = get(ALG_VAR)?.parse::<Alg>().ok()?;
+    let pem = get(PRIVATE_KEY_VAR)?;
+    PrivateKey::from_pem(alg, &pem).ok().map(|k| (kid, k))
+}
+
+fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
+    let get = lookup(env);
+    let signing_kid = get(KID_VAR);
+    let private = env_private(env);
+    config
+        .static_keys()
+        .iter()
+        .map(|k: &StaticKey<'_>| {
+            let kty = k.kty.clone().unwrap_or_else(|| "?".into());
+            let (public, can_sign) = match k.field("k").map(|n| &n.value) {
+                Some(Value::Env { name, .. }) => {
+                    (format!("secret in .env ({name})"), get(name).is_some())
+                }
+                Some(Value::Str(_)) => ("secret inline in the config".to_string(), true),
+                _ => {
+                    let matches = match (&private, &k.kid) {
+                        (Some((kid, key)), Some(this)) if kid == this => {
+                            let resolved = k.node.resolve(&get).unwrap_or(J::Null);
+                            key.public_jwk().ok().flatten().is_some_and(|p| {
+                                p.params.iter().all(|(n, v)| {
+                                    resolved.get(*n).and_then(J::as_str) == Some(v.as_str())
+                                })
+                            })
+                        }
+                        _ => false,
+                    };
+                    ("public key in the config".to_string(), matches)
+                }
+            };
+            Row {
+                kid: k.kid.clone(),
+                kty,
+                alg: k.alg.clone().unwrap_or_else(|| "-".into()),
+                line: k.node.line,
+                public,
+                can_sign,
+                signing: k.kid.is_some() && k.kid == signing_kid,
+            }
+        })
+        .collect()
+}
+
+/// Runs `keys list`.
+pub fn list(args: KeysListArgs) -> Result<()> {
+    let KeysListArgs { files, json } = args;
+    let (config, env) = load(&files)?;
+    let rows = rows(&config, &env);
+    let auth = config
+        .client_auth()
+        .and_then(|a| a.resolve(&|_| Some(String::new())).ok())
+        .unwrap_or(J::Null);
+    let uris: Vec<String> = match config
+        .client_auth()
+        .and_then(|a| a.get("jwks_uri"))
+        .map(|n| &n.value)
+    {
+        Some(Value::Str(s)) => vec![s.clone()],
+        Some(Value::Env { name, .. }) => vec![format!("!env {name}")],
+        Some(Value::Seq(items)) => items
+            .iter()
+            .map(|n| match &n.value {
+                Value::Str(s) => s.clone(),
+                Value::Env { name, .. } => format!("!env {name}"),
+                _ => "?".into(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let supabase = auth.get("supabase").and_then(J::as_bool).unwrap_or(false);
+    let audiences = config
+        .audiences(&lookup(&env))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if json {
+        let keys: Vec<J> = rows
+            .iter()
+            .map(|r| json!({"kid": r.kid, "kty": r.kty, "alg": r.alg, "line": r.line, "where": r.public, "private_in_env": r.can_sign, "signing": r.signing}))
+            .collect();
+        let out = json!({"config": show(&config.path), "keys": keys, "jwks_uri": uris, "supabase": supabase, "audience": audiences});
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(());
+    }
+    println!("keys in `{}` (client_auth.jwks.keys):", show(&config.path));
+    if rows.is_empty() {
+        println!("  (none; `pskeys init` adds one)");
+    }
+    for r in &rows {
+        let kid = r.kid.as_deref().unwrap_or("(no kid)");
+        let sign = match (r.signing, r.can_sign) {
+            (true, true) => "signing key (pskeys mint uses it)",
+            (true, false) => "signing key, but .env cannot sign with it: run `pskeys doctor`",
+            (false, true) => "can sign (pskeys mint --kid)",
+            (false, false) => "verify only",
+        };
+        println!(
+            "  {kid:<24} {:<4} {:<6} line {:<4} {}; {sign}",
+            r.kty, r.alg, r.line, r.public
+        );
+    }
+    if !uris.is_empty() {
+        println!("jwks_uri: {}", uris.join(", "));
+    }
+    if supabase {
+        println!(
+            "supabase: true{}",
+            if auth.get("supabase_jwt_secret").is_some() {
+                " (with the legacy JWT secret)"
+            } else {
+                " (keys from the Supabase project's JWKS)"
+            }
+        );
+    }
+    println!(
+        "audience: {}",
+        if audiences.is_empty() {
+            "(none: every token fails)".to_string()
+        } else {
+            audiences.join(", ")
+        }
+    );
+    Ok(())
+}
+
+/// Runs `keys retire KID`.
+pub fn retire(args: KeysRetireArgs) -> Result<()> {
+    let KeysRetireArgs {
+        kid,
+        files,
+        force,
+        dry_run,
+    } = args;
+    let (config, mut env) = load(&files)?;
+    let all = rows(&config, &env);
+    let Some(row) = all.iter().find(|r| r.kid.as_deref() == Some(kid.as_str())) else {
+        let kids: Vec<String> = all.iter().filter_map(|r| r.kid.clone()).collect();
+        return Err(Error::usage(
+            format!("`{}` has no key `{kid}`", show(&config.path)),
+            format!(
+                "the config's kids: {}",
+                if kids.is_empty() {
+                    "none".into()
+                } else {
+                    kids.join(", ")
+                }
+            ),
+        ));
+    };
+    let mut notes = Vec::new();
+    if row.signing {
+        let successor = all
+            .iter()
+            .find(|r| r.kid.is_some() && r.kid != row.kid && r.can_sign);
+        match (successor, force) {
+            (Some(next), _) => {
+                let next_kid = next.kid.clone().unwrap_or_default();
+                env.set(KID_VAR, &next_kid)?;
+                env.set(ALG_VAR, &next.alg)?;
+                notes.push(format!("`pskeys mint` now signs with `{next_kid}`"));
+            }
+            (None, true) => {
+                env.remove(KID_VAR)?;
+                env.remove(ALG_VAR)?;
+                notes.push(
+                    "no signing key is left: run `pskeys init` before the next `pskeys mint`"
+                        .to_string(),
+                );
+            }
+            (None, false) => {
+                return Err(Error::Conflict {
+                    message: format!("`{kid}` is the signing key and no other key could take over"),
+                    hint: format!(
+                        "add a new key first (`pskeys init --rotate`), then retire `{kid}`; or pass --force"
+                    ),
+                });
+            }
+        }
+        env.remove(PRIVATE_KEY_VAR)?;
+    }
+    // The HMAC secret's variable goes too, unless another key still reads it.
+    if let Some(Value::Env { name, .. }) = config
+        .key_by_kid(&kid)
+        .and_then(|k| k.field("k").map(|n| n.value.clone()))
+    {
+        let still_used = config.static_keys().iter().any(|k| {
+            k.kid.as_deref() != Some(kid.as_str()) && matches!(k.field("k").map(|n| &n.value), Some(Value::Env { name: n, .. }) if *n == name)
+        });
+        if !still_used {
+            env.remove(&name)?;
+        }
+    }
+    let patch = Patch {
+        remove_kid: Some(kid.clone()),
+        ..Patch::default()
+    };
+    let new_config = config::apply(&config, &patch)?;
+    let original_env = EnvFile::load(&files.env_file)?.text;
+    if dry_run {
+        let mut out = diff(&config.text, &new_config, &show(&config.path), false);
+        out.push_str(&diff(
+            &original_env,
+            &env.text,
+            &show(&files.env_file),
+            false,
+        ));
+        for (_, v) in env
+            .vars()
+            .iter()
+            .chain(EnvFile::parse(&files.env_file, original_env.clone(), true)?.vars())
+        {
+            if v.len() >= 16 {
+                out = out.replace(crate::envfile::encode_value(v).as_str(), "<secret masked>");
+            }
+        }
+        print!("{out}");
+        eprintln!("pskeys: dry run, nothing written");
+        return Ok(());
+    }
+    let mut writes = vec![Write {
+        path: config.path.clone(),
+        content: new_config,
+        new_mode: 0o644,
+    }];
+    if env.text != original_env {
+        writes.push(Write {
+            path: files.env_file.clone(),
+            content: env.text.clone(),
+            new_mode: 0o600,
+        });
+    }
+    fsutil::write_all(&writes)?;
+    eprintln!("patched `{}`: removed key `{kid}`", show(&config.path));
+    if env.text != original_env {
+        eprintln!("wrote `{}`", show(&files.env_file));
+    }
+    for n in notes {
+        eprintln!("{n}");
+    }
+    eprintln!(
+        "restart the PowerSync Service: tokens signed with `{kid}` are rejected from then on"
+    );
+    Ok(())
+}
+
+/// Runs `jwks`.
+pub fn jwks(args: JwksArgs) -> Result<()> {
+    let JwksArgs { files } = args;
+    let (config, env) = load(&files)?;
+    let mut keys = Vec::new();
+    if let Some((kid, key)) = env_private(&env)
+        && let Some(public) = key.public_jwk()?
+    {
+        keys.push(public.to_json(&kid));
+    }
+    let hmac = rows(&config, &env)
+        .iter()
+        .filter(|r| r.kty == "oct" && r.can_sign)
+        .count();
+    if keys.is_empty() {
+        return Err(Error::usage(
+            format!("`{}` holds no asymmetric private key, so there is no public key to publish", show(&files.env_file)),
+            "HMAC secrets are never published (the service skips oct keys from a jwks_uri); add one with `pskeys init --rotate --alg ES256`".to_string(),
+        ));
+    }
+    if hmac > 0 {
+        eprintln!("note: {hmac} HMAC key(s) left out: secrets are never published");
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({ "keys": keys })).unwrap_or_default()
+    );
+    Ok(())
+}

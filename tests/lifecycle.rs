@@ -1,0 +1,226 @@
+//! Auth providers in `init` (Supabase, Firebase, custom JWKS) and the key lifecycle:
+//! `keys list`, `keys retire`, `jwks`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed assertion
+
+mod common;
+
+use common::Project;
+use predicates::prelude::*;
+
+const FIREBASE: &str =
+    "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com";
+
+#[test]
+fn firebase_next_to_a_dev_key() {
+    let p = Project::new();
+    p.write("powersync.yaml", "# my service\nport: 8080\n");
+    p.ok(&["init", "--firebase", "my-app-123", "--kid", "dev"]);
+    let config = p.read("powersync.yaml");
+    insta::assert_snapshot!("firebase", config);
+    assert!(config.contains(&format!("jwks_uri: '{FIREBASE}'")));
+    // Idempotent, and the dev key still mints.
+    let files = p.snapshot_files();
+    p.ok(&["init", "--firebase", "my-app-123"]);
+    assert_eq!(files, p.snapshot_files());
+    p.ok(&["mint", "--sub", "u", "--aud", "powersync"]);
+}
+
+#[test]
+fn custom_jwks_uris_keep_existing_ones_and_become_a_list_on_the_second() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "client_auth:\n  jwks_uri: https://a.example/jwks.json # Auth0\n  audience: [\"api-a\"]\n",
+    );
+    p.ok(&[
+        "init",
+        "--no-dev-key",
+        "--jwks-uri",
+        "https://a.example/jwks.json",
+    ]);
+    assert_eq!(
+        p.read("powersync.yaml"),
+        "client_auth:\n  jwks_uri: https://a.example/jwks.json # Auth0\n  audience: [\"api-a\"]\n"
+    );
+    p.ok(&[
+        "init",
+        "--no-dev-key",
+        "--jwks-uri",
+        "https://b.example/jwks.json",
+        "--audience",
+        "api-b",
+    ]);
+    assert_eq!(
+        p.read("powersync.yaml"),
+        "client_auth:\n  jwks_uri: [https://a.example/jwks.json, 'https://b.example/jwks.json'] # Auth0\n  audience: [\"api-a\", \"api-b\"]\n"
+    );
+    // A new config needs the provider's audience.
+    let q = Project::new();
+    q.cmd(&["init", "--jwks-uri", "https://x.example/jwks"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--audience"));
+    q.cmd(&["init", "--no-dev-key"]).assert().code(2);
+    q.cmd(&["init", "--jwks-uri", "ftp://x"]).assert().code(2);
+}
+
+#[test]
+fn supabase_with_the_legacy_secret() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "client_auth:\n  audience: ['powersync']\n",
+    );
+    p.cmd(&[
+        "init",
+        "--no-dev-key",
+        "--supabase-jwt-secret-env",
+        "SB_SECRET",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("SB_SECRET"));
+    p.cmd(&[
+        "init",
+        "--no-dev-key",
+        "--supabase-jwt-secret-env",
+        "SB_SECRET",
+    ])
+    .env("SB_SECRET", "my-legacy-supabase-jwt-secret-0123456789")
+    .assert()
+    .success();
+    let config = p.read("powersync.yaml");
+    assert_eq!(
+        config,
+        "client_auth:\n  audience: ['powersync', 'authenticated']\n  supabase: true\n  supabase_jwt_secret: !env PS_SUPABASE_JWT_SECRET\n"
+    );
+    assert!(
+        p.read(".env")
+            .contains("PS_SUPABASE_JWT_SECRET=my-legacy-supabase-jwt-secret-0123456789")
+    );
+    // The secret never reaches the output, and a token signed with it verifies.
+    let key = pskeys::keys::PrivateKey::Hmac {
+        alg: pskeys::keys::Alg::HS256,
+        secret: b"my-legacy-supabase-jwt-secret-0123456789".to_vec(),
+    };
+    let now = pskeys::token::now();
+    let claims =
+        serde_json::json!({"sub": "u", "iat": now, "exp": now + 3600, "aud": "authenticated"});
+    let token = pskeys::token::sign_raw(&key, &serde_json::Map::new(), claims.as_object().unwrap())
+        .unwrap();
+    p.ok(&["verify", &token]);
+    // doctor is happy with it.
+    p.ok(&["doctor"]);
+}
+
+#[test]
+fn supabase_flag_alone() {
+    let p = Project::new();
+    p.ok(&["init", "--supabase", "--kid", "dev"]);
+    let config = p.read("powersync.yaml");
+    assert!(
+        config.contains("  supabase: true\n")
+            && config.contains("audience: ['powersync-dev', 'powersync', 'authenticated']"),
+        "{config}"
+    );
+}
+
+#[test]
+fn keys_list_json() {
+    let p = Project::new();
+    p.ok(&["init", "--kid", "one"]);
+    p.ok(&["init", "--rotate", "--alg", "EdDSA", "--kid", "two"]);
+    let v: serde_json::Value = serde_json::from_str(&p.ok(&["keys", "list", "--json"])).unwrap();
+    let keys = v["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(
+        (
+            keys[0]["kid"].as_str(),
+            keys[0]["signing"].as_bool(),
+            keys[0]["private_in_env"].as_bool()
+        ),
+        (Some("one"), Some(false), Some(true))
+    );
+    assert_eq!(
+        (
+            keys[1]["kid"].as_str(),
+            keys[1]["signing"].as_bool(),
+            keys[1]["private_in_env"].as_bool()
+        ),
+        (Some("two"), Some(true), Some(true))
+    );
+    assert_eq!(
+        v["audience"],
+        serde_json::json!(["powersync-dev", "powersync"])
+    );
+    let human = p.ok(&["keys", "list"]);
+    assert!(
+        human.contains("signing key (pskeys mint uses it)"),
+        "{human}"
+    );
+}
+
+#[test]
+fn retire_hands_signing_over_or_refuses() {
+    let p = Project::new();
+    p.ok(&["init", "--kid", "one"]);
+    p.ok(&["init", "--rotate", "--kid", "two"]);
+    // Retiring the signing key hands over to another key .env can sign with.
+    p.ok(&["keys", "retire", "two"]);
+    let config = p.read("powersync.yaml");
+    assert!(!config.contains("kid: 'two'") && config.contains("kid: 'one'"));
+    let env = p.read(".env");
+    assert!(
+        env.contains("PSKEYS_KID=one") && !env.contains("PS_CLIENT_AUTH_KEY_2"),
+        "{env}"
+    );
+    p.ok(&["mint", "--sub", "u"]);
+    // The last key: refused without --force, and nothing changes.
+    let files = p.snapshot_files();
+    p.cmd(&["keys", "retire", "one"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("--rotate"));
+    assert_eq!(files, p.snapshot_files());
+    p.cmd(&["keys", "retire", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("one"));
+    p.ok(&["keys", "retire", "one", "--force"]);
+    assert!(!p.read(".env").contains("PSKEYS_KID"));
+    p.cmd(&["mint", "--sub", "u"]).assert().code(2);
+}
+
+#[test]
+fn jwks_publishes_public_keys_only() {
+    let p = Project::new();
+    p.ok(&["init", "--kid", "hmac"]);
+    p.cmd(&["jwks"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("HMAC"));
+    p.ok(&["init", "--rotate", "--alg", "RS256", "--kid", "rsa"]);
+    let out = p.ok(&["jwks"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let keys = v["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["kid"], "rsa");
+    for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+        assert!(keys[0].get(private).is_none());
+    }
+    // Served at a jwks_uri, it verifies minted tokens.
+    p.write("jwks.json", &out);
+    let q = Project::new();
+    q.write(
+        "powersync.yaml",
+        "client_auth:\n  jwks_uri: https://backend.example/jwks.json\n  audience: ['powersync']\n",
+    );
+    let token = p.ok(&["mint", "--sub", "u", "--aud", "powersync"]);
+    q.ok(&[
+        "verify",
+        "--jwks",
+        p.path("jwks.json").to_str().unwrap(),
+        token.trim(),
+    ]);
+}
