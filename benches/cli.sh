@@ -20,6 +20,12 @@ for alg in HS256 RS256 ES256 EdDSA; do
     --export-json "$work/mint-$alg.json" "$bin mint --sub u1")
 done
 
+echo "## verify (whole process)"
+for alg in HS256 RS256; do
+  (cd "$work/$alg" && tok=$("$bin" mint --sub u1) && hyperfine -N --warmup 20 --runs 300 --style basic -n "verify $alg" \
+    --export-json "$work/verify-$alg.json" "$bin verify $tok")
+done
+
 echo "## init (fresh folder each run)"
 for alg in HS256 RS256; do
   hyperfine --warmup 3 --runs "$([ "$alg" = RS256 ] && echo 30 || echo 200)" --style basic -n "init $alg" \
@@ -29,7 +35,7 @@ for alg in HS256 RS256; do
 done
 
 echo "## medians"
-for f in "$work"/mint-*.json "$work"/init-*.json; do
+for f in "$work"/mint-*.json "$work"/verify-*.json "$work"/init-*.json; do
   python3 - "$f" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
