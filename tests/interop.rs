@@ -7,40 +7,9 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::Project;
+use common::{Project, node_verify};
 use pskeys::keys::{Alg, PrivateKey};
 use pskeys::token::{self, TokenSpec};
-
-fn node_verify(p: &Project, config: &str, tokens: &[String]) -> Vec<serde_json::Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/verify.mjs");
-    assert!(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/interop/node_modules/jose")
-            .is_dir(),
-        "tests/interop/node_modules is missing: run `npm ci --prefix tests/interop` (.ci/run does)"
-    );
-    let out = Command::new("node")
-        .arg(&script)
-        .arg(p.path(config))
-        .arg(p.path(".env"))
-        .args(tokens)
-        .output()
-        .expect("node is required for the interop test (install Node.js 18+)");
-    assert!(
-        out.status.success(),
-        "verify.mjs failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 fn env_value(p: &Project, key: &str) -> Option<String> {
     dotenvy::from_path_iter(p.path(".env"))
@@ -105,6 +74,7 @@ fn the_services_jose_accepts_every_algorithm_and_rejects_the_negatives() {
         let r = node_verify(
             &p,
             "powersync.yaml",
+            None,
             &[good, foreign, wrong_aud, too_long, exactly_24h],
         );
         assert_eq!(r[0]["ok"], true, "{alg}: good token rejected: {}", r[0]);
@@ -157,7 +127,7 @@ fn patched_real_world_layouts_load_in_the_service_loader() {
             // The RSA placeholder key cannot be imported; the service would refuse it too.
             continue;
         }
-        let r = node_verify(&p, "powersync.yaml", &[tok]);
+        let r = node_verify(&p, "powersync.yaml", None, &[tok]);
         assert_eq!(r[0]["ok"], true, "{case}: {}", r[0]);
     }
 }
@@ -167,6 +137,6 @@ fn json_configs_verify() {
     let p = Project::fixture("json-4");
     p.ok(&["init", "--alg", "ES384", "--kid", "k1"]);
     let tok = p.ok(&["mint", "--sub", "u"]).trim().to_string();
-    let r = node_verify(&p, "config.json", &[tok]);
+    let r = node_verify(&p, "config.json", None, &[tok]);
     assert_eq!(r[0]["ok"], true, "{}", r[0]);
 }

@@ -224,3 +224,46 @@ fn jwks_publishes_public_keys_only() {
         token.trim(),
     ]);
 }
+
+#[test]
+fn providers_in_a_json_config() {
+    let p = Project::new();
+    p.write("config.json", "{\n  \"port\": 8080\n}\n");
+    p.ok(&[
+        "init",
+        "--firebase",
+        "my-app",
+        "--alg",
+        "ES256",
+        "--kid",
+        "dev",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&p.read("config.json")).unwrap();
+    assert_eq!(v["client_auth"]["jwks_uri"], FIREBASE);
+    assert_eq!(
+        v["client_auth"]["audience"],
+        serde_json::json!(["powersync-dev", "powersync", "my-app"])
+    );
+    assert!(
+        p.read("config.json")
+            .starts_with("{\n  \"port\": 8080,\n  \"client_auth\": {\n    \"jwks\": {")
+    );
+    p.ok(&[
+        "init",
+        "--no-dev-key",
+        "--jwks-uri",
+        "https://b.example/jwks",
+        "--supabase",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&p.read("config.json")).unwrap();
+    assert_eq!(
+        v["client_auth"]["jwks_uri"],
+        serde_json::json!([FIREBASE, "https://b.example/jwks"])
+    );
+    assert_eq!(v["client_auth"]["supabase"], true);
+    // JSON cannot reference .env: the legacy secret needs YAML.
+    p.cmd(&["init", "--no-dev-key", "--supabase-jwt-secret-env", "X"])
+        .env("X", "s")
+        .assert()
+        .code(2);
+}

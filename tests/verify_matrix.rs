@@ -6,11 +6,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use base64::Engine as _;
-use common::Project;
+use common::{Project, node_verify};
 use pskeys::keys::{Alg, PrivateKey, generate};
 use pskeys::token::sign_raw;
 use serde_json::{Map, Value, json};
@@ -88,32 +85,7 @@ struct Verdict {
 }
 
 fn judge(p: &Project, config: &str, tokens: &[String]) -> Vec<Verdict> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/verify.mjs");
-    assert!(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/interop/node_modules/jose")
-            .is_dir(),
-        "tests/interop/node_modules is missing: run `npm ci --prefix tests/interop` (.ci/run does)"
-    );
-    let out = Command::new("node")
-        .arg(&script)
-        .args(["--at", &NOW.to_string()])
-        .arg(p.path(config))
-        .arg(p.path(".env"))
-        .args(tokens)
-        .output()
-        .expect("node is required for the verify matrix (install Node.js 18+)");
-    let jose: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(
-        jose.len(),
-        tokens.len(),
-        "verify.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let jose = node_verify(p, config, Some(NOW), tokens);
     tokens
         .iter()
         .zip(jose)

@@ -102,54 +102,6 @@ fn ensure_uris(text: &str, uris: &[String]) -> Res<String> {
     }
 }
 
-/// Sets the member at `path` to `value`, creating the objects on the way.
-fn set(text: &str, path: &[&str], value: serde_json::Value) -> Res<String> {
-    let (_, root) = parse_json(text).map_err(|e| e.message)?;
-    let style = detect(text);
-    let mut container = &root;
-    for (i, name) in path.iter().enumerate() {
-        let child = container
-            .children
-            .iter()
-            .find(|(k, _, _)| k.as_deref() == Some(*name));
-        match child {
-            Some((_, _, span)) if i + 1 < path.len() => {
-                if !span.is_object {
-                    return Err(format!("`{name}` is not an object"));
-                }
-                container = span;
-            }
-            Some((_, _, span)) => {
-                let new = value.to_string();
-                if text[span.start..span.end] == new {
-                    return Ok(text.to_string());
-                }
-                return Ok(format!(
-                    "{}{}{}",
-                    &text[..span.start],
-                    new,
-                    &text[span.end..]
-                ));
-            }
-            None => {
-                let mut v = value;
-                for p in path[i + 1..].iter().rev() {
-                    let mut m = serde_json::Map::new();
-                    m.insert((*p).to_string(), v);
-                    v = serde_json::Value::Object(m);
-                }
-                return Ok(insert_members(
-                    text,
-                    container,
-                    vec![(Some((*name).to_string()), v)],
-                    &style,
-                ));
-            }
-        }
-    }
-    Ok(text.to_string())
-}
-
 fn key_json(key: &NewKey) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for (k, f) in &key.fields {
@@ -213,19 +165,25 @@ fn depth_of(text: &str, pos: usize, style: &Style) -> usize {
     line_indent(text, pos).len() / unit
 }
 
-/// Builds the nested value for the rest of the path.
-fn nest(path: &[&str], items: &[serde_json::Value]) -> serde_json::Value {
-    match path.split_first() {
-        None => serde_json::Value::Array(items.to_vec()),
-        Some((first, rest)) => {
-            let mut map = serde_json::Map::new();
-            map.insert((*first).to_string(), nest(rest, items));
-            serde_json::Value::Object(map)
-        }
-    }
+/// Appends `items` to the list at `path`, creating the objects and the list on the way.
+fn ensure(text: &str, path: &[&str], items: &[serde_json::Value]) -> Res<String> {
+    edit(text, path, Target::Append(items.to_vec()))
 }
 
-fn ensure(text: &str, path: &[&str], items: &[serde_json::Value]) -> Res<String> {
+/// Sets the member at `path` to `value`, creating the objects on the way.
+fn set(text: &str, path: &[&str], value: serde_json::Value) -> Res<String> {
+    edit(text, path, Target::Set(value))
+}
+
+/// What to do at the end of a path.
+enum Target {
+    /// Append to a list.
+    Append(Vec<serde_json::Value>),
+    /// Replace (or create) the value.
+    Set(serde_json::Value),
+}
+
+fn edit(text: &str, path: &[&str], target: Target) -> Res<String> {
     let (_, root) = parse_json(text).map_err(|e| e.message)?;
     if !root.is_object {
         return Err("the JSON document is not an object".into());
@@ -237,26 +195,42 @@ fn ensure(text: &str, path: &[&str], items: &[serde_json::Value]) -> Res<String>
             .children
             .iter()
             .find(|(k, _, _)| k.as_deref() == Some(*name));
-        match child {
-            Some((_, _, span)) if i + 1 < path.len() => {
+        match (child, &target) {
+            (Some((_, _, span)), _) if i + 1 < path.len() => {
                 if !span.is_object {
                     return Err(format!("`{name}` is not an object"));
                 }
                 container = span;
             }
-            Some((_, _, span)) => {
+            (Some((_, _, span)), Target::Append(items)) => {
                 if !span.is_array {
                     return Err(format!("`{name}` is not a list"));
                 }
-                return Ok(insert_members(
-                    text,
-                    span,
-                    items.iter().map(|v| (None, v.clone())).collect(),
-                    &style,
+                let members = items.iter().map(|v| (None, v.clone())).collect();
+                return Ok(insert_members(text, span, members, &style));
+            }
+            (Some((_, _, span)), Target::Set(value)) => {
+                let new = value.to_string();
+                if text[span.start..span.end] == new {
+                    return Ok(text.to_string());
+                }
+                return Ok(format!(
+                    "{}{}{}",
+                    &text[..span.start],
+                    new,
+                    &text[span.end..]
                 ));
             }
-            None => {
-                let value = nest(&path[i + 1..], items);
+            (None, _) => {
+                let mut value = match target {
+                    Target::Append(items) => serde_json::Value::Array(items),
+                    Target::Set(value) => value,
+                };
+                for p in path[i + 1..].iter().rev() {
+                    let mut m = serde_json::Map::new();
+                    m.insert((*p).to_string(), value);
+                    value = serde_json::Value::Object(m);
+                }
                 return Ok(insert_members(
                     text,
                     container,

@@ -123,3 +123,42 @@ pub fn redact(text: &str) -> String {
     }
     out
 }
+
+/// Judges tokens with tests/interop/verify.mjs (node, jose 4.15, yaml 2: the service's
+/// stack) against the project's config and .env, optionally at unix time `at`.
+/// One JSON verdict per token: `{"ok": true, …}` or `{"ok": false, "code": …}`.
+pub fn node_verify(
+    p: &Project,
+    config: &str,
+    at: Option<u64>,
+    tokens: &[String],
+) -> Vec<serde_json::Value> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        root.join("tests/interop/node_modules/jose").is_dir(),
+        "tests/interop/node_modules is missing: run `npm ci --prefix tests/interop` (.ci/run does)"
+    );
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(root.join("tests/interop/verify.mjs"));
+    if let Some(at) = at {
+        cmd.args(["--at", &at.to_string()]);
+    }
+    let out = cmd
+        .arg(p.path(config))
+        .arg(p.path(".env"))
+        .args(tokens)
+        .output()
+        .expect("node is required for the interop tests (install Node.js 18+)");
+    let verdicts: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        verdicts.len(),
+        tokens.len(),
+        "verify.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    verdicts
+}
