@@ -148,6 +148,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         Config::load(&config_path)?
     };
     let mut env = EnvFile::load(&env_file)?;
+    let original_env = env.text.clone();
     let current = read_env_key(&env)?;
     let state = match &current {
         None => State::Fresh,
@@ -373,7 +374,6 @@ pub fn run(args: InitArgs) -> Result<()> {
     } else {
         config::apply(&config, &patch)?
     };
-    let original_env = EnvFile::load(&env_file)?.text;
     let config_changed = created || new_config != config.text;
     let env_changed = env.text != original_env || (!env.existed && new_key.is_some());
 

@@ -173,6 +173,7 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
         dry_run,
     } = args;
     let (config, mut env) = load(&files)?;
+    let original_env = env.text.clone();
     let all = rows(&config, &env);
     let Some(row) = all.iter().find(|r| r.kid.as_deref() == Some(kid.as_str())) else {
         let kids: Vec<String> = all.iter().filter_map(|r| r.kid.clone()).collect();
@@ -236,7 +237,6 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
         ..Patch::default()
     };
     let new_config = config::apply(&config, &patch)?;
-    let original_env = EnvFile::load(&files.env_file)?.text;
     if dry_run {
         let mut out = diff(&config.text, &new_config, &show(&config.path), false);
         out.push_str(&diff(

@@ -467,10 +467,7 @@ fn in_mapping(
         Some(v) => {
             if let Some(child) = v.as_mapping() {
                 if rest.is_empty() {
-                    return Err(format!(
-                        "`{}` is a mapping, expected a list",
-                        path_name(name)
-                    ));
+                    return Err(format!("`{name}` is a mapping, expected a list"));
                 }
                 return in_mapping(child, range(&v), rest, leaf, layout, false);
             }
@@ -528,10 +525,6 @@ fn merge(text: &str, mut edits: Vec<Edit>) -> Edit {
         pos = e.end;
     }
     Edit { start, end, with }
-}
-
-fn path_name(name: &str) -> String {
-    name.to_string()
 }
 
 fn describe(v: &YamlNode) -> &'static str {
