@@ -41,6 +41,11 @@ fn claims(
     m
 }
 
+/// `sub`, `aud: powersync` and the given `iat` and `exp`.
+fn timed(iat: u64, exp: u64) -> Map<String, Value> {
+    claims(Some("u"), Some(iat), Some(exp), Some(json!("powersync")))
+}
+
 fn std_claims() -> Map<String, Value> {
     claims(
         Some("user-1"),
@@ -311,44 +316,17 @@ fn verify_agrees_with_the_service_on_every_case() {
         ),
         (
             "expired 30 s ago (tolerated)",
-            sign(
-                hs,
-                kid("HS256"),
-                claims(
-                    Some("u"),
-                    Some(NOW - 600),
-                    Some(NOW - 30),
-                    Some(json!("powersync")),
-                ),
-            ),
+            sign(hs, kid("HS256"), timed(NOW - 600, NOW - 30)),
             None,
         ),
         (
             "expired exactly 60 s ago",
-            sign(
-                hs,
-                kid("HS256"),
-                claims(
-                    Some("u"),
-                    Some(NOW - 600),
-                    Some(NOW - 60),
-                    Some(json!("powersync")),
-                ),
-            ),
+            sign(hs, kid("HS256"), timed(NOW - 600, NOW - 60)),
             Some("PSYNC_S2103"),
         ),
         (
             "expired 61 s ago",
-            sign(
-                hs,
-                kid("HS256"),
-                claims(
-                    Some("u"),
-                    Some(NOW - 600),
-                    Some(NOW - 61),
-                    Some(json!("powersync")),
-                ),
-            ),
+            sign(hs, kid("HS256"), timed(NOW - 600, NOW - 61)),
             Some("PSYNC_S2103"),
         ),
         (
@@ -363,44 +341,17 @@ fn verify_agrees_with_the_service_on_every_case() {
         ),
         (
             "future iat is not checked",
-            sign(
-                hs,
-                kid("HS256"),
-                claims(
-                    Some("u"),
-                    Some(NOW + 500),
-                    Some(NOW + 600),
-                    Some(json!("powersync")),
-                ),
-            ),
+            sign(hs, kid("HS256"), timed(NOW + 500, NOW + 600)),
             None,
         ),
         (
             "lifetime exactly 86400",
-            sign(
-                hs,
-                kid("HS256"),
-                claims(
-                    Some("u"),
-                    Some(NOW - 100),
-                    Some(NOW - 100 + 86_400),
-                    Some(json!("powersync")),
-                ),
-            ),
+            sign(hs, kid("HS256"), timed(NOW - 100, NOW - 100 + 86_400)),
             None,
         ),
         (
             "lifetime 86401",
-            sign(
-                hs,
-                kid("HS256"),
-                claims(
-                    Some("u"),
-                    Some(NOW - 100),
-                    Some(NOW - 100 + 86_401),
-                    Some(json!("powersync")),
-                ),
-            ),
+            sign(hs, kid("HS256"), timed(NOW - 100, NOW - 100 + 86_401)),
             Some("PSYNC_S2104"),
         ),
         (
@@ -535,17 +486,7 @@ fn tokens_from_mint_verify_and_rejections_explain_themselves() {
     let stderr = String::from_utf8_lossy(&p.run(&["verify", &bad]).stderr).to_string();
     assert!(stderr.contains("kids are: dev"), "{stderr}");
     // S2104 gives the lifetime and the cap.
-    let bad = sign_raw(
-        &key,
-        &kid("dev"),
-        &claims(
-            Some("u"),
-            Some(now),
-            Some(now + 90_000),
-            Some(json!("powersync")),
-        ),
-    )
-    .unwrap();
+    let bad = sign_raw(&key, &kid("dev"), &timed(now, now + 90_000)).unwrap();
     let stderr = String::from_utf8_lossy(&p.run(&["verify", &bad]).stderr).to_string();
     assert!(
         stderr.contains("PSYNC_S2104") && stderr.contains("90000s") && stderr.contains("86400"),

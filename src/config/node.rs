@@ -491,6 +491,23 @@ pub struct JsonSpan {
     pub is_array: bool,
 }
 
+impl JsonSpan {
+    fn container(
+        start: usize,
+        end: usize,
+        children: Vec<(Option<String>, usize, JsonSpan)>,
+        is_object: bool,
+    ) -> Self {
+        JsonSpan {
+            start,
+            end,
+            children,
+            is_object,
+            is_array: !is_object,
+        }
+    }
+}
+
 /// Parses JSON into a [`Node`] (for reading) and a [`JsonSpan`] tree (for patching).
 pub fn parse_json(text: &str) -> Result<(Node, JsonSpan), ParseError> {
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -608,16 +625,7 @@ impl JsonParser<'_> {
                     }
                 }
                 let node = Node::new(Value::Map(entries), line, column);
-                Ok((
-                    node,
-                    JsonSpan {
-                        start,
-                        end: self.i,
-                        children,
-                        is_object: true,
-                        is_array: false,
-                    },
-                ))
+                Ok((node, JsonSpan::container(start, self.i, children, true)))
             }
             Some(b'[') => {
                 self.i += 1;
@@ -639,16 +647,7 @@ impl JsonParser<'_> {
                     }
                 }
                 let node = Node::new(Value::Seq(items), line, column);
-                Ok((
-                    node,
-                    JsonSpan {
-                        start,
-                        end: self.i,
-                        children,
-                        is_object: false,
-                        is_array: true,
-                    },
-                ))
+                Ok((node, JsonSpan::container(start, self.i, children, false)))
             }
             Some(b'"') => {
                 let s = self.string()?;
