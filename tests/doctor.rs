@@ -169,6 +169,27 @@ fn each_finding() {
             "error",
             Some(1),
         ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - just-a-string\n  audience: [a]\n",
+            "",
+            "key-not-mapping",
+            "error",
+            Some(4),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - {kty: DSA, kid: a, alg: HS256}\n  audience: [a]\n",
+            "",
+            "kty-invalid",
+            "error",
+            Some(4),
+        ),
+        (
+            "client_auth:\n  jwks:\n    keys:\n      - {kty: EC, kid: a, alg: ES256, crv: P-256, x: AA, y: AA}\n  audience: [a]\n",
+            "PSKEYS_KID=a\nPSKEYS_ALG=ES256\nPSKEYS_PRIVATE_KEY=not-a-pem\n",
+            "env-key-invalid",
+            "error",
+            Some(3),
+        ),
         ("client_auth: [\n", "", "syntax", "error", None),
         ("port: 1\n", "A=1\nnot valid\n", "syntax", "error", Some(2)),
     ];
