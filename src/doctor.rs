@@ -92,6 +92,28 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        file: &std::path::Path,
+        id: &'static str,
+        severity: Severity,
+        line: Option<usize>,
+        message: String,
+        fix: String,
+        autofix: Option<Fix>,
+    ) {
+        self.out.push(Finding {
+            id,
+            severity,
+            file: file.to_path_buf(),
+            line,
+            message,
+            fix,
+            autofix,
+        });
+    }
+
     fn config_finding(
         &mut self,
         id: &'static str,
@@ -101,15 +123,8 @@ impl Checker<'_> {
         fix: String,
         autofix: Option<Fix>,
     ) {
-        self.out.push(Finding {
-            id,
-            severity,
-            file: self.config.path.clone(),
-            line: Some(node.line),
-            message,
-            fix,
-            autofix,
-        });
+        let path = self.config.path.clone();
+        self.push(&path, id, severity, Some(node.line), message, fix, autofix);
     }
 
     fn env_finding(
@@ -121,15 +136,8 @@ impl Checker<'_> {
         fix: String,
         autofix: Option<Fix>,
     ) {
-        self.out.push(Finding {
-            id,
-            severity,
-            file: self.env.path.clone(),
-            line,
-            message,
-            fix,
-            autofix,
-        });
+        let path = self.env.path.clone();
+        self.push(&path, id, severity, line, message, fix, autofix);
     }
 }
 
@@ -213,15 +221,16 @@ impl Checker<'_> {
 
     fn audience(&mut self) {
         let Some(auth) = self.config.client_auth() else {
-            self.out.push(Finding {
-                id: "audience-missing",
-                severity: Severity::Error,
-                file: self.config.path.clone(),
-                line: None,
-                message: "there is no `client_auth` section: no audience is configured, so every token fails (PSYNC_S2105)".into(),
-                fix: "run `pskeys init` (adds a key and the audiences powersync-dev, powersync)".into(),
-                autofix: None,
-            });
+            let path = self.config.path.clone();
+            self.push(
+                &path,
+                "audience-missing",
+                Severity::Error,
+                None,
+                "there is no `client_auth` section: no audience is configured, so every token fails (PSYNC_S2105)".into(),
+                "run `pskeys init` (adds a key and the audiences powersync-dev, powersync)".into(),
+                None,
+            );
             return;
         };
         match auth.get("audience").map(|n| (n, &n.value)) {

@@ -184,3 +184,19 @@ fn without_init_it_says_what_to_run() {
         .code(2)
         .stderr(predicate::str::contains("pskeys init"));
 }
+
+#[test]
+fn refuses_a_config_key_the_service_cannot_use() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256", "--kid", "k"]);
+    let config = p.read("powersync.yaml").replace(
+        "        use: 'sig'\n",
+        "        use: 'sig'\n        d: 'AAAA'\n",
+    );
+    p.write("powersync.yaml", config);
+    p.cmd(&["mint", "--sub", "u"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("private field `d`"));
+}

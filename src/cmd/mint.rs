@@ -147,20 +147,11 @@ pub fn run(args: MintArgs) -> Result<()> {
     };
     let claims = spec.claims();
     let (jwt, header) = token::sign(&private, &kid, &claims)?;
-    let mut verify_jwk = resolved.clone();
-    if let Some(obj) = verify_jwk.as_object_mut() {
-        obj.retain(|k, _| {
-            !matches!(
-                k.as_str(),
-                "d" | "p" | "q" | "dp" | "dq" | "qi" | "use" | "key_ops"
-            )
-        });
-    }
-    token::verify(&jwt, alg, &verify_jwk, &configured).map_err(|why| {
+    token::verify(&jwt, alg, &resolved, &configured).map_err(|why| {
         Error::rejected(
             Some("PSYNC_S2101"),
             format!("the token does not verify against key `{kid}` in `{}`: {why}", show(&config.path)),
-            "the config's key and the .env key differ; run `pskeys init --force` to make a fresh matching pair".to_string(),
+            "`pskeys doctor` shows what is wrong with the key; `pskeys init --force` makes a fresh matching pair".to_string(),
         )
     })?;
 
