@@ -1,32 +1,23 @@
 //! Minting PowerSync tokens from your own Rust backend with the pskeys library, using the
-//! key `pskeys init` wrote (read here from the environment, as a backend would).
+//! config and the key `pskeys init` wrote: the audience, the kid and the service's rules
+//! all come from the config, so every token is one the service accepts.
 //!
 //! ```sh
-//! pskeys init --alg ES256 && set -a && . ./.env && set +a
+//! pskeys init --alg ES256
 //! cargo run --example mint_from_backend -- user-42
 //! ```
 
-use pskeys::keys::{Alg, PrivateKey};
-use pskeys::token::{self, TokenSpec};
+use pskeys::{Minter, Project, TokenSpec};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let user = std::env::args().nth(1).unwrap_or_else(|| "user-1".into());
-    let kid = std::env::var("PSKEYS_KID")?;
-    let alg: Alg = std::env::var("PSKEYS_ALG")?.parse()?;
-    let key = if alg.is_hmac() {
-        let k = std::env::var("PS_CLIENT_AUTH_KEY")?;
-        PrivateKey::from_hmac_k(alg, &k).ok_or("PS_CLIENT_AUTH_KEY is not base64url")?
-    } else {
-        PrivateKey::from_pem(alg, &std::env::var("PSKEYS_PRIVATE_KEY")?)?
-    };
-    let spec = TokenSpec {
-        sub: user,
-        audiences: vec!["powersync".into()],
-        issued_at: token::now(),
-        lifetime: 3600,
-        extra: vec![("parameters".into(), serde_json::json!({"role": "member"}))],
-    };
-    let (jwt, _header) = token::sign(&key, &kid, &spec.claims())?;
-    println!("{jwt}");
+    // Built once at startup: the key is parsed here, not per token.
+    let project = Project::open(None, ".env".as_ref())?;
+    let minter = Minter::new(project.config(), project.env(), None)?;
+    let spec = TokenSpec::new(user)
+        .lifetime(3600)
+        .claim("parameters", serde_json::json!({"role": "member"}));
+    let minted = minter.mint(&spec, pskeys::now())?;
+    println!("{}", minted.token);
     Ok(())
 }

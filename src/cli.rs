@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
 
 use crate::keys::Alg;
+use crate::service::keystore::MAX_LIFETIME_SECS;
 
 /// Bootstrap PowerSync client auth: generate a signing key, patch it losslessly into the
 /// service config, and mint development tokens the service accepts.
@@ -14,6 +16,21 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Whether the command asked for JSON output (errors are then JSON on stdout too).
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Init(a) => a.json,
+            Command::Mint(a) => a.json,
+            Command::Verify(a) => a.json,
+            Command::Decode(a) => a.json,
+            Command::Doctor(a) => a.json,
+            Command::Keys(KeysCommand::List(a)) => a.json,
+            Command::Keys(KeysCommand::Retire(_)) | Command::Jwks(_) => false,
+        }
+    }
 }
 
 /// The subcommands.
@@ -45,15 +62,101 @@ pub enum KeysCommand {
     Retire(KeysRetireArgs),
 }
 
-/// The config and .env a key command works on.
-#[derive(Debug, Args)]
+/// The config and .env every command that reads them takes.
+#[derive(Debug, Clone, Args)]
 pub struct Files {
-    /// Service config [default: discovered as for `init`].
+    /// Service config [default: $POWERSYNC_CONFIG_PATH, then powersync.yaml, config.yaml,
+    /// config.json, config/powersync.yaml, powersync/service.yaml; `init` creates one from
+    /// its template when none exists].
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// The .env file with the private parts.
+    /// The .env file with the private parts and the config's `!env` values (the process
+    /// environment overrides it).
     #[arg(long, value_name = "PATH", default_value = ".env")]
     pub env_file: PathBuf,
+}
+
+/// An extra claim from `--claim KEY=VALUE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// The claim name.
+    pub name: String,
+    /// VALUE parsed as JSON when it parses, else the string.
+    pub value: Value,
+}
+
+/// Claims `mint` sets itself, with the flag that sets each.
+const RESERVED: [(&str, &str); 4] = [
+    ("sub", "--sub"),
+    ("aud", "--aud"),
+    ("iat", "--expires-in"),
+    ("exp", "--expires-in"),
+];
+
+/// Parses `KEY=VALUE`; VALUE is JSON when it parses as JSON, else a string.
+pub fn parse_claim(text: &str) -> Result<Claim, String> {
+    let (name, raw) = text
+        .split_once('=')
+        .ok_or("expected KEY=VALUE, e.g. --claim role=admin")?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("the claim name is empty".into());
+    }
+    if let Some((_, flag)) = RESERVED.iter().find(|(c, _)| *c == name) {
+        return Err(format!("`{name}` is set by mint; use {flag} instead"));
+    }
+    let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+    Ok(Claim {
+        name: name.to_string(),
+        value,
+    })
+}
+
+/// Parses a lifetime such as `90s`, `15m`, `12h`, `1d` or `1h30m` (a bare number is
+/// seconds), at least 1 s and at most the service's 24 h cap.
+pub fn parse_lifetime(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let secs = match t.parse::<u64>() {
+        Ok(n) => n,
+        Err(_) => humantime::parse_duration(t)
+            .map_err(|e| format!("not a duration ({e}); use e.g. 90s, 15m, 12h or 1d"))?
+            .as_secs(),
+    };
+    if secs == 0 {
+        return Err("must be at least 1s".into());
+    }
+    if secs > MAX_LIFETIME_SECS {
+        return Err(format!(
+            "{secs} s is longer than the service accepts: it rejects tokens living longer than {MAX_LIFETIME_SECS} s (24 h) with PSYNC_S2104; use 24h or less"
+        ));
+    }
+    Ok(secs)
+}
+
+/// Parses the `parameters` claim: a JSON object (or `null`, which the service ignores).
+pub fn parse_parameters(text: &str) -> Result<Value, String> {
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| format!("not JSON ({e}); pass an object, e.g. '{{\"team\":\"a\"}}'"))?;
+    if v.is_object() || v.is_null() {
+        Ok(v)
+    } else {
+        Err(
+            "PSYNC_S2101 Payload parameters must be an object; pass one, e.g. '{\"team\":\"a\"}'"
+                .into(),
+        )
+    }
+}
+
+/// Parses a time: RFC 3339 (`2026-01-02T03:04:05Z`) or unix seconds.
+pub fn parse_time(t: &str) -> Result<u64, String> {
+    if let Ok(n) = t.trim().parse::<u64>() {
+        return Ok(n);
+    }
+    humantime::parse_rfc3339_weak(t.trim())
+        .ok()
+        .and_then(|st| st.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .ok_or_else(|| "not a time; use RFC 3339 (2026-01-02T03:04:05Z) or unix seconds".into())
 }
 
 /// `pskeys keys list`.
@@ -96,7 +199,8 @@ pub struct JwksArgs {
 /// `pskeys init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Algorithm: HS256 (default), HS384, HS512, RS256, RS384, RS512, ES256, ES384, EdDSA.
+    /// Algorithm: HS256 (default), HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512,
+    /// EdDSA.
     #[arg(long, value_name = "ALG")]
     pub alg: Option<Alg>,
     /// RSA modulus size: 2048 (default), 3072 or 4096.
@@ -105,14 +209,9 @@ pub struct InitArgs {
     /// Key id to use instead of the default `powersync-<10 hex>`.
     #[arg(long, value_name = "KID")]
     pub kid: Option<String>,
-    /// Service config to patch [default: $POWERSYNC_CONFIG_PATH, then powersync.yaml,
-    /// config.yaml, config.json, config/powersync.yaml, powersync/service.yaml; created from
-    /// the built-in template when none exists].
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// The .env file holding the private key.
-    #[arg(long, value_name = "PATH", default_value = ".env")]
-    pub env_file: PathBuf,
+    /// Which files.
+    #[command(flatten)]
+    pub files: Files,
     /// Audience the service accepts (repeatable) [default when the config has none:
     /// powersync-dev and powersync].
     #[arg(long = "audience", value_name = "AUD")]
@@ -158,18 +257,15 @@ pub struct MintArgs {
     /// The user id (`sub`) that sync rules see as `request.user_id()`.
     #[arg(long, value_name = "ID")]
     pub sub: String,
-    /// Service config [default: discovered as for `init`].
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// The .env file with the signing key (the process environment overrides it).
-    #[arg(long, value_name = "PATH", default_value = ".env")]
-    pub env_file: PathBuf,
+    /// Which files.
+    #[command(flatten)]
+    pub files: Files,
     /// Sign with this key instead of $PSKEYS_KID.
     #[arg(long, value_name = "KID")]
     pub kid: Option<String>,
     /// Lifetime: 90s, 15m, 12h, 1d (at most 24h: the service's limit).
-    #[arg(long, value_name = "DURATION", default_value = "12h")]
-    pub expires_in: String,
+    #[arg(long, value_name = "DURATION", default_value = "12h", value_parser = parse_lifetime)]
+    pub expires_in: u64,
     /// Audience to put in `aud` (repeatable) [default: the config's audience list].
     #[arg(long = "aud", value_name = "AUD")]
     pub aud: Vec<String>,
@@ -178,11 +274,11 @@ pub struct MintArgs {
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Extra claim KEY=VALUE (repeatable); VALUE is parsed as JSON when it parses, else a string.
-    #[arg(long = "claim", value_name = "KEY=VALUE")]
-    pub claims: Vec<String>,
+    #[arg(long = "claim", value_name = "KEY=VALUE", value_parser = parse_claim)]
+    pub claims: Vec<Claim>,
     /// The `parameters` claim, a JSON object (token_parameters in sync rules).
-    #[arg(long, value_name = "JSON")]
-    pub parameters: Option<String>,
+    #[arg(long, value_name = "JSON", value_parser = parse_parameters)]
+    pub parameters: Option<Value>,
     /// Print token, header, claims and expiry as JSON instead of the bare token.
     #[arg(long)]
     pub json: bool,
@@ -194,15 +290,12 @@ pub struct VerifyArgs {
     /// The token (a leading `Bearer `/`Token ` is ignored); `-` or nothing reads stdin.
     #[arg(value_name = "TOKEN")]
     pub token: Option<String>,
-    /// Service config [default: discovered as for `init`].
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// The .env file the config's `!env` values come from (the process environment overrides it).
-    #[arg(long, value_name = "PATH", default_value = ".env")]
-    pub env_file: PathBuf,
+    /// Which files.
+    #[command(flatten)]
+    pub files: Files,
     /// Check at another instant: RFC 3339 (2026-01-02T03:04:05Z) or unix seconds.
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<u64>,
     /// A JWKS file (`{"keys": [...]}`) standing in for the config's `jwks_uri` keys, so
     /// their signatures can be checked offline.
     #[arg(long, value_name = "FILE")]
@@ -226,12 +319,9 @@ pub struct DecodeArgs {
 /// `pskeys doctor`.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Service config [default: discovered as for `init`].
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// The .env file to check with it.
-    #[arg(long, value_name = "PATH", default_value = ".env")]
-    pub env_file: PathBuf,
+    /// Which files.
+    #[command(flatten)]
+    pub files: Files,
     /// Apply the safe fixes (`${PS_…}` to `!env PS_…`, audience string to list,
     /// chmod 600 .env), keeping every other byte.
     #[arg(long)]
@@ -248,5 +338,25 @@ mod tests {
     #[test]
     fn clap_definition_is_valid() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn value_parsers() {
+        use super::*;
+        assert_eq!(parse_lifetime("90s"), Ok(90));
+        assert_eq!(parse_lifetime("1h30m"), Ok(5_400));
+        assert_eq!(parse_lifetime("600"), Ok(600));
+        assert!(parse_lifetime("25h").unwrap_err().contains("PSYNC_S2104"));
+        assert!(parse_lifetime("0s").is_err() && parse_lifetime("soon").is_err());
+        assert_eq!(parse_claim("n=3").unwrap().value, serde_json::json!(3));
+        assert_eq!(
+            parse_claim("s=abc").unwrap().value,
+            serde_json::json!("abc")
+        );
+        assert!(parse_claim("exp=1").unwrap_err().contains("--expires-in"));
+        assert!(parse_claim("novalue").is_err());
+        assert_eq!(parse_parameters("null"), Ok(Value::Null));
+        assert!(parse_parameters("[1]").is_err());
+        assert_eq!(parse_time("2026-01-02T03:04:05Z"), Ok(1_767_323_045));
     }
 }

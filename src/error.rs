@@ -6,6 +6,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::keys::KeyError;
+use crate::minter::MintError;
+use crate::service::keystore::Refused;
+use crate::service::verify::{Code, Rejection, Unverified};
+
 /// The process exit codes pskeys uses. Documented in the README ("Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -66,7 +71,9 @@ impl fmt::Display for Location {
     }
 }
 
-/// Everything that can go wrong, with the fix.
+/// Everything that can go wrong, with the fix. Domain errors ([`Rejection`], [`MintError`],
+/// [`Refused`], [`KeyError`]) are carried as they are; [`Error::hint`] is the command
+/// line's advice for them and the only place that names flags.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Flags that do not make sense together or have bad values.
@@ -77,7 +84,7 @@ pub enum Error {
         /// What to do.
         hint: Option<String>,
     },
-    /// A config file the service (or pskeys) cannot use.
+    /// A config file pskeys cannot read or patch.
     #[error("{location}: {message}")]
     Config {
         /// Where.
@@ -106,23 +113,30 @@ pub enum Error {
         hint: String,
     },
     /// The service would reject the token (or does, for `verify`).
-    #[error("{message}")]
-    Rejected {
-        /// The service's error code, e.g. `PSYNC_S2105`.
-        code: Option<&'static str>,
-        /// The service's message or ours.
-        message: String,
-        /// What to change.
-        hint: Option<String>,
+    #[error("{0}")]
+    Rejected(Rejection),
+    /// The service refuses to load the config.
+    #[error("the service would refuse to load `{}`: {refused}", path.display())]
+    Refused {
+        /// The config.
+        path: PathBuf,
+        /// The findings that refuse it.
+        refused: Refused,
     },
-    /// `verify` could check everything but the signature (the key is behind a `jwks_uri`).
-    #[error("{message}")]
-    Unverified {
-        /// Which key would be fetched from where.
-        message: String,
-        /// How to finish the check.
-        hint: String,
+    /// `mint` cannot sign.
+    #[error("{0}")]
+    Mint(MintError),
+    /// `doctor` found errors.
+    #[error("doctor found {errors} {} and {warnings} {}", plural(*errors, "error"), plural(*warnings, "warning"))]
+    Findings {
+        /// Error-level findings.
+        errors: usize,
+        /// Warnings.
+        warnings: usize,
     },
+    /// `verify` could check everything but the signature.
+    #[error("{}", unverified_message(.0))]
+    Unverified(Unverified),
     /// A file could not be read, created or replaced.
     #[error("cannot {action} `{}`: {source}", path.display())]
     Io {
@@ -134,47 +148,116 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A stored key could not be used.
-    #[error("{message}")]
-    Key {
-        /// What is wrong.
-        message: String,
-        /// What to do.
-        hint: Option<String>,
-    },
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    /// An error whose `--json` form the command already printed (verify's verdict, doctor's
+    /// findings): only its stderr line and exit code remain.
+    #[error("{0}")]
+    Reported(Box<Error>),
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}
+
+fn unverified_message(u: &Unverified) -> String {
+    match u {
+        Unverified::Remote { kid, sources } => format!(
+            "every offline check passed, but the signing key{} would be fetched from {}",
+            kid.as_deref().map_or(String::new(), |k| format!(" `{k}`")),
+            sources.join(" or ")
+        ),
+        Unverified::Unsupported(why) => format!("every other check passed, but {why}"),
+    }
 }
 
 /// Short alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl From<MintError> for Error {
+    fn from(e: MintError) -> Self {
+        match e {
+            MintError::Rejected(r) => Error::Rejected(r),
+            MintError::Key(k) => Error::Key(k),
+            other => Error::Mint(other),
+        }
+    }
+}
+
 impl Error {
     /// The exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Rejected { .. } => ExitCode::Rejected,
+            Error::Reported(e) => e.exit_code(),
+            Error::Rejected(_) | Error::Findings { .. } => ExitCode::Rejected,
+            Error::Mint(m) => match m {
+                MintError::KidNotInConfig { .. }
+                | MintError::KeyUnusable { .. }
+                | MintError::KeyMismatch { .. }
+                | MintError::NoAudience => ExitCode::Rejected,
+                _ => ExitCode::Invalid,
+            },
             Error::Usage { .. }
             | Error::Config { .. }
             | Error::EnvFile { .. }
-            | Error::Key { .. } => ExitCode::Invalid,
+            | Error::Refused { .. }
+            | Error::Key(_) => ExitCode::Invalid,
             Error::Conflict { .. } => ExitCode::Conflict,
             Error::Io { .. } => ExitCode::Io,
-            Error::Unverified { .. } => ExitCode::Unverified,
+            Error::Unverified(_) => ExitCode::Unverified,
+        }
+    }
+
+    /// The service's code, when the service would answer with one.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            Error::Reported(e) => e.code(),
+            Error::Rejected(r) => Some(r.code),
+            Error::Mint(MintError::KidNotInConfig { .. } | MintError::KeyMismatch { .. }) => {
+                Some(Code::S2101)
+            }
+            Error::Mint(MintError::NoAudience) => Some(Code::S2105),
+            _ => None,
         }
     }
 
     /// What the user should do, printed after the error.
-    pub fn hint(&self) -> Option<&str> {
+    pub fn hint(&self) -> Option<String> {
         match self {
+            Error::Reported(e) => e.hint(),
             Error::Usage { hint, .. }
             | Error::Config { hint, .. }
-            | Error::EnvFile { hint, .. }
-            | Error::Rejected { hint, .. }
-            | Error::Key { hint, .. } => hint.as_deref(),
-            Error::Conflict { hint, .. } | Error::Unverified { hint, .. } => Some(hint),
+            | Error::EnvFile { hint, .. } => hint.clone(),
+            Error::Conflict { hint, .. } => Some(hint.clone()),
+            Error::Rejected(r) => Some(crate::cmd::hints::rejection(r)),
+            Error::Refused { refused, .. } => refused.findings.first().map(|f| {
+                let more = refused.findings.len() - 1;
+                let rest = if more > 0 {
+                    format!(" ({more} more: `pskeys doctor` lists them)")
+                } else {
+                    String::new()
+                };
+                format!("{}{rest}", f.fix)
+            }),
+            Error::Mint(m) => Some(crate::cmd::hints::mint(m)),
+            Error::Findings { .. } => None,
+            Error::Unverified(Unverified::Remote { .. }) => Some(
+                "download that key set and pass it with --jwks FILE to check the signature too"
+                    .into(),
+            ),
+            Error::Unverified(Unverified::Unsupported(_)) => {
+                Some("verify against the running service".into())
+            }
+            Error::Key(k) => Some(crate::cmd::hints::key(k)),
             Error::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
-                    Some("check the file's permissions, or pass another path")
+                    Some("check the file's permissions, or pass another path".into())
                 }
-                std::io::ErrorKind::NotFound => Some("check the path, or pass another one"),
+                std::io::ErrorKind::NotFound => Some("check the path, or pass another one".into()),
                 _ => None,
             },
         }
@@ -183,15 +266,52 @@ impl Error {
     /// A short machine-readable kind, for `--json` error output.
     pub fn kind(&self) -> &'static str {
         match self {
+            Error::Reported(e) => e.kind(),
             Error::Usage { .. } => "usage",
             Error::Config { .. } => "config",
             Error::EnvFile { .. } => "env_file",
             Error::Conflict { .. } => "conflict",
-            Error::Rejected { .. } => "rejected",
+            Error::Rejected(_) => "rejected",
+            Error::Refused { .. } => "config_refused",
+            Error::Mint(_) => "mint",
+            Error::Findings { .. } => "findings",
             Error::Io { .. } => "io",
-            Error::Key { .. } => "key",
-            Error::Unverified { .. } => "unverified",
+            Error::Key(_) => "key",
+            Error::Unverified(_) => "unverified",
         }
+    }
+
+    /// The file and line the error is about, when it has one.
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            Error::Reported(e) => e.location(),
+            Error::Config { location, .. } | Error::EnvFile { location, .. } => {
+                Some(location.clone())
+            }
+            Error::Io { path, .. } => Some(Location::file(path)),
+            Error::Refused { refused, path } => Some(refused.findings.first().map_or_else(
+                || Location::file(path),
+                |f| Location {
+                    path: f.file.clone(),
+                    line: f.line,
+                    column: None,
+                },
+            )),
+            _ => None,
+        }
+    }
+
+    /// The error as `{"error": {"kind", "code", "message", "hint", "file", "line"}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let location = self.location();
+        serde_json::json!({"error": {
+            "kind": self.kind(),
+            "code": self.code().map(Code::as_str),
+            "message": self.to_string(),
+            "hint": self.hint(),
+            "file": location.as_ref().map(|l| l.path.display().to_string()),
+            "line": location.and_then(|l| l.line),
+        }})
     }
 
     /// Shorthand for a usage error.
@@ -221,19 +341,6 @@ impl Error {
             action,
             path: path.to_path_buf(),
             source,
-        }
-    }
-
-    /// Shorthand for a rejection.
-    pub fn rejected(
-        code: Option<&'static str>,
-        message: impl Into<String>,
-        hint: impl Into<Option<String>>,
-    ) -> Self {
-        Error::Rejected {
-            code,
-            message: message.into(),
-            hint: hint.into(),
         }
     }
 }

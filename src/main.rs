@@ -4,14 +4,19 @@ use clap::Parser as _;
 
 fn main() -> std::process::ExitCode {
     let cli = pskeys::cli::Cli::parse();
+    let json = cli.wants_json();
     match pskeys::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            match &err {
-                pskeys::Error::Rejected {
-                    code: Some(code), ..
-                } => eprintln!("error: {code} {err}"),
-                _ => eprintln!("error: {err}"),
+            if json && !matches!(err, pskeys::Error::Reported(_)) {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&err.to_json()).unwrap_or_default()
+                );
+            }
+            match err.code() {
+                Some(code) => eprintln!("error: {code} {err}"),
+                None => eprintln!("error: {err}"),
             }
             if let Some(hint) = err.hint() {
                 eprintln!("  hint: {hint}");

@@ -109,7 +109,7 @@ fn each_finding() {
             "client_auth:\n  jwks:\n    keys:\n      - {kty: oct, kid: a, alg: HS256, k: c2VjcmV0}\n      - {kty: oct, kid: a, alg: HS256, k: c2VjcmV0}\n  audience: [a]\n",
             "",
             "duplicate-kid",
-            "error",
+            "warning",
             Some(5),
         ),
         (
@@ -214,6 +214,9 @@ fn a_fresh_init_is_clean() {
     let p = Project::new();
     p.ok(&["init", "--alg", "ES256"]);
     std::fs::write(p.path(".gitignore"), ".env\n").unwrap();
+    // The template names a sync config the service's sync runner needs at start.
+    has(&p, "sync-config-missing", "error", Some(27));
+    p.write("sync-config.yaml", "streams: {}\n");
     let out = p.run(&["doctor"]);
     assert!(
         out.status.success(),

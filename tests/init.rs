@@ -323,7 +323,7 @@ fn bad_inputs_change_no_file() {
             "powersync.yaml",
             "client_auth:\n  jwks:\n    keys:\n      - kid: x\n      - kid: x\n",
             "",
-            "duplicate kid `x`",
+            "key `x` has kty (none)",
         ),
         (
             "powersync.yaml",

@@ -8,24 +8,45 @@
 mod common;
 
 use common::{Project, node_verify};
-use pskeys::keys::{Alg, PrivateKey};
-use pskeys::token::{self, TokenSpec};
+use pskeys::keys::Alg;
+use pskeys::{Minter, TokenSpec};
 
-fn env_value(p: &Project, key: &str) -> Option<String> {
-    dotenvy::from_path_iter(p.path(".env"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
+/// The minter the library builds from what `init` wrote (process environment left out).
+fn minter(p: &Project) -> Minter {
+    let env_file = pskeys::envfile::EnvFile::load(&p.path(".env")).unwrap();
+    let config = pskeys::config::Config::load(&p.path("powersync.yaml")).unwrap();
+    let vars = env_file
+        .vars()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    let env = pskeys::Env::with_process(vars, std::iter::empty());
+    Minter::new(&config, &env, None).unwrap()
 }
 
-/// The signing key `init` stored, loaded through the library.
-fn stored_key(p: &Project, alg: Alg) -> PrivateKey {
-    if alg.is_hmac() {
-        PrivateKey::from_hmac_k(alg, &env_value(p, "PS_CLIENT_AUTH_KEY").unwrap()).unwrap()
+/// Signs raw claims with the stored key, for tokens `mint` refuses to make.
+fn raw_token(p: &Project, alg: Alg, lifetime: u64, aud: &str) -> String {
+    let env = std::fs::read_to_string(p.path(".env")).unwrap();
+    let value = |key: &str| {
+        dotenvy::from_read_iter(env.as_bytes())
+            .filter_map(Result::ok)
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .unwrap()
+    };
+    let key = if alg.is_hmac() {
+        pskeys::keys::PrivateKey::from_hmac_k(alg, &value("PS_CLIENT_AUTH_KEY")).unwrap()
     } else {
-        PrivateKey::from_pem(alg, &env_value(p, "PSKEYS_PRIVATE_KEY").unwrap()).unwrap()
-    }
+        pskeys::keys::PrivateKey::from_pem(alg, &value("PSKEYS_PRIVATE_KEY")).unwrap()
+    };
+    let now = pskeys::now();
+    let claims = serde_json::json!({"sub": "u", "iat": now, "exp": now + lifetime, "aud": aud});
+    let header = serde_json::json!({"typ": "JWT", "kid": "k1"});
+    pskeys::jws::sign_raw(
+        &key.signing_key().unwrap(),
+        header.as_object().unwrap(),
+        claims.as_object().unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -51,31 +72,27 @@ fn the_services_jose_accepts_every_algorithm_and_rejects_the_negatives() {
         other.ok(&["init", "--alg", alg.as_str(), "--kid", "k1"]);
         let foreign = other.ok(&["mint", "--sub", "user-1"]).trim().to_string();
 
-        // The right key, but claims the service rejects.
-        let key = stored_key(&p, alg);
-        let now = token::now();
-        let spec = |aud: &str, lifetime| TokenSpec {
-            sub: "u".into(),
-            audiences: vec![aud.into()],
-            issued_at: now,
-            lifetime,
-            extra: vec![],
-        };
-        let wrong_aud = token::sign(&key, "k1", &spec("nope", 600).claims())
+        // The library's minter on the same files, and raw tokens the service rejects.
+        let from_library = minter(&p)
+            .mint(&TokenSpec::new("lib-user").lifetime(600), pskeys::now())
             .unwrap()
-            .0;
-        let too_long = token::sign(&key, "k1", &spec("powersync", 86_401).claims())
-            .unwrap()
-            .0;
-        let exactly_24h = token::sign(&key, "k1", &spec("powersync", 86_400).claims())
-            .unwrap()
-            .0;
+            .token;
+        let wrong_aud = raw_token(&p, alg, 600, "nope");
+        let too_long = raw_token(&p, alg, 86_401, "powersync");
+        let exactly_24h = raw_token(&p, alg, 86_400, "powersync");
 
         let r = node_verify(
             &p,
             "powersync.yaml",
             None,
-            &[good, foreign, wrong_aud, too_long, exactly_24h],
+            &[
+                good,
+                foreign,
+                wrong_aud,
+                too_long,
+                exactly_24h,
+                from_library,
+            ],
         );
         assert_eq!(r[0]["ok"], true, "{alg}: good token rejected: {}", r[0]);
         assert_eq!(r[0]["kid"], "k1");
@@ -88,6 +105,8 @@ fn the_services_jose_accepts_every_algorithm_and_rejects_the_negatives() {
         assert_eq!(r[2]["code"], "PSYNC_S2105", "{alg}: wrong aud: {}", r[2]);
         assert_eq!(r[3]["code"], "PSYNC_S2104", "{alg}: lifetime: {}", r[3]);
         assert_eq!(r[4]["ok"], true, "{alg}: 86400 s must pass: {}", r[4]);
+        assert_eq!(r[5]["ok"], true, "{alg}: library token rejected: {}", r[5]);
+        assert_eq!(r[5]["sub"], "lib-user");
     }
 }
 

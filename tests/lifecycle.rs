@@ -70,7 +70,7 @@ fn supabase_with_the_legacy_secret() {
     let p = Project::new();
     p.write(
         "powersync.yaml",
-        "client_auth:\n  audience: ['powersync']\n",
+        "storage: {type: mongodb}\nclient_auth:\n  audience: ['powersync']\n",
     );
     p.cmd(&[
         "init",
@@ -93,7 +93,7 @@ fn supabase_with_the_legacy_secret() {
     let config = p.read("powersync.yaml");
     assert_eq!(
         config,
-        "client_auth:\n  audience: ['powersync', 'authenticated']\n  supabase: true\n  supabase_jwt_secret: !env PS_SUPABASE_JWT_SECRET\n"
+        "storage: {type: mongodb}\nclient_auth:\n  audience: ['powersync', 'authenticated']\n  supabase: true\n  supabase_jwt_secret: !env PS_SUPABASE_JWT_SECRET\n"
     );
     assert!(
         p.read(".env")
@@ -104,11 +104,15 @@ fn supabase_with_the_legacy_secret() {
         alg: pskeys::keys::Alg::HS256,
         secret: b"my-legacy-supabase-jwt-secret-0123456789".to_vec(),
     };
-    let now = pskeys::token::now();
+    let now = pskeys::now();
     let claims =
         serde_json::json!({"sub": "u", "iat": now, "exp": now + 3600, "aud": "authenticated"});
-    let token = pskeys::token::sign_raw(&key, &serde_json::Map::new(), claims.as_object().unwrap())
-        .unwrap();
+    let token = pskeys::jws::sign_raw(
+        &key.signing_key().unwrap(),
+        &serde_json::Map::new(),
+        claims.as_object().unwrap(),
+    )
+    .unwrap();
     p.ok(&["verify", &token]);
     // doctor is happy with it.
     p.ok(&["doctor"]);
@@ -214,7 +218,7 @@ fn jwks_publishes_public_keys_only() {
     let q = Project::new();
     q.write(
         "powersync.yaml",
-        "client_auth:\n  jwks_uri: https://backend.example/jwks.json\n  audience: ['powersync']\n",
+        "storage: {type: mongodb}\nclient_auth:\n  jwks_uri: https://backend.example/jwks.json\n  audience: ['powersync']\n",
     );
     let token = p.ok(&["mint", "--sub", "u", "--aud", "powersync"]);
     q.ok(&[

@@ -9,10 +9,18 @@ mod common;
 use base64::Engine as _;
 use common::{Project, node_verify};
 use pskeys::keys::{Alg, PrivateKey, generate};
-use pskeys::token::sign_raw;
 use serde_json::{Map, Value, json};
 
 const NOW: u64 = 1_800_000_000;
+
+/// Signs any header and claims with `key` (the header's `alg` set from it).
+fn sign_raw(
+    key: &PrivateKey,
+    header: &Map<String, Value>,
+    claims: &Map<String, Value>,
+) -> Result<String, pskeys::keys::KeyError> {
+    pskeys::jws::sign_raw(&key.signing_key()?, header, claims)
+}
 const ACCEPTED: &str = "accepted";
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -167,7 +175,26 @@ fn verify_agrees_with_the_service_on_every_case() {
     }
     let wildcard = generate(Alg::HS256, 0).unwrap();
     jwks.push(public_jwk(&wildcard, None));
-    let config = json!({"client_auth": {"jwks": {"keys": jwks}, "audience": ["powersync-dev", "powersync"]}});
+    // Measured against service v1.25: a JWK still holding private members verifies; `k`
+    // in standard base64 with padding decodes; of two keys with one kid the first wins.
+    let leaked = generate(Alg::ES256, 0).unwrap();
+    let mut with_d = public_jwk(&leaked, Some("with-d"));
+    with_d["d"] = json!("AAAA");
+    jwks.push(with_d);
+    let std_secret: Vec<u8> = (0u8..32)
+        .map(|i| i.wrapping_mul(37).wrapping_add(250))
+        .collect();
+    let std_b64 = PrivateKey::Hmac {
+        alg: Alg::HS256,
+        secret: std_secret.clone(),
+    };
+    jwks.push(json!({"kty": "oct", "alg": "HS256", "kid": "std-b64",
+        "k": base64::engine::general_purpose::STANDARD.encode(&std_secret)}));
+    let first = generate(Alg::HS256, 0).unwrap();
+    let second = generate(Alg::HS256, 0).unwrap();
+    jwks.push(public_jwk(&first, Some("dup")));
+    jwks.push(public_jwk(&second, Some("dup")));
+    let config = json!({"storage": {"type": "mongodb"}, "client_auth": {"jwks": {"keys": jwks}, "audience": ["powersync-dev", "powersync"]}});
     p.write(
         "powersync.yaml",
         serde_json::to_string_pretty(&config).unwrap(),
@@ -382,6 +409,95 @@ fn verify_agrees_with_the_service_on_every_case() {
             Some("PSYNC_S2101"),
         ),
         ("garbage", "not-a-token".to_string(), Some("PSYNC_S2101")),
+        (
+            "unknown kid falls back to a kid-less key",
+            sign(&wildcard, kid("nope"), std_claims()),
+            None,
+        ),
+        (
+            "parameters null",
+            sign(
+                hs,
+                kid("HS256"),
+                with(std_claims(), "parameters", Value::Null),
+            ),
+            None,
+        ),
+        (
+            "aud null counts as missing",
+            sign(hs, kid("HS256"), with(std_claims(), "aud", Value::Null)),
+            Some("PSYNC_S2105"),
+        ),
+        (
+            "aud items that are not strings never match",
+            sign(
+                hs,
+                kid("HS256"),
+                with(std_claims(), "aud", json!([5, true])),
+            ),
+            Some("PSYNC_S2105"),
+        ),
+        (
+            "crit with an unknown extension",
+            sign(
+                hs,
+                obj(json!({"kid": "HS256", "crit": ["exp2"], "exp2": 1})),
+                std_claims(),
+            ),
+            Some("PSYNC_S2101"),
+        ),
+        (
+            "crit b64 false",
+            sign(
+                hs,
+                obj(json!({"kid": "HS256", "crit": ["b64"], "b64": false})),
+                std_claims(),
+            ),
+            Some("PSYNC_S2101"),
+        ),
+        (
+            "crit empty",
+            sign(hs, obj(json!({"kid": "HS256", "crit": []})), std_claims()),
+            Some("PSYNC_S2101"),
+        ),
+        (
+            "b64 false without crit is an ordinary header",
+            sign(hs, obj(json!({"kid": "HS256", "b64": false})), std_claims()),
+            None,
+        ),
+        (
+            "a JWK with private members still verifies",
+            sign(&leaked, kid("with-d"), std_claims()),
+            None,
+        ),
+        (
+            "k in standard base64 with padding",
+            sign(&std_b64, kid("std-b64"), std_claims()),
+            None,
+        ),
+        (
+            "duplicate kid: the first key wins",
+            sign(&first, kid("dup"), std_claims()),
+            None,
+        ),
+        (
+            "duplicate kid: the second key is never used",
+            sign(&second, kid("dup"), std_claims()),
+            Some("PSYNC_S2101"),
+        ),
+        (
+            "lifetime as a float",
+            sign(
+                hs,
+                kid("HS256"),
+                with(
+                    timed(NOW - 100, NOW + 3600),
+                    "exp",
+                    json!(NOW as f64 + 3600.5),
+                ),
+            ),
+            None,
+        ),
     ]);
     check(&p, "powersync.yaml", cases);
 }
@@ -389,7 +505,7 @@ fn verify_agrees_with_the_service_on_every_case() {
 #[test]
 fn supabase_legacy_secret_rules() {
     let p = Project::new();
-    p.write("powersync.yaml", "client_auth:\n  supabase: true\n  supabase_jwt_secret: !env PS_SUPABASE_JWT_SECRET\n  audience: ['powersync']\n");
+    p.write("powersync.yaml", "storage: {type: mongodb}\nclient_auth:\n  supabase: true\n  supabase_jwt_secret: !env PS_SUPABASE_JWT_SECRET\n  audience: ['powersync']\n");
     p.write(
         ".env",
         "PS_SUPABASE_JWT_SECRET=super-secret-jwt-token-with-at-least-32-characters\n",
@@ -464,7 +580,7 @@ fn tokens_from_mint_verify_and_rejections_explain_themselves() {
             .unwrap(),
     )
     .unwrap();
-    let now = pskeys::token::now();
+    let now = pskeys::now();
     let bad = sign_raw(
         &key,
         &kid("dev"),
@@ -498,7 +614,7 @@ fn tokens_from_mint_verify_and_rejections_explain_themselves() {
 fn jwks_uri_keys_are_checked_offline_with_jwks() {
     let p = Project::new();
     let key = generate(Alg::RS256, 2048).unwrap();
-    p.write("powersync.yaml", "client_auth:\n  jwks_uri: https://example.com/.well-known/jwks.json\n  audience: ['app']\n");
+    p.write("powersync.yaml", "storage: {type: mongodb}\nclient_auth:\n  jwks_uri: https://example.com/.well-known/jwks.json\n  audience: ['app']\n");
     let token = sign_raw(
         &key,
         &kid("remote-1"),

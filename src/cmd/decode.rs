@@ -3,17 +3,16 @@
 use serde_json::{Map, Value, json};
 
 use crate::cli::DecodeArgs;
+use crate::clock::{human_duration, now, rfc3339};
 use crate::cmd::read_token;
 use crate::error::{Error, Result};
-use crate::keystore::{human_duration, parse_token};
-use crate::token;
+use crate::jws::Jws;
 
 /// Runs `decode`.
 pub fn run(args: DecodeArgs) -> Result<()> {
     let DecodeArgs { token, json } = args;
     let raw = read_token(token.as_deref())?;
-    let parsed =
-        parse_token(&raw).map_err(|why| Error::usage(format!("not a JWT: {why}"), None))?;
+    let parsed = Jws::parse(&raw).map_err(|why| Error::usage(format!("not a JWT: {why}"), None))?;
     if json {
         let out = json!({"verified": false, "header": parsed.header, "claims": parsed.claims, "times": times(&parsed.claims)});
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -45,7 +44,7 @@ fn indent(s: &str) -> String {
 
 /// `iat`, `nbf`, `exp` as RFC 3339 with a relative time.
 fn times(claims: &Map<String, Value>) -> Map<String, Value> {
-    let now = token::now();
+    let now = now();
     let mut out = Map::new();
     for name in ["iat", "nbf", "exp"] {
         if let Some(t) = claims.get(name).and_then(Value::as_u64) {
@@ -56,7 +55,7 @@ fn times(claims: &Map<String, Value>) -> Map<String, Value> {
             };
             out.insert(
                 name.into(),
-                Value::String(format!("{} ({rel})", token::rfc3339(t))),
+                Value::String(format!("{} ({rel})", rfc3339(t))),
             );
         }
     }

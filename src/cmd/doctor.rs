@@ -1,129 +1,180 @@
-//! `pskeys doctor`: list every finding in the config and .env, apply the safe fixes
-//! with `--fix` (lossless, all-or-nothing), exit 1 while any error remains.
+//! `pskeys doctor`: render every finding of the service's rules for the config and .env;
+//! with `--fix`, turn the safe fixes into one plan over the text read once, write it
+//! (lossless, all-or-nothing), and check again. Exit 1 while any error remains.
+
+use std::path::Path;
 
 use serde_json::json;
 
 use crate::cli::DoctorArgs;
-use crate::cmd::{lookup, require_config_path, show};
+use crate::cmd::{require_config_path, show};
 use crate::config::{self, Config, Patch};
-use crate::doctor::{self, Finding, Fix, Severity};
+use crate::env::Env;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::fsutil::{self, Write};
+use crate::service::rules::{self, Finding, FindingId, Fix, Impact, Severity};
 
 /// Runs `doctor`.
 pub fn run(args: DoctorArgs) -> Result<()> {
-    let DoctorArgs {
-        config,
-        env_file,
-        fix,
-        json,
-    } = args;
-    let path = require_config_path(config.as_deref())?;
-    let mut fixed: Vec<String> = Vec::new();
-    let mut findings = examine(&path, &env_file)?;
+    let DoctorArgs { files, fix, json } = args;
+    let path = require_config_path(files.config.as_deref())?;
+    let mut findings = examine(&path, &files.env_file)?;
+    let mut fixed = Vec::new();
     if fix && findings.iter().any(|f| f.autofix.is_some()) {
-        fixed = apply_fixes(&path, &env_file, &findings)?;
-        findings = examine(&path, &env_file)?;
+        fixed = apply_fixes(&path, &files.env_file)?;
+        findings = examine(&path, &files.env_file)?;
     }
     let errors = findings
         .iter()
-        .filter(|f| f.severity == Severity::Error)
+        .filter(|f| f.severity() == Severity::Error)
         .count();
     let warnings = findings.len() - errors;
     if json {
         let out = json!({
             "config": show(&path),
-            "env_file": show(&env_file),
+            "env_file": show(&files.env_file),
             "errors": errors,
             "warnings": warnings,
             "fixed": fixed,
-            "findings": findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
+            "findings": findings.iter().map(to_json).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        for f in &fixed {
-            eprintln!("fixed: {f}");
-        }
-        for f in &findings {
-            let at = match f.line {
-                Some(l) => format!("{}:{l}", show(&f.file)),
-                None => show(&f.file),
-            };
-            eprintln!("{}[{}] {at}: {}", f.severity.as_str(), f.id, f.message);
-            eprintln!(
-                "  fix: {}{}",
-                f.fix,
-                if f.autofix.is_some() && !fix {
-                    " [--fix]"
-                } else {
-                    ""
-                }
-            );
-        }
-        if findings.is_empty() {
-            eprintln!(
-                "no problems found in `{}` and `{}`",
-                show(&path),
-                show(&env_file)
-            );
-        } else if errors == 0 {
-            eprintln!("{warnings} warning(s), no errors");
-        }
+        render(&findings, &fixed, fix, &path, &files.env_file);
     }
-    if errors > 0 {
-        return Err(Error::rejected(
-            None,
-            format!("doctor found {errors} error(s) and {warnings} warning(s)"),
-            None,
-        ));
+    match errors {
+        0 => Ok(()),
+        _ if json => Err(Error::Reported(Box::new(Error::Findings {
+            errors,
+            warnings,
+        }))),
+        _ => Err(Error::Findings { errors, warnings }),
     }
-    Ok(())
 }
 
-/// Loads both files and runs the checks; a file that does not parse is itself a finding.
-fn examine(path: &std::path::Path, env_file: &std::path::Path) -> Result<Vec<Finding>> {
-    let syntax = |file: &std::path::Path, e: Error| -> Result<Vec<Finding>> {
-        match e {
-            Error::Config {
-                location,
-                message,
-                hint,
-            }
-            | Error::EnvFile {
-                location,
-                message,
-                hint,
-            } => Ok(vec![Finding {
-                id: "syntax",
-                severity: Severity::Error,
-                file: file.to_path_buf(),
-                line: location.line,
-                message,
-                fix: hint.unwrap_or_default(),
-                autofix: None,
-            }]),
-            other => Err(other),
+fn to_json(f: &Finding) -> serde_json::Value {
+    json!({
+        "id": f.id.as_str(),
+        "severity": f.severity().as_str(),
+        "impact": impact_name(f.impact),
+        "file": f.file,
+        "line": f.line,
+        "setting": (!f.setting.is_empty()).then_some(&f.setting),
+        "message": f.message,
+        "fix": f.fix,
+        "fixable": f.autofix.is_some(),
+    })
+}
+
+fn impact_name(i: Impact) -> &'static str {
+    match i {
+        Impact::Refused => "config_refused",
+        Impact::TokensFail => "tokens_fail",
+        Impact::SyncFails => "sync_fails",
+        Impact::Misread => "misread",
+        Impact::Leak => "leak",
+        Impact::Local => "local",
+        Impact::Trap => "trap",
+    }
+}
+
+fn render(findings: &[Finding], fixed: &[String], fix: bool, path: &Path, env_file: &Path) {
+    for f in fixed {
+        eprintln!("fixed: {f}");
+    }
+    for f in findings {
+        let at = match f.line {
+            Some(l) => format!("{}:{l}", show(&f.file)),
+            None => show(&f.file),
+        };
+        eprintln!(
+            "{}[{}] {at}: {}",
+            f.severity().as_str(),
+            f.id.as_str(),
+            f.message
+        );
+        let hint = if f.autofix.is_some() && !fix {
+            " [--fix]"
+        } else {
+            ""
+        };
+        eprintln!("  fix: {}{hint}", f.fix);
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity() == Severity::Error)
+        .count();
+    if findings.is_empty() {
+        eprintln!(
+            "no problems found in `{}` and `{}`",
+            show(path),
+            show(env_file)
+        );
+    } else if errors == 0 {
+        eprintln!("{} warning(s), no errors", findings.len());
+    }
+}
+
+/// The files as read once, and their findings; a file that does not parse is itself one.
+/// Both files and their findings, or the one syntax finding that stops the rest.
+type Read = std::result::Result<(Config, EnvFile, Vec<Finding>), Finding>;
+
+fn read(path: &Path, env_file: &Path) -> Result<Read> {
+    let syntax = |file: &Path, e: Error| match e {
+        Error::Config {
+            location,
+            message,
+            hint,
         }
+        | Error::EnvFile {
+            location,
+            message,
+            hint,
+        } => Ok(Err(Finding {
+            id: FindingId::Syntax,
+            impact: Impact::Refused,
+            file: file.to_path_buf(),
+            line: location.line,
+            setting: String::new(),
+            message,
+            fix: hint.unwrap_or_default(),
+            autofix: None,
+        })),
+        other => Err(other),
     };
     let config = match Config::load_syntax(path) {
         Ok(c) => c,
         Err(e) => return syntax(path, e),
     };
-    let env = match EnvFile::load(env_file) {
+    let env_file_read = match EnvFile::load(env_file) {
         Ok(e) => e,
         Err(e) => return syntax(env_file, e),
     };
-    Ok(doctor::check(&config, &env, &lookup(&env)))
+    let env = Env::new(
+        env_file_read
+            .vars()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    let mut findings = rules::config_findings(&config, &env);
+    findings.extend(rules::env_findings(&config, &env_file_read, &env));
+    findings.sort_by_key(|f| (f.severity(), f.file.clone(), f.line));
+    Ok(Ok((config, env_file_read, findings)))
 }
 
-/// Applies every safe fix; returns what was fixed.
-fn apply_fixes(
-    path: &std::path::Path,
-    env_file: &std::path::Path,
-    findings: &[Finding],
-) -> Result<Vec<String>> {
-    let config = Config::load_syntax(path)?;
+fn examine(path: &Path, env_file: &Path) -> Result<Vec<Finding>> {
+    Ok(match read(path, env_file)? {
+        Ok((_, _, findings)) => findings,
+        Err(syntax) => vec![syntax],
+    })
+}
+
+/// Applies every safe fix, planned on one read of the files; returns what was fixed.
+fn apply_fixes(path: &Path, env_file: &Path) -> Result<Vec<String>> {
+    let Ok((config, _, findings)) = read(path, env_file)? else {
+        return Ok(Vec::new());
+    };
     let mut text = config.text.clone();
     let mut done = Vec::new();
     let mut edits: Vec<(usize, usize, &str, &Finding)> = findings
@@ -141,7 +192,7 @@ fn apply_fixes(
             "{}:{}: {} -> `{with}`",
             show(path),
             f.line.unwrap_or(0),
-            f.id
+            f.id.as_str()
         ));
     }
     done.reverse();

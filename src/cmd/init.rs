@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::cli::InitArgs;
-use crate::cmd::{diff, locate_config, lookup, show};
+use crate::cmd::{diff, env_of, locate_config, show};
 use crate::config::{
     self, Config, DEFAULT_AUDIENCES, Field, Format, Found, NewKey, Patch, node::Value,
 };
@@ -15,7 +15,9 @@ use crate::envfile::{ALG_VAR, EnvFile, HMAC_VAR, KID_VAR, PRIVATE_KEY_VAR, SUPAB
 use crate::error::{Error, Result};
 use crate::fsutil::{self, GitStatus, Write};
 use crate::keys::{self, Alg, PrivateKey};
-use crate::keystore;
+use crate::service::keystore::FIREBASE_JWKS_URI;
+use crate::service::keystore::Refused;
+use crate::service::rules::{self, Finding, FindingId, KeyMatch, private_matches};
 
 /// What .env says the signing key is.
 struct EnvKey {
@@ -42,8 +44,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         alg,
         bits,
         kid,
-        config,
-        env_file,
+        files,
         audiences,
         rotate,
         force,
@@ -135,6 +136,8 @@ pub fn run(args: InitArgs) -> Result<()> {
         }
     }
 
+    let crate::cli::Files { config, env_file } = files;
+
     // 2. Read both files (or the template).
     let (config_path, found) = locate_config(config.as_deref())?;
     let created = !config_path.exists();
@@ -148,6 +151,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         Config::load(&config_path)?
     };
     let mut env = EnvFile::load(&env_file)?;
+    refuse_broken_keys(&config, &env)?;
     let original_env = env.text.clone();
     let current = read_env_key(&env)?;
     let state = match &current {
@@ -244,7 +248,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         .client_auth()
         .and_then(|a| a.get("audience"))
         .is_some_and(|n| matches!(n.value, Value::Str(_) | Value::Env { .. }));
-    let configured = match config.audiences(&lookup(&env)) {
+    let configured = match config.audiences(&env_of(&env).lookup()) {
         Ok(a) => a.unwrap_or_default(),
         Err(_) if audience_is_scalar => Vec::new(),
         Err(e) => return Err(e),
@@ -271,7 +275,7 @@ pub fn run(args: InitArgs) -> Result<()> {
                     .to_string(),
             ));
         }
-        let secret = lookup(&env)(var).filter(|s| !s.is_empty()).ok_or_else(|| {
+        let secret = env_of(&env).get(var).map(str::to_string).filter(|s| !s.is_empty()).ok_or_else(|| {
             Error::usage(
                 format!("--supabase-jwt-secret-env {var}: `{var}` is set neither in the environment nor in `{}`", show(&env_file)),
                 format!("export {var}='<the legacy JWT secret from Supabase: Project Settings > API>' and run again"),
@@ -291,7 +295,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         ));
     }
     if let Some(project) = &firebase {
-        patch.jwks_uris.push(keystore::FIREBASE_JWKS_URI.into());
+        patch.jwks_uris.push(FIREBASE_JWKS_URI.into());
         requested.push(project.clone());
     }
     patch.jwks_uris.extend(jwks_uris.iter().cloned());
@@ -436,11 +440,12 @@ pub fn run(args: InitArgs) -> Result<()> {
     };
     let final_config = Config::parse(&config_path, new_config)?;
     let final_aud = final_config
-        .audiences(&lookup(&env))
+        .audiences(&env_of(&env).lookup())
         .ok()
         .flatten()
         .unwrap_or_default();
-    let warnings = warnings(&env_file, inline && new_key.is_some());
+    let mut warnings = warnings(&env_file, inline && new_key.is_some());
+    warnings.extend(service_refusal(&final_config, &env));
     if json {
         let summary = json!({
             "already_set_up": already.is_some() && !config_changed && !env_changed,
@@ -578,7 +583,7 @@ fn compare(config: &Config, cur: &EnvKey, env: &EnvFile) -> Result<State> {
     }
     if alg.is_hmac() {
         return match key.field("k").map(|n| &n.value) {
-            Some(Value::Env { name, .. }) if lookup(env)(name).is_some() => Ok(State::SetUp {
+            Some(Value::Env { name, .. }) if env_of(env).get(name).is_some() => Ok(State::SetUp {
                 kid: cur.kid.clone(),
                 alg,
             }),
@@ -595,22 +600,19 @@ fn compare(config: &Config, cur: &EnvKey, env: &EnvFile) -> Result<State> {
     let Some(private) = &cur.private else {
         return different(format!("{PRIVATE_KEY_VAR} is missing from .env"));
     };
-    let Some(public) = private.public_jwk()? else {
-        return different("the .env key is not asymmetric".into());
-    };
     let resolved = key
         .node
-        .resolve(&lookup(env))
+        .resolve(&env_of(env).lookup())
         .map_err(|e| config.env_error(&e))?;
-    for (name, value) in &public.params {
-        if resolved.get(*name).and_then(|v| v.as_str()) != Some(value.as_str()) {
-            return different(format!("their `{name}` values differ"));
-        }
+    let jwk = resolved.as_object().cloned().unwrap_or_default();
+    match private_matches(private, &jwk) {
+        KeyMatch::Same => Ok(State::SetUp {
+            kid: cur.kid.clone(),
+            alg,
+        }),
+        KeyMatch::Differs(name) => different(format!("their `{name}` values differ")),
+        KeyMatch::Invalid => different("the .env key is not an asymmetric key".into()),
     }
-    Ok(State::SetUp {
-        kid: cur.kid.clone(),
-        alg,
-    })
 }
 
 /// `PS_CLIENT_AUTH_KEY`, or `PS_CLIENT_AUTH_KEY_2`, … when a remaining key already reads it.
@@ -634,6 +636,51 @@ fn hmac_var_name(config: &Config, removed_kid: Option<&str>) -> String {
         })
         .find(|n| !used.contains(n))
         .unwrap_or_else(|| HMAC_VAR.to_string())
+}
+
+/// Keys and `client_auth` settings the service refuses, which a patch would keep broken:
+/// `init` stops before writing (a string audience is not among them: the patch fixes it).
+fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
+    let findings: Vec<Finding> = rules::config_findings(config, &env_of(env))
+        .into_iter()
+        .filter(|f| f.refuses_config() && f.in_client_auth())
+        .filter(|f| {
+            !matches!(
+                f.id,
+                FindingId::AudienceNotList
+                    | FindingId::EnvUndefined
+                    | FindingId::EnvPrefix
+                    | FindingId::EnvNotNumber
+                    | FindingId::DollarPlaceholder
+                    | FindingId::JwksLocalBlocked
+            )
+        })
+        .collect();
+    if findings.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        path: config.path.clone(),
+        refused: Refused { findings },
+    })
+}
+
+/// After the change: whether the service would still refuse to start with the config.
+fn service_refusal(config: &Config, env: &EnvFile) -> Option<String> {
+    let refusals: Vec<Finding> = rules::config_findings(config, &env_of(env))
+        .into_iter()
+        .filter(Finding::refuses_config)
+        .collect();
+    let first = refusals.first()?;
+    let more = match refusals.len() {
+        1 => String::new(),
+        n => format!(" ({} more)", n - 1),
+    };
+    Some(format!(
+        "the service would still refuse to start with `{}`: {}{more}; run `pskeys doctor` (and `pskeys doctor --fix` for `${{…}}` placeholders and string audiences)",
+        show(&config.path),
+        first.message
+    ))
 }
 
 fn warnings(env_file: &Path, inline: bool) -> Vec<String> {

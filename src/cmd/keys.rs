@@ -4,12 +4,13 @@
 use serde_json::{Value as J, json};
 
 use crate::cli::{Files, JwksArgs, KeysListArgs, KeysRetireArgs};
-use crate::cmd::{diff, lookup, require_config, show};
+use crate::cmd::{diff, env_of, open, show};
 use crate::config::{self, Config, Patch, StaticKey, node::Value};
 use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
 use crate::error::{Error, Result};
 use crate::fsutil::{self, Write};
 use crate::keys::{Alg, PrivateKey};
+use crate::service::rules::{KeyMatch, private_matches};
 
 /// One key as `keys list` shows it.
 struct Row {
@@ -26,22 +27,24 @@ struct Row {
 }
 
 fn load(files: &Files) -> Result<(Config, EnvFile)> {
-    let env = EnvFile::load(&files.env_file)?;
-    let config = require_config(files.config.as_deref())?;
-    Ok((config, env))
+    let project = open(files)?;
+    Ok((project.config().clone(), project.env_file().clone()))
 }
 
 /// The private key .env holds (asymmetric), with its kid.
 fn env_private(env: &EnvFile) -> Option<(String, PrivateKey)> {
-    let get = lookup(env);
-    let kid = get(KID_VAR)?;
-    let alg = get(ALG_VAR)?.parse::<Alg>().ok()?;
-    let pem = get(PRIVATE_KEY_VAR)?;
-    PrivateKey::from_pem(alg, &pem).ok().map(|k| (kid, k))
+    let env = env_of(env);
+    let kid = env.get(KID_VAR)?;
+    let alg = Alg::parse(env.get(ALG_VAR)?)?;
+    let pem = env.get(PRIVATE_KEY_VAR)?;
+    PrivateKey::from_pem(alg, pem)
+        .ok()
+        .map(|k| (kid.to_string(), k))
 }
 
 fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
-    let get = lookup(env);
+    let env_vars = env_of(env);
+    let get = env_vars.lookup();
     let signing_kid = get(KID_VAR);
     let private = env_private(env);
     config
@@ -58,11 +61,8 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
                     let matches = match (&private, &k.kid) {
                         (Some((kid, key)), Some(this)) if kid == this => {
                             let resolved = k.node.resolve(&get).unwrap_or(J::Null);
-                            key.public_jwk().ok().flatten().is_some_and(|p| {
-                                p.params.iter().all(|(n, v)| {
-                                    resolved.get(*n).and_then(J::as_str) == Some(v.as_str())
-                                })
-                            })
+                            let jwk = resolved.as_object().cloned().unwrap_or_default();
+                            private_matches(key, &jwk) == KeyMatch::Same
                         }
                         _ => false,
                     };
@@ -110,7 +110,7 @@ pub fn list(args: KeysListArgs) -> Result<()> {
     };
     let supabase = auth.get("supabase").and_then(J::as_bool).unwrap_or(false);
     let audiences = config
-        .audiences(&lookup(&env))
+        .audiences(&env_of(&env).lookup())
         .ok()
         .flatten()
         .unwrap_or_default();

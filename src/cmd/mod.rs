@@ -2,6 +2,7 @@
 
 pub mod decode;
 pub mod doctor;
+pub(crate) mod hints;
 pub mod init;
 pub mod keys;
 pub mod mint;
@@ -9,7 +10,10 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, Config, Found};
+use crate::Project;
+use crate::cli::Files;
+use crate::config::{self, Found};
+use crate::env::Env;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 
@@ -20,18 +24,14 @@ pub(crate) fn locate_config(flag: Option<&Path>) -> Result<(PathBuf, Found)> {
     Ok(config::locate(flag, env_path.as_deref(), Path::new("")))
 }
 
-/// Looks a variable up in the process environment first, then in the .env file.
-pub(crate) fn lookup<'a>(env: &'a EnvFile) -> impl Fn(&str) -> Option<String> + 'a {
-    move |name: &str| {
-        std::env::var(name)
-            .ok()
-            .or_else(|| env.get(name).map(str::to_string))
-    }
+/// Opens the config (which must exist) and `.env` a command works on.
+pub(crate) fn open(files: &Files) -> Result<Project> {
+    Project::open(files.config.as_deref(), &files.env_file)
 }
 
-/// Loads an existing config for a command that needs one.
-pub(crate) fn require_config(flag: Option<&Path>) -> Result<Config> {
-    Config::load(&require_config_path(flag)?)
+/// The process environment over this `.env`.
+pub(crate) fn env_of(env: &EnvFile) -> Env {
+    Env::new(env.vars().iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 /// The path of an existing config, for a command that needs one.
@@ -79,11 +79,22 @@ pub(crate) fn read_token(arg: Option<&str>) -> Result<String> {
             s
         }
     };
-    let token = crate::keystore::clean_token(&raw).to_string();
+    let token = clean_token(&raw).to_string();
     if token.is_empty() {
         return Err(Error::usage("the token is empty", None));
     }
     Ok(token)
+}
+
+/// Strips `Bearer `/`Token ` and whitespace from a pasted token.
+pub(crate) fn clean_token(raw: &str) -> &str {
+    let t = raw.trim();
+    for prefix in ["Bearer ", "Token ", "bearer ", "token "] {
+        if let Some(rest) = t.strip_prefix(prefix) {
+            return rest.trim();
+        }
+    }
+    t
 }
 
 /// A unified diff of one file (`/dev/null` as the old side for a new file).

@@ -214,7 +214,8 @@ impl Config {
     }
 
     /// Checks the structure pskeys relies on: a mapping root, `client_auth` and `jwks`
-    /// mappings, `keys` a list of mappings, no duplicate kid.
+    /// mappings, `keys` a list of mappings. (Duplicate kids load in the service: the first
+    /// key wins; `doctor` warns.)
     pub fn check_shape(&self) -> Result<()> {
         match &self.root.value {
             Value::Map(_) | Value::Null => {}
@@ -248,7 +249,6 @@ impl Config {
                 let items = keys
                     .as_seq()
                     .ok_or_else(|| self.shape_error(keys, "client_auth.jwks.keys", "a list"))?;
-                let mut seen: Vec<(String, &Node)> = Vec::new();
                 for item in items {
                     if item.as_map().is_none() {
                         return Err(self.shape_error(
@@ -256,19 +256,6 @@ impl Config {
                             "client_auth.jwks.keys[]",
                             "a mapping (a JWK)",
                         ));
-                    }
-                    if let Some(kid) = text_of(item.get("kid")) {
-                        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == kid) {
-                            return Err(Error::config(
-                                self.at(item),
-                                format!(
-                                    "duplicate kid `{kid}` in `client_auth.jwks.keys` (first at line {})",
-                                    first.line
-                                ),
-                                "give each key its own kid, or remove the stale one".to_string(),
-                            ));
-                        }
-                        seen.push((kid, item));
                     }
                 }
             }

@@ -68,67 +68,71 @@ class AuthError extends Error {
   }
 }
 
+// The service's KeySpec.matchesAlgorithm.
+function matchesAlgorithm(jwk, alg) {
+  if (jwk.alg) return alg === jwk.alg;
+  return FAMILY[jwk.kty]?.test(alg) ?? false;
+}
+
 async function verify(token, config) {
   const auth = config.client_auth ?? {};
   const audiences = auth.audience ?? [];
   if (!Array.isArray(audiences)) throw new AuthError('CONFIG', 'audience must be a list');
   const keys = [];
   for (const jwk of auth.jwks?.keys ?? []) {
-    keys.push({ jwk, key: await jose.importJWK(jwk, jwk.alg ?? undefined), audience: audiences, maxLifetime: 86400 });
+    keys.push({ jwk, key: await jose.importJWK(jwk), options: {} });
   }
   // Supabase legacy secret: a kid-less HS256 key from the raw text, aud `authenticated`, 7 d + 20 min.
   if (auth.supabase && auth.supabase_jwt_secret) {
-    keys.push({ jwk: { kty: 'oct', alg: 'HS256' }, key: new TextEncoder().encode(auth.supabase_jwt_secret), audience: ['authenticated'], maxLifetime: 7 * 86400 + 1200 });
+    const jwk = { kty: 'oct', alg: 'HS256', k: Buffer.from(auth.supabase_jwt_secret, 'utf8').toString('base64url') };
+    keys.push({ jwk, key: await jose.importJWK(jwk), options: { requiresAudience: ['authenticated'], maxLifetimeSeconds: 7 * 86400 + 1200 } });
   }
-  let header;
-  try {
-    header = jose.decodeProtectedHeader(token);
-  } catch (e) {
-    throw new AuthError('PSYNC_S2101', `Malformed token: ${e.message}`);
-  }
-  // 1. Key selection.
-  let candidates;
-  if (header.kid) {
-    const exact = keys.filter((k) => k.jwk.kid === header.kid);
-    for (const k of exact) {
-      const ok = k.jwk.alg ? k.jwk.alg === header.alg : FAMILY[k.jwk.kty]?.test(header.alg);
-      if (!ok) throw new AuthError('PSYNC_S2101', `Unexpected token algorithm ${header.alg}`);
+  // KeyStore.getCachedKey: the first key with the token's kid (its algorithm must match);
+  // otherwise the first kid-less key of the algorithm whose signature matches.
+  let used;
+  async function getKey(header) {
+    if (header.kid) {
+      for (const k of keys) {
+        if (k.jwk.kid == header.kid) {
+          if (!matchesAlgorithm(k.jwk, header.alg)) throw new AuthError('PSYNC_S2101', `Unexpected token algorithm ${header.alg}`);
+          used = k;
+          return k.key;
+        }
+      }
     }
-    candidates = exact;
-  } else {
-    candidates = keys.filter((k) => !k.jwk.kid && (k.jwk.alg ? k.jwk.alg === header.alg : FAMILY[k.jwk.kty]?.test(header.alg)));
-  }
-  if (candidates.length === 0) {
+    for (const k of keys) {
+      if (k.jwk.kid != null || !matchesAlgorithm(k.jwk, header.alg)) continue;
+      try {
+        await jose.compactVerify(token, k.key);
+        used = k;
+        return k.key;
+      } catch (e) {
+        if (e.code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw e;
+      }
+    }
     throw new AuthError('PSYNC_S2101', 'Could not find an appropriate key in the keystore. The key is missing or no key matched the token KID');
   }
-  // 2. Signature and standard claims.
   let payload;
-  let lastError;
-  let used;
-  for (const c of candidates) {
-    try {
-      ({ payload } = await jose.jwtVerify(token, c.key, { algorithms: ALGS, clockTolerance: 60, requiredClaims: ['sub', 'iat', 'exp'], currentDate }));
-      used = c;
-      break;
-    } catch (e) {
-      lastError = e;
-    }
+  try {
+    ({ payload } = await jose.jwtVerify(token, getKey, { algorithms: ALGS, clockTolerance: 60, requiredClaims: ['sub', 'iat', 'exp'], currentDate }));
+  } catch (e) {
+    if (e instanceof AuthError) throw e;
+    throw new AuthError(e.code === 'ERR_JWT_EXPIRED' ? 'PSYNC_S2103' : 'PSYNC_S2101', e.message);
   }
-  if (!payload) {
-    const code = lastError?.code === 'ERR_JWT_EXPIRED' ? 'PSYNC_S2103' : 'PSYNC_S2101';
-    throw new AuthError(code, lastError?.message ?? 'verification failed');
-  }
-  // 3. Audience.
-  if (payload.aud === undefined) throw new AuthError('PSYNC_S2105', 'JWT payload is missing a required claim "aud"');
-  const tokenAud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-  if (!tokenAud.some((a) => used.audience.includes(a))) throw new AuthError('PSYNC_S2105', `Unexpected "aud" claim value: ${JSON.stringify(payload.aud)}`);
-  // 4. Lifetime.
+  // KeyStore.verifyJwt's own checks.
+  const accepted = used.options.requiresAudience ?? audiences;
+  let aud = payload.aud;
+  if (aud == null) throw new AuthError('PSYNC_S2105', 'JWT payload is missing a required claim "aud"');
+  if (!Array.isArray(aud)) aud = [aud];
+  if (!aud.some((a) => accepted.includes(a))) throw new AuthError('PSYNC_S2105', `Unexpected "aud" claim value: ${JSON.stringify(payload.aud)}`);
   const lifetime = payload.exp - payload.iat;
-  if (lifetime > used.maxLifetime) throw new AuthError('PSYNC_S2104', `Token must expire in a maximum of ${used.maxLifetime} seconds, got ${lifetime}s`);
-  // 5. parameters.
-  if (payload.parameters !== undefined && (typeof payload.parameters !== 'object' || payload.parameters === null || Array.isArray(payload.parameters))) {
+  const maxAge = used.options.maxLifetimeSeconds ?? 86400;
+  if (lifetime > maxAge) throw new AuthError('PSYNC_S2104', `Token must expire in a maximum of ${maxAge} seconds, got ${lifetime}s`);
+  const parameters = payload.parameters;
+  if (parameters != null && (Array.isArray(parameters) || typeof parameters != 'object')) {
     throw new AuthError('PSYNC_S2101', 'Payload parameters must be an object');
   }
+  const header = jose.decodeProtectedHeader(token);
   return { sub: payload.sub, kid: header.kid, alg: header.alg };
 }
 

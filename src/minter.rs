@@ -1,0 +1,417 @@
+//! [`Minter`]: "load the key pskeys wrote and mint tokens this config accepts", built once
+//! from a config and an [`Env`], then used for any number of tokens (a CLI run, a test
+//! harness, a server). Every token passes the service's rules in [`crate::service`].
+
+use serde_json::{Map, Value as J, json};
+
+use crate::config::Config;
+use crate::env::Env;
+use crate::envfile::{ALG_VAR, KID_VAR, PRIVATE_KEY_VAR};
+use crate::jws::{Alg, Kty, SigningKey, b64url};
+use crate::keys::{KeyError, PrivateKey};
+use crate::service::keystore::{KeyStore, MAX_LIFETIME_SECS, Refused};
+use crate::service::rules::{self, Finding, FindingId, Impact, KeyMatch};
+use crate::service::verify::{self, Rejection, Report};
+
+/// The default token lifetime: 12 hours, as the PowerSync docs' development tokens.
+pub const DEFAULT_LIFETIME_SECS: u64 = 43_200;
+/// Claims the minter sets itself.
+pub const RESERVED_CLAIMS: [&str; 4] = ["sub", "iat", "exp", "aud"];
+
+/// What a token says about its user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSpec {
+    /// `sub`: the user id sync rules see as `request.user_id()`.
+    pub sub: String,
+    /// `aud` values; empty means the config's audience list.
+    pub audiences: Vec<String>,
+    /// `exp - iat` in seconds.
+    pub lifetime: u64,
+    /// Extra claims (`parameters`, custom ones), in order.
+    pub claims: Map<String, J>,
+}
+
+impl TokenSpec {
+    /// A token for `sub` with the config's audiences and a 12 h lifetime.
+    pub fn new(sub: impl Into<String>) -> TokenSpec {
+        TokenSpec {
+            sub: sub.into(),
+            audiences: Vec::new(),
+            lifetime: DEFAULT_LIFETIME_SECS,
+            claims: Map::new(),
+        }
+    }
+
+    /// Sets the lifetime in seconds.
+    pub fn lifetime(mut self, secs: u64) -> TokenSpec {
+        self.lifetime = secs;
+        self
+    }
+
+    /// Adds an `aud` value (the first call replaces the config's list).
+    pub fn audience(mut self, aud: impl Into<String>) -> TokenSpec {
+        self.audiences.push(aud.into());
+        self
+    }
+
+    /// Adds (or replaces) an extra claim.
+    pub fn claim(mut self, name: impl Into<String>, value: J) -> TokenSpec {
+        self.claims.insert(name.into(), value);
+        self
+    }
+}
+
+/// A signed token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Minted {
+    /// The compact JWT.
+    pub token: String,
+    /// `iat`.
+    pub issued_at: u64,
+    /// `exp`.
+    pub expires_at: u64,
+}
+
+/// Why a minter cannot be built, or a token not minted.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum MintError {
+    /// The service refuses the config's `client_auth`.
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// No kid given and `PSKEYS_KID` unset.
+    #[error("no signing key: {KID_VAR} is set neither in .env nor in the environment")]
+    NoSigningKey,
+    /// The config has no key with this kid.
+    #[error(
+        "Could not find an appropriate key in the keystore: the config has no key with kid `{kid}`"
+    )]
+    KidNotInConfig {
+        /// The kid asked for.
+        kid: String,
+        /// The config's kids.
+        known: Vec<String>,
+    },
+    /// The key loads, but the service would reject every token for it.
+    #[error("{}", .finding.message)]
+    KeyUnusable {
+        /// The finding that says why.
+        finding: Box<Finding>,
+    },
+    /// The private part of an asymmetric key is not in the environment.
+    #[error("the private key of `{kid}` is not in .env ({PRIVATE_KEY_VAR} belongs to {})", .env_kid.as_deref().unwrap_or("no key"))]
+    PrivateKeyElsewhere {
+        /// The kid asked for.
+        kid: String,
+        /// The kid `.env`'s private key belongs to.
+        env_kid: Option<String>,
+    },
+    /// `PSKEYS_PRIVATE_KEY` is unset.
+    #[error("{PRIVATE_KEY_VAR} is set neither in .env nor in the environment")]
+    PrivateKeyMissing,
+    /// The stored private key does not parse.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// `.env`'s private key is not the config's public key.
+    #[error(
+        "the private key in .env does not match key `{kid}` in the config (their `{param}` differ): every token would fail with PSYNC_S2101 signature verification failed"
+    )]
+    KeyMismatch {
+        /// The kid.
+        kid: String,
+        /// The first public member that differs.
+        param: &'static str,
+    },
+    /// The config accepts no audience: every token fails with S2105.
+    #[error(
+        "the config has no client_auth.audience: the service rejects every token (PSYNC_S2105)"
+    )]
+    NoAudience,
+    /// A claim the minter sets itself.
+    #[error("the claim `{0}` is set by the minter")]
+    ReservedClaim(String),
+    /// A lifetime of zero.
+    #[error("the lifetime must be at least 1 s")]
+    ZeroLifetime,
+    /// The service would reject the token.
+    #[error("{0}")]
+    Rejected(Rejection),
+}
+
+/// A prepared signing key with the rules of one config: build once, mint many.
+#[derive(Debug)]
+pub struct Minter {
+    kid: String,
+    key: SigningKey,
+    header_b64: String,
+    store: KeyStore,
+    max_lifetime: u64,
+    warnings: Vec<Finding>,
+}
+
+impl Minter {
+    /// Prepares the key `kid` (default: `PSKEYS_KID`) of `config`: the config's `client_auth`
+    /// must load, the key must be usable, and `.env`'s private key must be its pair.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pskeys::{Minter, Project, TokenSpec};
+    /// let project = Project::open(None, ".env".as_ref())?;
+    /// let minter = Minter::new(project.config(), project.env(), None)?;
+    /// let minted = minter.mint(&TokenSpec::new("user-1").lifetime(3600), pskeys::now())?;
+    /// println!("{}", minted.token);
+    /// # Ok(()) }
+    /// ```
+    pub fn new(config: &Config, env: &Env, kid: Option<&str>) -> Result<Minter, MintError> {
+        let kid = kid.or_else(|| env.get(KID_VAR)).filter(|k| !k.is_empty());
+        let kid = kid.ok_or(MintError::NoSigningKey)?.to_string();
+        let findings = rules::config_findings(config, env);
+        let Some(index) = config_key_index(config, env, &kid) else {
+            let known = config
+                .static_keys()
+                .iter()
+                .filter_map(|k| k.kid.clone())
+                .collect();
+            return Err(MintError::KidNotInConfig { kid, known });
+        };
+        let own = format!("client_auth.jwks.keys[{index}]");
+        check_findings(&findings, &own)?;
+        let store = KeyStore::build(config, env, None);
+        let jwk = match config.static_keys()[index].node.resolve(&env.lookup()) {
+            Ok(J::Object(jwk)) => jwk,
+            _ => {
+                return Err(MintError::KidNotInConfig {
+                    kid,
+                    known: Vec::new(),
+                });
+            }
+        };
+        let key = signing_key(env, &kid, &jwk)?;
+        if store.audiences.is_empty() {
+            return Err(MintError::NoAudience);
+        }
+        let header = json!({"alg": key.alg().as_str(), "kid": kid, "typ": "JWT"});
+        let mut header_b64 = b64url(header.to_string().as_bytes());
+        header_b64.push('.');
+        let max_lifetime = store
+            .by_kid(&kid)
+            .map_or(MAX_LIFETIME_SECS, |k| k.max_lifetime);
+        let warnings = findings
+            .into_iter()
+            .filter(|f| f.setting == own && f.impact == Impact::Leak)
+            .collect();
+        Ok(Minter {
+            kid,
+            key,
+            header_b64,
+            store,
+            max_lifetime,
+            warnings,
+        })
+    }
+
+    /// The kid tokens are signed with.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The algorithm tokens are signed with.
+    pub fn alg(&self) -> Alg {
+        self.key.alg()
+    }
+
+    /// The audiences the config accepts (a token's `aud` must hold one).
+    pub fn audiences(&self) -> &[String] {
+        &self.store.audiences
+    }
+
+    /// What is wrong with the signing key although the service accepts its tokens (private
+    /// members in the shared config).
+    pub fn warnings(&self) -> &[Finding] {
+        &self.warnings
+    }
+
+    /// The key store the service would build from this config.
+    pub fn store(&self) -> &KeyStore {
+        &self.store
+    }
+
+    /// Signs a token for `spec` at unix time `now`, after checking it against the service's
+    /// claim rules (audience, lifetime cap, `parameters`, `nbf`).
+    pub fn mint(&self, spec: &TokenSpec, now: u64) -> Result<Minted, MintError> {
+        self.check(spec, now)?;
+        let exp = now + spec.lifetime;
+        let mut claims = Vec::with_capacity(128 + spec.sub.len());
+        claims.extend_from_slice(b"{\"sub\":");
+        json_into(&mut claims, &spec.sub);
+        claims.extend_from_slice(format!(",\"iat\":{now},\"exp\":{exp},\"aud\":").as_bytes());
+        match spec.audiences.as_slice() {
+            [] => match self.store.audiences.as_slice() {
+                [one] => json_into(&mut claims, one),
+                many => json_into(&mut claims, many),
+            },
+            [one] => json_into(&mut claims, one),
+            many => json_into(&mut claims, many),
+        }
+        for (name, value) in &spec.claims {
+            claims.push(b',');
+            json_into(&mut claims, name);
+            claims.push(b':');
+            json_into(&mut claims, value);
+        }
+        claims.push(b'}');
+        let mut token = String::with_capacity(self.header_b64.len() + claims.len() * 4 / 3 + 350);
+        token.push_str(&self.header_b64);
+        base64::Engine::encode_string(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            &claims,
+            &mut token,
+        );
+        let input_len = token.len();
+        token.push('.');
+        let mut sig = String::with_capacity(344);
+        self.key
+            .sign_into(&token.as_bytes()[..input_len], &mut sig)?;
+        token.push_str(&sig);
+        Ok(Minted {
+            token,
+            issued_at: now,
+            expires_at: exp,
+        })
+    }
+
+    fn check(&self, spec: &TokenSpec, now: u64) -> Result<(), MintError> {
+        if spec.lifetime == 0 {
+            return Err(MintError::ZeroLifetime);
+        }
+        verify::check_lifetime(spec.lifetime as f64, self.max_lifetime)
+            .map_err(MintError::Rejected)?;
+        if !spec.audiences.is_empty() {
+            let aud = J::Array(spec.audiences.iter().cloned().map(J::String).collect());
+            verify::check_audience(Some(&aud), &self.store.audiences, false)
+                .map_err(MintError::Rejected)?;
+        }
+        if spec.claims.is_empty() {
+            return Ok(());
+        }
+        if let Some(name) = RESERVED_CLAIMS
+            .iter()
+            .find(|c| spec.claims.contains_key(**c))
+        {
+            return Err(MintError::ReservedClaim((*name).to_string()));
+        }
+        verify::check_parameters(spec.claims.get("parameters")).map_err(MintError::Rejected)?;
+        let nbf = match spec.claims.get("nbf") {
+            None => None,
+            Some(v) => Some(v.as_f64().ok_or(MintError::Rejected(Rejection {
+                code: verify::Code::S2101,
+                reason: verify::Reason::NotNumber("nbf"),
+            }))?),
+        };
+        verify::check_nbf(nbf, now).map_err(MintError::Rejected)
+    }
+
+    /// Checks `token` at `now` exactly as `pskeys verify` does, against this config.
+    pub fn verify(&self, token: &str, now: u64) -> Report {
+        verify::verify(&self.store, token, now)
+    }
+
+    /// The public JWK set of the signing key (`{"keys": []}` for an HMAC key: secrets are
+    /// never published).
+    pub fn jwks(&self) -> Result<J, KeyError> {
+        let params = self.key.public_params()?;
+        if params.is_empty() {
+            return Ok(json!({"keys": []}));
+        }
+        let mut jwk = Map::new();
+        jwk.insert("kty".into(), self.alg().kty().as_str().into());
+        jwk.insert("kid".into(), self.kid.clone().into());
+        jwk.insert("alg".into(), self.alg().as_str().into());
+        for (k, v) in params {
+            jwk.insert(k.into(), v.into());
+        }
+        jwk.insert("use".into(), "sig".into());
+        Ok(json!({"keys": [jwk]}))
+    }
+}
+
+fn json_into<T: serde::Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) {
+    // Serialising strings, string lists and JSON values into a Vec cannot fail.
+    let _ = serde_json::to_writer(buf, value);
+}
+
+/// The index of the first key with `kid` (the one the service uses).
+fn config_key_index(config: &Config, env: &Env, kid: &str) -> Option<usize> {
+    let lookup = env.lookup();
+    config.static_keys().iter().find_map(|k| {
+        let node = k.node.get("kid")?;
+        (node.resolve(&lookup).ok()?.as_str() == Some(kid)).then_some(k.index)
+    })
+}
+
+/// Refuses to mint when the service would refuse `client_auth`, or reject every token of
+/// the key at `own`. Variables other keys read may be defined only where the service runs
+/// (CI secrets, a teammate's machine), so those do not stop this key.
+fn check_findings(findings: &[Finding], own: &str) -> Result<(), MintError> {
+    let mine = |f: &Finding| f.setting == own || f.setting.starts_with(&format!("{own}."));
+    let refusals: Vec<Finding> = findings
+        .iter()
+        .filter(|f| f.refuses_config() && f.in_client_auth())
+        .filter(|f| f.id != FindingId::EnvUndefined || mine(f))
+        .cloned()
+        .collect();
+    if !refusals.is_empty() {
+        return Err(MintError::Refused(Refused { findings: refusals }));
+    }
+    match findings
+        .iter()
+        .find(|f| mine(f) && f.impact == Impact::TokensFail)
+    {
+        Some(f) => Err(MintError::KeyUnusable {
+            finding: Box::new(f.clone()),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The key that signs for `jwk`: its HMAC secret, or `.env`'s private key proven to be its pair.
+fn signing_key(env: &Env, kid: &str, jwk: &Map<String, J>) -> Result<SigningKey, MintError> {
+    let kty = jwk.get("kty").and_then(J::as_str).and_then(Kty::parse);
+    let named = jwk.get("alg").and_then(J::as_str).and_then(Alg::parse);
+    let env_alg = env.get(ALG_VAR).and_then(Alg::parse);
+    let alg = match (named, kty) {
+        (Some(a), _) => a,
+        (None, Some(k)) => env_alg.filter(|a| a.kty() == k).unwrap_or(match k {
+            Kty::Rsa => Alg::RS256,
+            Kty::Oct => Alg::HS256,
+            Kty::Ec => Alg::ES256,
+            Kty::Okp => Alg::EdDSA,
+        }),
+        (None, None) => return Err(KeyError::BadPrivateKey { alg: Alg::HS256 }.into()),
+    };
+    if alg.is_hmac() {
+        let k = jwk.get("k").and_then(J::as_str).unwrap_or_default();
+        let private = PrivateKey::from_hmac_k(alg, k).ok_or(KeyError::EmptySecret)?;
+        return Ok(private.signing_key()?);
+    }
+    let env_kid = env.get(KID_VAR);
+    if env_kid != Some(kid) {
+        let env_kid = env_kid.map(str::to_string);
+        return Err(MintError::PrivateKeyElsewhere {
+            kid: kid.to_string(),
+            env_kid,
+        });
+    }
+    let pem = env
+        .get(PRIVATE_KEY_VAR)
+        .ok_or(MintError::PrivateKeyMissing)?;
+    let private = PrivateKey::from_pem_unchecked(alg, pem)?;
+    let key = private.signing_key()?;
+    match rules::params_match(&key.public_params()?, jwk) {
+        KeyMatch::Same => Ok(key),
+        KeyMatch::Differs(param) => Err(MintError::KeyMismatch {
+            kid: kid.to_string(),
+            param,
+        }),
+        KeyMatch::Invalid => Err(KeyError::BadPrivateKey { alg }.into()),
+    }
+}

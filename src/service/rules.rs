@@ -1,0 +1,1137 @@
+//! The service's rules for a config and the environment it starts with, each written
+//! once: what makes it refuse the config, what makes every token fail, what leaks a
+//! secret. `doctor` renders these findings; the key store is built only when no finding
+//! refuses the client-auth part; `init` and `mint` ask the same functions.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value as J};
+
+use crate::config::node::{EnvProblem, Node, Value};
+use crate::config::{Config, Format};
+use crate::env::Env;
+use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
+use crate::fsutil::{self, GitStatus};
+use crate::jws::{Alg, Curve, Kty, VerifyingKey, decode_lenient, is_base64_text};
+use crate::keys::PrivateKey;
+
+/// What a finding does to the service and its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Impact {
+    /// The service refuses to load the config (it does not start).
+    Refused,
+    /// The config loads, but every token for some key (or every token) fails.
+    TokensFail,
+    /// The API starts, but the sync runner exits at start.
+    SyncFails,
+    /// A setting does not hold the value its author meant.
+    Misread,
+    /// A secret is where others can read it.
+    Leak,
+    /// pskeys' own state (.env) does not match the config: `mint` cannot sign.
+    Local,
+    /// Works today, but is a trap.
+    Trap,
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The service refuses the config, tokens fail, a secret leaks, or mint cannot sign.
+    Error,
+    /// Works today, but is a trap.
+    Warning,
+}
+
+impl Severity {
+    /// `error` / `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+macro_rules! finding_ids {
+    ($($variant:ident = $id:literal, $impact:ident;)*) => {
+        /// Every kind of finding, with its stable id (the README lists them all).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum FindingId { $(#[doc = $id] $variant,)* }
+
+        impl FindingId {
+            /// Every id, in the README's order.
+            pub const ALL: &'static [FindingId] = &[$(FindingId::$variant,)*];
+
+            /// The stable id, e.g. `dollar-placeholder`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(FindingId::$variant => $id,)* }
+            }
+
+            /// What it usually does (a placeholder's impact depends on where it is).
+            pub fn impact(self) -> Impact {
+                match self { $(FindingId::$variant => Impact::$impact,)* }
+            }
+        }
+    };
+}
+
+finding_ids! {
+    DollarPlaceholder = "dollar-placeholder", Misread;
+    EnvPrefix = "env-prefix", Refused;
+    EnvUndefined = "env-undefined", Refused;
+    EnvNotNumber = "env-not-number", Refused;
+    StorageMissing = "storage-missing", Refused;
+    SyncConfigBoth = "sync-config-both", Refused;
+    SyncConfigMissing = "sync-config-missing", SyncFails;
+    ClientAuthShape = "client-auth-shape", Refused;
+    KeyNotMapping = "key-not-mapping", Refused;
+    KtyInvalid = "kty-invalid", Refused;
+    RsaNoKid = "rsa-no-kid", Refused;
+    KeyNoAlg = "key-no-alg", Refused;
+    KeyMissingMember = "key-missing-member", Refused;
+    AlgKtyMismatch = "alg-kty-mismatch", Refused;
+    CrvInvalid = "crv-invalid", Refused;
+    KidNotString = "kid-not-string", Refused;
+    KeyImport = "key-import", Refused;
+    AlgCurveMismatch = "alg-curve-mismatch", TokensFail;
+    RsaTooSmall = "rsa-too-small", TokensFail;
+    KInvalid = "k-invalid", TokensFail;
+    KShort = "k-short", Trap;
+    DuplicateKid = "duplicate-kid", Trap;
+    PrivateFields = "private-fields", Leak;
+    AudienceMissing = "audience-missing", TokensFail;
+    AudienceEmpty = "audience-empty", TokensFail;
+    AudienceNotList = "audience-not-list", Refused;
+    SupabaseAudience = "supabase-audience", Trap;
+    BlockLocalJwks = "block-local-jwks", Trap;
+    JwksLocalBlocked = "jwks-local-blocked", Refused;
+    EnvKidMissing = "env-kid-missing", Local;
+    EnvAlgInvalid = "env-alg-invalid", Local;
+    EnvKeyInvalid = "env-key-invalid", Local;
+    EnvKeyMismatch = "env-key-mismatch", Local;
+    EnvFileMode = "env-file-mode", Trap;
+    EnvFileTracked = "env-file-tracked", Leak;
+    EnvFileNotIgnored = "env-file-not-ignored", Trap;
+    Syntax = "syntax", Refused;
+}
+
+/// A change `doctor --fix` can make safely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    /// Replace bytes `start..end` of the config with `with`.
+    ConfigEdit {
+        /// Byte offset.
+        start: usize,
+        /// Byte offset.
+        end: usize,
+        /// New text.
+        with: String,
+    },
+    /// Turn `client_auth.audience` from a string into a list.
+    AudienceToList,
+    /// `chmod 600` the .env file.
+    EnvMode,
+}
+
+/// One problem, where it is, and the fix.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// What kind.
+    pub id: FindingId,
+    /// What it does (usually `id.impact()`).
+    pub impact: Impact,
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, when it has one.
+    pub line: Option<usize>,
+    /// The setting, e.g. `client_auth.jwks.keys[0].kid` (empty for .env findings).
+    pub setting: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub fix: String,
+    /// The safe automatic fix, if any.
+    pub autofix: Option<Fix>,
+}
+
+impl Finding {
+    /// Error or warning.
+    pub fn severity(&self) -> Severity {
+        match self.impact {
+            Impact::Trap => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    /// Whether the service refuses to start with this config.
+    pub fn refuses_config(&self) -> bool {
+        self.impact == Impact::Refused
+    }
+
+    /// Whether it concerns `client_auth` (and so the key store `verify` and `mint` use).
+    pub fn in_client_auth(&self) -> bool {
+        self.setting == "client_auth" || self.setting.starts_with("client_auth.")
+    }
+}
+
+/// Private JWK members: in a shared config they are a leak.
+pub const PRIVATE_FIELDS: [&str; 6] = ["d", "p", "q", "dp", "dq", "qi"];
+
+struct Checker<'a> {
+    config: &'a Config,
+    env: &'a Env,
+    out: Vec<Finding>,
+}
+
+impl Checker<'_> {
+    fn push(&mut self, id: FindingId, node: &Node, setting: &str, message: String, fix: String) {
+        self.push_with(id, id.impact(), node, setting, message, fix, None);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_with(
+        &mut self,
+        id: FindingId,
+        impact: Impact,
+        node: &Node,
+        setting: &str,
+        message: String,
+        fix: String,
+        autofix: Option<Fix>,
+    ) {
+        self.out.push(Finding {
+            id,
+            impact,
+            file: self.config.path.clone(),
+            line: Some(node.line),
+            setting: setting.to_string(),
+            message,
+            fix,
+            autofix,
+        });
+    }
+}
+
+/// Every rule over the config and the environment it would start with.
+pub fn config_findings(config: &Config, env: &Env) -> Vec<Finding> {
+    let mut c = Checker {
+        config,
+        env,
+        out: Vec::new(),
+    };
+    if !matches!(config.root.value, Value::Map(_) | Value::Null) {
+        let message = format!(
+            "the document is {}, expected a mapping of service settings",
+            config.root.type_name()
+        );
+        c.push(
+            FindingId::ClientAuthShape,
+            &config.root,
+            "",
+            message,
+            "a PowerSync config starts with keys such as `replication:` and `client_auth:`".into(),
+        );
+        return c.out;
+    }
+    c.placeholders_and_env();
+    c.storage_and_sync();
+    if c.client_auth_shape() {
+        c.keys();
+        c.audience();
+        c.providers();
+    }
+    c.out.sort_by_key(|f| (f.severity(), f.line));
+    c.out
+}
+
+impl Checker<'_> {
+    fn placeholders_and_env(&mut self) {
+        let config = self.config;
+        let mut nodes: Vec<(String, &Node)> = Vec::new();
+        config.root.visit(&mut String::new(), &mut |path, node| {
+            nodes.push((path.to_string(), node))
+        });
+        for (path, node) in nodes {
+            match &node.value {
+                Value::Str(s) => self.placeholder(&path, node, s),
+                Value::Env { name, .. } => self.env_tag(&path, node, name),
+                _ => {}
+            }
+        }
+    }
+
+    fn placeholder(&mut self, path: &str, node: &Node, s: &str) {
+        let Some(name) = placeholder_in(s) else {
+            return;
+        };
+        let whole = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) == Some(name);
+        let autofix = (whole && self.config.format == Format::Yaml && name.starts_with("PS_"))
+            .then(|| placeholder_edit(&self.config.text, node, s, name))
+            .flatten();
+        let fix = match (whole, name.starts_with("PS_")) {
+            (true, true) => format!("write `{path}: !env {name}` (`pskeys doctor --fix` does)"),
+            (true, false) => {
+                format!("rename the variable to `PS_{name}` and write `{path}: !env PS_{name}`")
+            }
+            (false, _) => "put the whole value in a `PS_…` variable and write `!env PS_…`".into(),
+        };
+        let impact = placeholder_impact(path);
+        let effect = match impact {
+            Impact::Refused => "; the service refuses to start with it",
+            Impact::TokensFail => "; tokens for this key fail",
+            _ => "",
+        };
+        let message = format!(
+            "`{path}` is the literal text `{s}`: the service never substitutes `${{…}}`{effect}"
+        );
+        let id = FindingId::DollarPlaceholder;
+        self.push_with(id, impact, node, path, message, fix, autofix);
+    }
+
+    fn env_tag(&mut self, path: &str, node: &Node, name: &str) {
+        let problem = match node.resolve(&self.env.lookup()) {
+            Ok(_) => return,
+            Err(e) => e.problem,
+        };
+        let (id, message, fix) = match problem {
+            EnvProblem::NoPrefix => (
+                FindingId::EnvPrefix,
+                format!(
+                    "`{path}: !env {name}`: the service only reads variables whose names start with `PS_` and refuses this config"
+                ),
+                format!("rename it to `PS_{name}` here and in .env"),
+            ),
+            EnvProblem::Undefined => (
+                FindingId::EnvUndefined,
+                format!(
+                    "`{path}: !env {name}` is defined neither in .env nor in the environment; the service will not start"
+                ),
+                format!("add `{name}=…` to .env (or export it)"),
+            ),
+            EnvProblem::NotNumber(_) => (
+                FindingId::EnvNotNumber,
+                format!("`{path}: !env {name}::number`: the variable is not a number"),
+                format!("set `{name}` to a number"),
+            ),
+        };
+        self.push(id, node, path, message, fix);
+    }
+
+    fn storage_and_sync(&mut self) {
+        let root = &self.config.root;
+        if root.get("storage").is_none_or(|n| n.value == Value::Null) {
+            self.push(
+                FindingId::StorageMissing,
+                root,
+                "storage",
+                "there is no `storage:` section; the service's schema requires one and it refuses to start".into(),
+                "add `storage:` with `type: mongodb` or `type: postgresql` and its `uri`".into(),
+            );
+        }
+        let (config, rules) = (root.get("sync_config"), root.get("sync_rules"));
+        if let (Some(_), Some(n)) = (config, rules) {
+            self.push(
+                FindingId::SyncConfigBoth,
+                n,
+                "sync_rules",
+                "both `sync_config` and `sync_rules` are set; the service refuses to start".into(),
+                "keep only `sync_config` (`sync_rules` is its deprecated name)".into(),
+            );
+        }
+        let Some((key, section)) = config
+            .map(|n| ("sync_config", n))
+            .or(rules.map(|n| ("sync_rules", n)))
+        else {
+            return;
+        };
+        let Some(node) = section.get("path") else {
+            return;
+        };
+        let Ok(J::String(rel)) = node.resolve(&self.env.lookup()) else {
+            return;
+        };
+        let dir = self.config.path.parent().unwrap_or(Path::new(""));
+        if !dir.join(&rel).exists() {
+            let message = format!(
+                "`{key}.path` names `{rel}`, which does not exist next to the config: the sync runner exits at start"
+            );
+            let fix = format!("create `{rel}` with your sync streams or rules, or fix the path");
+            self.push(
+                FindingId::SyncConfigMissing,
+                node,
+                &format!("{key}.path"),
+                message,
+                fix,
+            );
+        }
+    }
+
+    /// Checks the types of `client_auth`'s own settings; false when it is not a mapping.
+    fn client_auth_shape(&mut self) -> bool {
+        let Some(auth) = self.config.client_auth() else {
+            return true;
+        };
+        if auth.as_map().is_none() {
+            let message = format!("`client_auth` is {}, expected a mapping", auth.type_name());
+            self.push(
+                FindingId::ClientAuthShape,
+                auth,
+                "client_auth",
+                message,
+                "fix `client_auth`".into(),
+            );
+            return false;
+        }
+        let resolved = auth.resolve(&self.env.lookup()).unwrap_or(J::Null);
+        let expect: [TypeCheck; 5] = [
+            ("jwks_uri", "a string or a list of strings", |v| {
+                v.is_string() || strings(v)
+            }),
+            ("block_local_jwks", "true or false", J::is_boolean),
+            ("jwks_reject_ip_ranges", "a list of strings", strings),
+            ("supabase", "true or false", J::is_boolean),
+            ("supabase_jwt_secret", "a string", J::is_string),
+        ];
+        for (name, want, ok) in expect {
+            if let (Some(node), Some(v)) = (auth.get(name), resolved.get(name))
+                && !v.is_null()
+                && !ok(v)
+            {
+                let setting = format!("client_auth.{name}");
+                let message = format!(
+                    "`{setting}` is {}, expected {want}; the service refuses the config",
+                    node.type_name()
+                );
+                self.push(
+                    FindingId::ClientAuthShape,
+                    node,
+                    &setting,
+                    message,
+                    format!("make it {want}"),
+                );
+            }
+        }
+        let Some(jwks) = auth.get("jwks").filter(|n| n.value != Value::Null) else {
+            return true;
+        };
+        let keys = jwks.get("keys");
+        let ok = jwks.as_map().is_some() && keys.is_some_and(|k| k.as_seq().is_some());
+        if !ok {
+            let node = keys.unwrap_or(jwks);
+            let message = "`client_auth.jwks` must be a mapping with a `keys` list; the service refuses the config".to_string();
+            self.push(
+                FindingId::ClientAuthShape,
+                node,
+                "client_auth.jwks",
+                message,
+                "write `jwks:` with `keys:` and a list of JWKs under it".into(),
+            );
+        }
+        true
+    }
+}
+
+/// A `client_auth` setting, the type the schema wants, and the test for it.
+type TypeCheck = (&'static str, &'static str, fn(&J) -> bool);
+
+fn strings(v: &J) -> bool {
+    v.as_array().is_some_and(|a| a.iter().all(J::is_string))
+}
+
+/// The `${NAME}` inside a string, if any.
+fn placeholder_in(s: &str) -> Option<&str> {
+    let start = s.find("${")?;
+    let rest = &s[start + 2..];
+    let name = &rest[..rest.find('}')?];
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(name)
+}
+
+/// Measured against the service: a placeholder in `port` or `jwks_uri` fails schema
+/// validation, one in a connection `uri` is fatal at startup; one in a key makes its
+/// tokens fail.
+fn placeholder_impact(path: &str) -> Impact {
+    let field = path.rsplit('.').next().unwrap_or(path);
+    let field = field.split('[').next().unwrap_or(field);
+    if path == "port" || field == "jwks_uri" || field == "uri" {
+        Impact::Refused
+    } else if path.starts_with("client_auth.jwks.") {
+        Impact::TokensFail
+    } else {
+        Impact::Misread
+    }
+}
+
+/// The edit turning the scalar `${NAME}` (plain or quoted) at `node` into `!env NAME`.
+fn placeholder_edit(text: &str, node: &Node, value: &str, name: &str) -> Option<Fix> {
+    let at = offset(text, node.line, node.column)?;
+    let rest = &text[at..];
+    [
+        format!("'{value}'"),
+        format!("\"{value}\""),
+        value.to_string(),
+    ]
+    .into_iter()
+    .find(|source| rest.starts_with(source.as_str()))
+    .map(|source| Fix::ConfigEdit {
+        start: at,
+        end: at + source.len(),
+        with: format!("!env {name}"),
+    })
+}
+
+/// Byte offset of a 1-based line and (character) column.
+fn offset(text: &str, line: usize, column: usize) -> Option<usize> {
+    let mut start = 0;
+    for _ in 1..line {
+        start += text[start..].find('\n')? + 1;
+    }
+    let line_text = &text[start..];
+    let col = line_text
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(line_text.len(), |(i, _)| i);
+    Some(start + col)
+}
+
+/// What the schema requires of each key type, and the algorithms and curves it allows.
+fn schema(kty: Kty) -> (&'static [&'static str], &'static [Alg], &'static [Curve]) {
+    match kty {
+        Kty::Rsa => (
+            &["kid", "n", "e"],
+            &[Alg::RS256, Alg::RS384, Alg::RS512],
+            &[],
+        ),
+        Kty::Oct => (&["k", "alg"], &[Alg::HS256, Alg::HS384, Alg::HS512], &[]),
+        Kty::Ec => (
+            &["crv", "x", "y", "alg"],
+            &[Alg::ES256, Alg::ES384, Alg::ES512],
+            &[Curve::P256, Curve::P384, Curve::P521],
+        ),
+        Kty::Okp => (
+            &["crv", "x", "alg"],
+            &[Alg::EdDSA],
+            &[Curve::Ed25519, Curve::Ed448],
+        ),
+    }
+}
+
+/// A key's name in messages: `key `kid`` or `key #2`.
+pub fn key_name(index: usize, jwk: &Map<String, J>) -> String {
+    match jwk.get("kid").and_then(J::as_str) {
+        Some(k) => format!("key `{k}`"),
+        None => format!("key #{}", index + 1),
+    }
+}
+
+impl Checker<'_> {
+    fn keys(&mut self) {
+        let keys = self.config.static_keys();
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        for key in keys {
+            let setting = format!("client_auth.jwks.keys[{}]", key.index);
+            if key.node.as_map().is_none() {
+                let message = format!("`{setting}` is {}, not a JWK", key.node.type_name());
+                self.push(
+                    FindingId::KeyNotMapping,
+                    key.node,
+                    &setting,
+                    message,
+                    "each key is a mapping with kty, kid, alg, …".into(),
+                );
+                continue;
+            }
+            let Ok(J::Object(jwk)) = key.node.resolve(&self.env.lookup()) else {
+                continue; // an `!env` problem, reported on its own
+            };
+            if let Some(kid) = jwk.get("kid").and_then(J::as_str) {
+                if let Some((_, first)) = seen.iter().find(|(k, _)| k == kid) {
+                    let message = format!(
+                        "kid `{kid}` is used twice: the service uses the first key (line {first}) for tokens with that kid, and never this one"
+                    );
+                    self.push(
+                        FindingId::DuplicateKid,
+                        key.node,
+                        &setting,
+                        message,
+                        "give each key its own kid, or remove the stale one (`pskeys keys retire`)"
+                            .into(),
+                    );
+                }
+                seen.push((kid.to_string(), key.node.line));
+            }
+            self.key(key.index, key.node, &setting, &jwk);
+        }
+    }
+
+    fn key(&mut self, index: usize, node: &Node, setting: &str, jwk: &Map<String, J>) {
+        let name = key_name(index, jwk);
+        if let Some(f) = PRIVATE_FIELDS.iter().find(|f| jwk.contains_key(**f)) {
+            let message = format!(
+                "{name} holds the private field `{f}`: the private key is in a shared config (the service still verifies with it)"
+            );
+            self.push(FindingId::PrivateFields, node, setting, message, "remove d, p, q, dp, dq, qi from the config (keep only the public part), then rotate the key: `pskeys init --rotate`".into());
+        }
+        if let Some(problem) = schema_problem(&name, jwk) {
+            let (id, message, fix) = problem;
+            let at = node
+                .get("kid")
+                .filter(|_| id == FindingId::KidNotString)
+                .unwrap_or(node);
+            self.push(id, at, setting, message, fix);
+            return;
+        }
+        match VerifyingKey::from_jwk(jwk) {
+            Ok(key) => self.usable(&name, node, setting, jwk, &key),
+            Err(why) => {
+                let message =
+                    format!("{name} cannot be imported: {why}; the service refuses the config");
+                self.push(
+                    FindingId::KeyImport,
+                    node,
+                    setting,
+                    message,
+                    "fix the key, or remove it".into(),
+                );
+            }
+        }
+    }
+
+    /// Keys that load but whose tokens fail (or are weak).
+    fn usable(
+        &mut self,
+        name: &str,
+        node: &Node,
+        setting: &str,
+        jwk: &Map<String, J>,
+        key: &VerifyingKey,
+    ) {
+        let text = |n: &str| jwk.get(n).and_then(J::as_str);
+        let alg = text("alg").and_then(Alg::parse);
+        let curve = text("crv").and_then(Curve::parse);
+        if let (Some(alg), Some(curve)) = (alg, curve)
+            && curve.kty() == Kty::Ec
+            && curve.alg() != alg
+        {
+            let message = format!(
+                "{name} is a {curve} key with alg {alg}: the config loads, but every token for it fails with PSYNC_S2101"
+            );
+            self.push(
+                FindingId::AlgCurveMismatch,
+                node,
+                setting,
+                message,
+                format!("set `alg: {}` (the algorithm of {curve})", curve.alg()),
+            );
+        }
+        if let Some(bits) = key.rsa_bits().filter(|b| *b < 2048) {
+            let message = format!(
+                "{name} is a {bits}-bit RSA key; jose refuses RSA keys under 2048 bits, so its tokens fail"
+            );
+            self.push(
+                FindingId::RsaTooSmall,
+                node,
+                setting,
+                message,
+                "generate a 2048-bit or larger key: `pskeys init --rotate --alg RS256`".into(),
+            );
+        }
+        if let Some(k) = text("k") {
+            if !is_base64_text(k) {
+                let message = format!(
+                    "{name}: `k` is not base64 text; the service decodes it leniently and tokens signed with the intended secret fail"
+                );
+                self.push(
+                    FindingId::KInvalid,
+                    node,
+                    setting,
+                    message,
+                    "set `k` to the base64url secret (`pskeys init --force` writes a fresh one)"
+                        .into(),
+                );
+            } else {
+                let want = alg.map_or(32, Alg::hmac_len);
+                let len = decode_lenient(k).len();
+                if len < want {
+                    let message = format!(
+                        "{name}: the secret is {len} bytes, less than the {want} bytes of its hash"
+                    );
+                    self.push(
+                        FindingId::KShort,
+                        node,
+                        setting,
+                        message,
+                        "use a longer random secret: `pskeys init --rotate`".into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+type Problem = (FindingId, String, String);
+
+/// The schema's checks of one JWK (the service refuses the config on any).
+fn schema_problem(name: &str, jwk: &Map<String, J>) -> Option<Problem> {
+    if let Some(kid) = jwk.get("kid").filter(|k| !k.is_string()) {
+        let what = if kid.is_number() {
+            "a number"
+        } else {
+            "not a string"
+        };
+        return Some((
+            FindingId::KidNotString,
+            format!(
+                "{name}: the kid {kid} is {what} (YAML reads unquoted digits and true/false as such); the service refuses a non-string kid"
+            ),
+            "quote it: kid: '…'".into(),
+        ));
+    }
+    let Some(kty) = jwk.get("kty").and_then(J::as_str).and_then(Kty::parse) else {
+        let shown = jwk.get("kty").map_or("(none)".to_string(), J::to_string);
+        return Some((
+            FindingId::KtyInvalid,
+            format!(
+                "{name} has kty {shown}, expected oct, RSA, EC or OKP; the service refuses the config"
+            ),
+            "fix `kty`".into(),
+        ));
+    };
+    let (required, algs, curves) = schema(kty);
+    for member in required {
+        if jwk.get(*member).and_then(J::as_str).is_some() {
+            continue;
+        }
+        return Some(match *member {
+            "kid" => (
+                FindingId::RsaNoKid,
+                format!("{name} is an RSA key without a kid; the service's schema requires one"),
+                "add `kid: '…'` and mint with that kid".into(),
+            ),
+            "alg" => (
+                FindingId::KeyNoAlg,
+                format!("{name} ({kty} key) has no `alg`; the service's schema requires one"),
+                format!("add `alg: {}`", algs[0]),
+            ),
+            m => (
+                FindingId::KeyMissingMember,
+                format!("{name} ({kty} key) has no `{m}` string; the service refuses the config"),
+                format!("add `{m}`, or remove the key"),
+            ),
+        });
+    }
+    if let Some(a) = jwk.get("alg").and_then(J::as_str)
+        && !Alg::parse(a).is_some_and(|a| algs.contains(&a))
+    {
+        let allowed: Vec<&str> = algs.iter().map(|a| a.as_str()).collect();
+        return Some((
+            FindingId::AlgKtyMismatch,
+            format!(
+                "{name} has alg {a}, which a {kty} key cannot use; the service refuses the config"
+            ),
+            format!("use one of {}", allowed.join(", ")),
+        ));
+    }
+    if let Some(c) = jwk
+        .get("crv")
+        .and_then(J::as_str)
+        .filter(|_| !curves.is_empty())
+        && !Curve::parse(c).is_some_and(|c| curves.contains(&c))
+    {
+        let allowed: Vec<&str> = curves.iter().map(|c| c.as_str()).collect();
+        return Some((
+            FindingId::CrvInvalid,
+            format!("{name} has crv {c}, not a curve the service allows for {kty} keys"),
+            format!("use one of {}", allowed.join(", ")),
+        ));
+    }
+    None
+}
+
+impl Checker<'_> {
+    fn audience(&mut self) {
+        let root = &self.config.root;
+        let Some(auth) = self.config.client_auth() else {
+            let message = "there is no `client_auth` section: no audience is configured, so every token fails (PSYNC_S2105)".to_string();
+            self.push(
+                FindingId::AudienceMissing,
+                root,
+                "client_auth",
+                message,
+                "run `pskeys init` (adds a key and the audiences powersync-dev, powersync)".into(),
+            );
+            return;
+        };
+        let setting = "client_auth.audience";
+        let Some(node) = auth.get("audience").filter(|n| n.value != Value::Null) else {
+            self.push(
+                FindingId::AudienceMissing,
+                auth,
+                setting,
+                "`client_auth.audience` is missing: every token fails with PSYNC_S2105".into(),
+                "add `audience: ['powersync-dev', 'powersync']` (`pskeys init` does)".into(),
+            );
+            return;
+        };
+        let resolved = node.resolve(&self.env.lookup());
+        match (&node.value, &resolved) {
+            (Value::Seq(items), _) if items.is_empty() => self.push(
+                FindingId::AudienceEmpty,
+                node,
+                setting,
+                "`client_auth.audience` is empty: every token fails with PSYNC_S2105".into(),
+                "add the audiences your tokens carry (`pskeys init --audience <aud>`)".into(),
+            ),
+            (Value::Seq(_), Ok(J::Array(values))) => {
+                if let Some(bad) = values.iter().find(|v| !v.is_string()) {
+                    let message = format!(
+                        "`client_auth.audience` holds {bad}, which is not a string; the service refuses to load this config"
+                    );
+                    self.push(
+                        FindingId::AudienceNotList,
+                        node,
+                        setting,
+                        message,
+                        "quote it: `'…'`".into(),
+                    );
+                }
+            }
+            (Value::Seq(_), Err(_)) => {} // an `!env` problem, reported on its own
+            (Value::Str(_), _) => {
+                let autofix = (self.config.format == Format::Yaml).then_some(Fix::AudienceToList);
+                let message = "`client_auth.audience` is a string; the service wants a list and refuses to load this config".to_string();
+                self.push_with(
+                    FindingId::AudienceNotList,
+                    Impact::Refused,
+                    node,
+                    setting,
+                    message,
+                    "make it a list: `audience: ['…']` (`pskeys doctor --fix` does)".into(),
+                    autofix,
+                );
+            }
+            _ => {
+                let message = format!(
+                    "`client_auth.audience` is {}; the service wants a list of strings and refuses to load this config",
+                    node.type_name()
+                );
+                self.push(
+                    FindingId::AudienceNotList,
+                    node,
+                    setting,
+                    message,
+                    "make it a list: `audience: ['…']` (an `!env` item per entry is fine)".into(),
+                );
+            }
+        }
+    }
+
+    fn providers(&mut self) {
+        let Some(auth) = self.config.client_auth() else {
+            return;
+        };
+        let resolved = auth.resolve(&self.env.lookup()).unwrap_or(J::Null);
+        if resolved.get("supabase") == Some(&J::Bool(true))
+            && let Some(J::Array(auds)) = resolved.get("audience")
+            && !auds.is_empty()
+            && !auds.iter().any(|a| a == "authenticated")
+        {
+            let node = auth.get("audience").unwrap_or(auth);
+            let shown: Vec<String> = auds
+                .iter()
+                .map(|a| a.as_str().map_or(a.to_string(), str::to_string))
+                .collect();
+            let message = format!(
+                "`supabase: true` with audience {}: Supabase tokens carry aud `authenticated`, which the service requires for Supabase keys regardless",
+                shown.join(", ")
+            );
+            self.push(FindingId::SupabaseAudience, node, "client_auth.audience", message, "add `authenticated` to the audience (`pskeys init --supabase` does); keep the others only for your other keys".into());
+        }
+        if let Some(n) = auth.get("block_local_jwks") {
+            self.push(
+                FindingId::BlockLocalJwks,
+                n,
+                "client_auth.block_local_jwks",
+                "`block_local_jwks` is deprecated".into(),
+                "use `jwks_reject_ip_ranges: ['local']` instead".into(),
+            );
+        }
+        self.jwks_blocked(auth, &resolved);
+    }
+
+    /// S2203: a `jwks_uri` whose IP literal the configured ranges reject stops the service.
+    fn jwks_blocked(&mut self, auth: &Node, resolved: &J) {
+        let mut ranges: Vec<String> = resolved
+            .get("jwks_reject_ip_ranges")
+            .and_then(J::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if resolved.get("block_local_jwks") == Some(&J::Bool(true)) {
+            ranges.push("local".into());
+        }
+        let uris: Vec<&str> = match resolved.get("jwks_uri") {
+            Some(J::String(u)) => vec![u.as_str()],
+            Some(J::Array(items)) => items.iter().filter_map(J::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let node = auth.get("jwks_uri").unwrap_or(auth);
+        for uri in uris {
+            let Some(ip) = uri_ip(uri) else { continue };
+            if let Some(range) = ranges.iter().find(|r| ip_in_range(ip, r)) {
+                let message = format!(
+                    "`jwks_uri` {uri} is an address `{range}` rejects: the service stops with PSYNC_S2203"
+                );
+                self.push(FindingId::JwksLocalBlocked, node, "client_auth.jwks_uri", message, "serve the JWKS from a public address, or remove that range (and `block_local_jwks`) for local development".into());
+            }
+        }
+    }
+}
+
+/// The IP literal of an http(s) URI's host, if the host is one.
+fn uri_ip(uri: &str) -> Option<IpAddr> {
+    let rest = uri.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host.strip_prefix('[') {
+        return v6.split(']').next()?.parse().ok();
+    }
+    host.split(':').next()?.parse().ok()
+}
+
+/// `local` (loopback, private, link-local, unspecified) or a CIDR range.
+fn ip_in_range(ip: IpAddr, range: &str) -> bool {
+    if range == "local" {
+        return match ip {
+            IpAddr::V4(v4) => {
+                v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()
+            }
+            IpAddr::V6(v6) => {
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (v6.segments()[0] & 0xfe00) == 0xfc00
+                    || (v6.segments()[0] & 0xffc0) == 0xfe80
+            }
+        };
+    }
+    let (net, bits) = range.split_once('/').unwrap_or((range, ""));
+    let Ok(net) = net.parse::<IpAddr>() else {
+        return false;
+    };
+    let to_bits = |ip: IpAddr| -> (u128, u32) {
+        match ip {
+            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+            IpAddr::V6(v6) => (u128::from(v6), 128),
+        }
+    };
+    let ((a, width), (b, net_width)) = (to_bits(ip), to_bits(net));
+    let prefix = bits.parse::<u32>().unwrap_or(width);
+    if width != net_width || prefix > width {
+        return false;
+    }
+    let shift = width - prefix;
+    prefix == 0 || (a >> shift) == (b >> shift)
+}
+
+/// How `.env`'s private key differs from the config's public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyMatch {
+    /// Same key.
+    Same,
+    /// This public parameter differs.
+    Differs(&'static str),
+    /// The private key does not parse.
+    Invalid,
+}
+
+/// The one rule for ".env's private key is the config's public key": every public
+/// parameter decodes (as the service decodes it) to the same bytes.
+pub fn private_matches(private: &PrivateKey, jwk: &Map<String, J>) -> KeyMatch {
+    match private.signing_key().and_then(|k| k.public_params()) {
+        Ok(params) if !params.is_empty() => params_match(&params, jwk),
+        _ => KeyMatch::Invalid,
+    }
+}
+
+/// [`private_matches`] for public parameters already derived from a prepared key.
+pub fn params_match(params: &[(&'static str, String)], jwk: &Map<String, J>) -> KeyMatch {
+    for (name, value) in params {
+        let theirs = jwk.get(*name).and_then(J::as_str);
+        let same = match *name {
+            "crv" => theirs == Some(value.as_str()),
+            _ => theirs.is_some_and(|t| decode_lenient(t) == decode_lenient(value)),
+        };
+        if !same {
+            return KeyMatch::Differs(name);
+        }
+    }
+    KeyMatch::Same
+}
+
+/// The rules for `.env` beside the config: the signing key it names must be in the config
+/// and be its pair; the file must be private and out of git.
+pub fn env_findings(config: &Config, env_file: &EnvFile, env: &Env) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut push = |id: FindingId, line: Option<usize>, message: String, fix: String, autofix| {
+        out.push(Finding {
+            id,
+            impact: id.impact(),
+            file: env_file.path.clone(),
+            line,
+            setting: String::new(),
+            message,
+            fix,
+            autofix,
+        });
+    };
+    if let Some((id, var, message, fix)) = signing_key_problem(config, env) {
+        push(id, env_file.line_of(var), message, fix, None);
+    }
+    if !env_file.existed {
+        return out;
+    }
+    let path = &env_file.path;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Some(mode) = fsutil::mode(path).filter(|m| m & 0o077 != 0) {
+        push(
+            FindingId::EnvFileMode,
+            None,
+            format!("the file is readable by other users (mode {mode:o}) and holds secrets"),
+            format!("chmod 600 {} (`pskeys doctor --fix` does)", path.display()),
+            Some(Fix::EnvMode),
+        );
+    }
+    match fsutil::git_status(path) {
+        GitStatus::Tracked => push(
+            FindingId::EnvFileTracked,
+            None,
+            "the file is tracked by git: its secrets are in the repository history".into(),
+            format!(
+                "git rm --cached {}, add it to .gitignore, then rotate every key in it (`pskeys init --rotate`)",
+                path.display()
+            ),
+            None,
+        ),
+        GitStatus::NotIgnored => push(
+            FindingId::EnvFileNotIgnored,
+            None,
+            "the file is not git-ignored: one `git add .` away from committing its secrets".into(),
+            format!("add `{name}` to .gitignore"),
+            None,
+        ),
+        GitStatus::Ignored | GitStatus::NoRepo => {}
+    }
+    out
+}
+
+/// Whether `PSKEYS_KID`/`PSKEYS_ALG`/`PSKEYS_PRIVATE_KEY` can sign for the config.
+fn signing_key_problem(
+    config: &Config,
+    env: &Env,
+) -> Option<(FindingId, &'static str, String, String)> {
+    let kid = env.get(KID_VAR).filter(|k| !k.is_empty())?;
+    let lookup = env.lookup();
+    let jwk = config
+        .static_keys()
+        .iter()
+        .find_map(|k| match k.node.resolve(&lookup) {
+            Ok(J::Object(jwk)) if jwk.get("kid").and_then(J::as_str) == Some(kid) => Some(jwk),
+            _ => None,
+        });
+    let Some(jwk) = jwk else {
+        let kids: Vec<String> = config
+            .static_keys()
+            .iter()
+            .filter_map(|k| k.kid.clone())
+            .collect();
+        let has = if kids.is_empty() {
+            "none".to_string()
+        } else {
+            kids.join(", ")
+        };
+        return Some((FindingId::EnvKidMissing, KID_VAR, format!("{KID_VAR}={kid}, but `{}` has no key `{kid}` (it has: {has}); `pskeys mint` cannot sign", config.path.display()), "`pskeys init --force` adds a fresh key to both files; or point --config at the config it belongs to".into()));
+    };
+    let alg_text = env.get(ALG_VAR);
+    let alg = match alg_text.map(Alg::parse) {
+        Some(None) => {
+            return Some((
+                FindingId::EnvAlgInvalid,
+                ALG_VAR,
+                format!("{ALG_VAR} is not one of the algorithms the service accepts"),
+                "fix it, or run `pskeys init --force` for a new key".into(),
+            ));
+        }
+        Some(Some(a)) => a,
+        None => return None,
+    };
+    if alg.is_hmac() {
+        return None;
+    }
+    let pem = env.get(PRIVATE_KEY_VAR)?;
+    let problem = match PrivateKey::from_pem_unchecked(alg, pem).map(|p| private_matches(&p, &jwk))
+    {
+        Ok(KeyMatch::Same) => return None,
+        Ok(KeyMatch::Differs(param)) => (
+            FindingId::EnvKeyMismatch,
+            format!(
+                "the private key in .env does not match key `{kid}` in the config (their `{param}` differ): every minted token fails with PSYNC_S2101 signature verification failed"
+            ),
+            "`pskeys init --force` replaces both with a fresh matching pair",
+        ),
+        Ok(KeyMatch::Invalid) | Err(_) => (
+            FindingId::EnvKeyInvalid,
+            format!("{PRIVATE_KEY_VAR} is not a valid {alg} PKCS#8 key"),
+            "`pskeys init --force` writes a fresh key pair",
+        ),
+    };
+    Some((problem.0, PRIVATE_KEY_VAR, problem.1, problem.2.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_found_anywhere_in_a_string() {
+        assert_eq!(placeholder_in("${PS_X}"), Some("PS_X"));
+        assert_eq!(placeholder_in("x${PS_X}y"), Some("PS_X"));
+        assert_eq!(placeholder_in("${}"), None);
+        assert_eq!(placeholder_in("$PS_X"), None);
+    }
+
+    #[test]
+    fn offsets_count_characters() {
+        assert_eq!(offset("a\nbé: c\n", 2, 5), Some(7));
+    }
+
+    #[test]
+    fn ip_literals_and_ranges() {
+        let ip = |s: &str| uri_ip(s).unwrap();
+        assert_eq!(
+            ip("http://127.0.0.1:8080/jwks"),
+            "127.0.0.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(ip("http://[::1]:80/"), "::1".parse::<IpAddr>().unwrap());
+        assert!(uri_ip("http://localhost:8080/").is_none());
+        assert!(ip_in_range(ip("http://127.0.0.1/"), "local"));
+        assert!(ip_in_range(ip("http://10.1.2.3/"), "10.0.0.0/8"));
+        assert!(!ip_in_range(ip("http://11.1.2.3/"), "10.0.0.0/8"));
+        assert!(!ip_in_range(ip("https://8.8.8.8/"), "local"));
+    }
+
+    #[test]
+    fn every_id_is_unique() {
+        let mut ids: Vec<&str> = FindingId::ALL.iter().map(|i| i.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), FindingId::ALL.len());
+    }
+}
