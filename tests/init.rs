@@ -223,6 +223,39 @@ fn dry_run_writes_nothing() {
 }
 
 #[test]
+fn dry_run_masks_every_secret_old_and_new() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256"]);
+    let env = p.read(".env");
+    let secret_values: Vec<String> = dotenvy::from_read_iter(env.as_bytes())
+        .map(Result::unwrap)
+        .filter(|(k, _)| !["PSKEYS_KID", "PSKEYS_ALG", "PS_PORT"].contains(&k.as_str()))
+        .flat_map(|(_, v)| v.lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    for args in [
+        &["init", "--force", "--dry-run"][..],
+        &["init", "--force", "--dry-run", "--json"][..],
+        &["init", "--rotate", "--alg", "HS256", "--dry-run"][..],
+    ] {
+        let out = p.run(args);
+        assert!(out.status.success());
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(shown.contains("<secret masked>"), "{shown}");
+        for v in &secret_values {
+            assert!(
+                !shown.contains(v.as_str()),
+                "{args:?} printed a secret line: {shown}"
+            );
+        }
+    }
+}
+
+#[test]
 fn rotation_keeps_old_public_keys_and_mints_with_the_new_one() {
     let p = Project::new();
     p.ok(&["init", "--kid", "one"]);

@@ -1,0 +1,27 @@
+//! `pskeys init`: generate a signing key, store its private part in .env and patch its
+//! public part (or an `!env` reference to the HMAC secret) into the service config.
+//! The story: flags checked into a request, both files read once, a plan decided without
+//! writing, the plan written all or nothing, a report. Idempotent; `--rotate`, `--force`,
+//! `--dry-run`.
+
+mod plan;
+mod report;
+mod request;
+mod state;
+
+use crate::cli::InitArgs;
+use crate::error::Result;
+
+/// Runs `init`.
+pub fn run(args: InitArgs) -> Result<()> {
+    let req = request::Request::from_args(args)?;
+    let inputs = state::Inputs::read(&req)?;
+    let planned = plan::plan(&req, &inputs)?;
+    if req.dry_run {
+        report::dry_run(&req, &inputs, &planned);
+        return Ok(());
+    }
+    planned.plan.apply()?;
+    report::written(&req, &inputs, &planned);
+    Ok(())
+}

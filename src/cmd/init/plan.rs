@@ -1,0 +1,359 @@
+//! `init`'s decision: from the request and the files as read, which key to add (or keep),
+//! which provider settings and audiences the config needs, and which `.env` variables
+//! change. Nothing is written here.
+
+use crate::cmd::{env_of, show};
+use crate::config::{self, Config, DEFAULT_AUDIENCES, Field, Format, NewKey, Patch, node::Value};
+use crate::envfile::{ALG_VAR, EnvFile, HMAC_VAR, KID_VAR, PRIVATE_KEY_VAR, SUPABASE_SECRET_VAR};
+use crate::error::{Error, Result};
+use crate::keys::{self, Alg, PrivateKey};
+use crate::plan::{Change, Plan, Secret};
+use crate::service::keystore::FIREBASE_JWKS_URI;
+
+use super::request::{Mode, Request};
+use super::state::{Inputs, State};
+
+/// What happens to the signing key.
+pub(super) enum KeyAction {
+    /// Nothing (`--no-dev-key`).
+    Nothing,
+    /// `.env`'s key is in the config and matches.
+    Keep { kid: String, alg: Alg },
+    /// A new key, replacing `replaces` in the config when set.
+    New {
+        key: PrivateKey,
+        kid: String,
+        replaces: Option<String>,
+    },
+}
+
+/// The plan and what the report needs to say about it.
+pub(super) struct Planned {
+    pub plan: Plan,
+    pub action: KeyAction,
+    pub patch: Patch,
+    /// The `.env` variables written.
+    pub env_vars: Vec<String>,
+    /// The config as it will be.
+    pub final_config: Config,
+    /// `.env` as it will be.
+    pub final_env: EnvFile,
+}
+
+/// Decides everything `init` will write.
+pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
+    let action = decide_key(req, inputs)?;
+    let mut env = inputs.env.clone();
+    let mut patch = Patch::default();
+    let mut env_vars = Vec::new();
+    let mut secrets = Vec::new();
+    providers(
+        req,
+        inputs,
+        &mut env,
+        &mut patch,
+        &mut env_vars,
+        &mut secrets,
+    )?;
+    if let KeyAction::New { key, kid, replaces } = &action {
+        patch.remove_kid = replaces.clone();
+        patch.add_key = Some(key_edits(
+            req,
+            inputs,
+            key,
+            kid,
+            &mut env,
+            &mut env_vars,
+            &mut secrets,
+        )?);
+    }
+    if inputs.created && inputs.config.format == Format::Yaml {
+        template_vars(&mut env, &mut env_vars, &mut secrets)?;
+    }
+    let config = &inputs.config;
+    let new_config = if patch.is_empty() && !inputs.created {
+        config.text.clone()
+    } else {
+        config::apply(config, &patch)?
+    };
+    let before = (!inputs.created).then_some(config.text.as_str());
+    let mut plan = Plan {
+        config: Change::of(&config.path, before, new_config.clone(), 0o644),
+        env: env_change(&inputs.env, &env),
+        secrets,
+    };
+    plan.mask_env_values(
+        inputs
+            .env
+            .vars()
+            .iter()
+            .chain(env.vars())
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    Ok(Planned {
+        plan,
+        action,
+        patch,
+        env_vars,
+        final_config: Config::parse(&config.path, new_config)?,
+        final_env: env,
+    })
+}
+
+fn env_change(before: &EnvFile, after: &EnvFile) -> Option<Change> {
+    if !before.existed && after.text.is_empty() {
+        return None;
+    }
+    let old = before.existed.then_some(before.text.as_str());
+    Change::of(&after.path, old, after.text.clone(), 0o600)
+}
+
+/// Keep, add or replace the signing key, or stop with the ways out.
+fn decide_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
+    let config = &inputs.config;
+    match (&inputs.state, req.mode) {
+        (_, Mode::NoKey) => Ok(KeyAction::Nothing),
+        (State::SetUp { kid, alg }, Mode::Ensure) => {
+            if req.requested_alg.is_some_and(|a| a != *alg) || req.kid.as_ref().is_some_and(|k| k != kid) {
+                return Err(Error::Conflict {
+                    message: format!("already set up with {alg} key `{kid}`, not the key you asked for"),
+                    hint: "pass --rotate to add the new key next to it (tokens signed with the old one keep working), or --force to replace it".to_string(),
+                });
+            }
+            Ok(KeyAction::Keep { kid: kid.clone(), alg: *alg })
+        }
+        (State::Missing { kid }, Mode::Ensure) => {
+            let kids: Vec<String> = config.static_keys().iter().filter_map(|k| k.kid.clone()).collect();
+            Err(Error::Conflict {
+                message: format!(
+                    "`{}` names signing key `{kid}`, but `{}` has no key with that kid (it has: {})",
+                    show(&inputs.env.path),
+                    show(&config.path),
+                    if kids.is_empty() { "none".to_string() } else { kids.join(", ") }
+                ),
+                hint: "pass --force to replace the .env key with a new one added to the config, or --rotate to add a new key; or point --config/--env-file at the matching pair".to_string(),
+            })
+        }
+        (State::Different { kid, why }, Mode::Ensure) => Err(Error::Conflict {
+            message: format!("the config's key `{kid}` is not the key in `{}`: {why}", show(&inputs.env.path)),
+            hint: "pass --force to replace both with a new key, or --rotate to add a new key and keep the config's".to_string(),
+        }),
+        _ => new_key(req, inputs),
+    }
+}
+
+fn new_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
+    let config = &inputs.config;
+    if config.format == Format::Json && req.alg.is_hmac() && !req.inline {
+        return Err(Error::usage(
+            format!("`{}` is JSON, which cannot reference .env (`!env` is a YAML tag)", show(&config.path)),
+            "use an asymmetric key (`pskeys init --alg ES256`: only the public key goes in the config), or --inline to write the HMAC secret into the config".to_string(),
+        ));
+    }
+    let key = keys::generate(req.alg, req.bits)?;
+    let kid = match &req.kid {
+        Some(k) => k.clone(),
+        None => key.default_kid()?,
+    };
+    let replaces = match (&inputs.current, req.mode) {
+        (Some(cur), Mode::Force) if config.key_by_kid(&cur.kid).is_some() => Some(cur.kid.clone()),
+        _ => None,
+    };
+    if config.key_by_kid(&kid).is_some() && replaces.as_deref() != Some(kid.as_str()) {
+        return Err(Error::usage(
+            format!(
+                "`{}` already has a key with kid `{kid}`",
+                show(&config.path)
+            ),
+            "choose another --kid (kids must be unique), or drop --kid for a generated one"
+                .to_string(),
+        ));
+    }
+    Ok(KeyAction::New { key, kid, replaces })
+}
+
+/// The audiences the config has (a string audience, which the service refuses, counts as
+/// none: the patch turns it into a list that keeps its value).
+fn configured_audiences(inputs: &Inputs) -> Result<Vec<String>> {
+    let config = &inputs.config;
+    let scalar = config
+        .client_auth()
+        .and_then(|a| a.get("audience"))
+        .is_some_and(|n| matches!(n.value, Value::Str(_) | Value::Env { .. }));
+    match config.audiences(&env_of(&inputs.env).lookup()) {
+        Ok(a) => Ok(a.unwrap_or_default()),
+        Err(_) if scalar => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Supabase, Firebase and `jwks_uri` settings, and the audiences to add.
+fn providers(
+    req: &Request,
+    inputs: &Inputs,
+    env: &mut EnvFile,
+    patch: &mut Patch,
+    env_vars: &mut Vec<String>,
+    secrets: &mut Vec<Secret>,
+) -> Result<()> {
+    let configured = configured_audiences(inputs)?;
+    // Explicit --audience values; else, for a dev key on a config with no audience yet,
+    // the defaults; then whatever the providers need.
+    let mut wanted = req.audiences.clone();
+    if wanted.is_empty() && configured.is_empty() && req.mode != Mode::NoKey {
+        wanted.extend(DEFAULT_AUDIENCES.iter().map(|s| s.to_string()));
+    }
+    if req.supabase {
+        patch.set.push(("supabase".into(), Field::Bool(true)));
+        wanted.push("authenticated".into());
+    }
+    if let Some(var) = &req.supabase_secret_env {
+        let secret = supabase_secret(inputs, var)?;
+        if env.get(SUPABASE_SECRET_VAR) != Some(secret.expose()) {
+            env.set(SUPABASE_SECRET_VAR, secret.expose())?;
+            env_vars.push(SUPABASE_SECRET_VAR.to_string());
+        }
+        let field = Field::Env {
+            name: SUPABASE_SECRET_VAR.into(),
+            value: secret.expose().to_string(),
+        };
+        patch.set.push(("supabase_jwt_secret".into(), field));
+        secrets.push(secret);
+    }
+    if let Some(project) = &req.firebase {
+        patch.jwks_uris.push(FIREBASE_JWKS_URI.into());
+        wanted.push(project.clone());
+    }
+    patch.jwks_uris.extend(req.jwks_uris.iter().cloned());
+    if !req.jwks_uris.is_empty() && req.audiences.is_empty() && configured.is_empty() {
+        return Err(Error::usage(
+            "--jwks-uri needs the audience your provider puts in its tokens",
+            "add --audience <aud> (for Auth0: your API identifier)".to_string(),
+        ));
+    }
+    let mut seen = Vec::new();
+    wanted.retain(|a| {
+        !configured.contains(a) && !seen.contains(a) && {
+            seen.push(a.clone());
+            true
+        }
+    });
+    patch.audiences = wanted;
+    Ok(())
+}
+
+fn supabase_secret(inputs: &Inputs, var: &str) -> Result<Secret> {
+    if inputs.config.format == Format::Json {
+        return Err(Error::usage(
+            format!(
+                "`{}` is JSON, which cannot reference .env (`!env` is a YAML tag)",
+                show(&inputs.config.path)
+            ),
+            "write supabase_jwt_secret into the JSON config by hand, or use a YAML config"
+                .to_string(),
+        ));
+    }
+    let env = env_of(&inputs.env);
+    env.get(var).filter(|s| !s.is_empty()).map(Secret::new).ok_or_else(|| {
+        Error::usage(
+            format!("--supabase-jwt-secret-env {var}: `{var}` is set neither in the environment nor in `{}`", show(&inputs.env.path)),
+            format!("export {var}='<the legacy JWT secret from Supabase: Project Settings > API>' and run again"),
+        )
+    })
+}
+
+/// The new key's config entry and `.env` variables.
+#[allow(clippy::too_many_arguments)]
+fn key_edits(
+    req: &Request,
+    inputs: &Inputs,
+    key: &PrivateKey,
+    kid: &str,
+    env: &mut EnvFile,
+    env_vars: &mut Vec<String>,
+    secrets: &mut Vec<Secret>,
+) -> Result<NewKey> {
+    let mut fields: Vec<(String, Field)> = vec![
+        ("kty".into(), Field::Str(key.alg().kty().as_str().into())),
+        ("alg".into(), Field::Str(key.alg().as_str().into())),
+        ("kid".into(), Field::Str(kid.to_string())),
+    ];
+    if let Some(k) = key.hmac_k() {
+        secrets.push(Secret::new(k.clone()));
+        if req.inline {
+            fields.push(("k".into(), Field::Str(k)));
+        } else {
+            let replaced = match &req.mode {
+                Mode::Force => inputs.current.as_ref().map(|c| c.kid.as_str()),
+                _ => None,
+            };
+            let var = hmac_var_name(&inputs.config, replaced);
+            fields.push((
+                "k".into(),
+                Field::Env {
+                    name: var.clone(),
+                    value: k.clone(),
+                },
+            ));
+            env.set(&var, &k)?;
+            env_vars.push(var);
+        }
+        env.remove(PRIVATE_KEY_VAR)?;
+    } else if let (Some(jwk), Some(pem)) = (key.public_jwk()?, key.to_pem()) {
+        for (name, value) in &jwk.params {
+            fields.push(((*name).to_string(), Field::Str(value.clone())));
+        }
+        fields.push(("use".into(), Field::Str("sig".into())));
+        env.set(PRIVATE_KEY_VAR, &pem)?;
+        env_vars.push(PRIVATE_KEY_VAR.to_string());
+        secrets.push(Secret::new(pem));
+    }
+    env.set(KID_VAR, kid)?;
+    env.set(ALG_VAR, key.alg().as_str())?;
+    env_vars.extend([KID_VAR.to_string(), ALG_VAR.to_string()]);
+    Ok(NewKey { fields })
+}
+
+/// Local-development values for the template's `!env` tags (never overwriting a value).
+fn template_vars(
+    env: &mut EnvFile,
+    env_vars: &mut Vec<String>,
+    secrets: &mut Vec<Secret>,
+) -> Result<()> {
+    for (name, value) in config::TEMPLATE_VARS {
+        if env.get(name).is_none() {
+            env.set(name, value)?;
+            env_vars.push(name.to_string());
+        }
+    }
+    if env.get("PS_ADMIN_TOKEN").is_none() {
+        let token = keys::random_hex(24)?;
+        env.set("PS_ADMIN_TOKEN", &token)?;
+        env_vars.push("PS_ADMIN_TOKEN".to_string());
+        secrets.push(Secret::new(token));
+    }
+    Ok(())
+}
+
+/// `PS_CLIENT_AUTH_KEY`, or `PS_CLIENT_AUTH_KEY_2`, … when a remaining key already reads it.
+fn hmac_var_name(config: &Config, removed_kid: Option<&str>) -> String {
+    let used: Vec<String> = config
+        .static_keys()
+        .iter()
+        .filter(|k| k.kid.as_deref() != removed_kid || removed_kid.is_none())
+        .filter_map(|k| match k.field("k").map(|n| &n.value) {
+            Some(Value::Env { name, .. }) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    (1..)
+        .map(|i| {
+            if i == 1 {
+                HMAC_VAR.to_string()
+            } else {
+                format!("{HMAC_VAR}_{i}")
+            }
+        })
+        .find(|n| !used.contains(n))
+        .unwrap_or_else(|| HMAC_VAR.to_string())
+}

@@ -1,0 +1,220 @@
+//! `init`'s report: one line per file on stderr, or a JSON summary on stdout; the
+//! `--dry-run` diffs with every secret masked.
+
+use std::path::Path;
+
+use serde_json::{Value as J, json};
+
+use crate::cmd::{env_of, show};
+use crate::config::{Config, Field, Found};
+use crate::envfile::EnvFile;
+use crate::fsutil::{self, GitStatus};
+use crate::keys::Alg;
+use crate::service::rules::{self, Finding};
+
+use super::plan::{KeyAction, Planned};
+use super::request::{Mode, Request};
+use super::state::Inputs;
+
+/// The key `mint` signs with after the run, if any.
+fn final_key(req: &Request, planned: &Planned) -> (Option<String>, Alg) {
+    match &planned.action {
+        KeyAction::New { key, kid, .. } => (Some(kid.clone()), key.alg()),
+        KeyAction::Keep { kid, alg } => (Some(kid.clone()), *alg),
+        KeyAction::Nothing => (None, req.alg),
+    }
+}
+
+/// The summary `--json` prints (with the masked diff on a dry run).
+fn summary(req: &Request, inputs: &Inputs, planned: &Planned, warnings: &[String]) -> J {
+    let (kid, alg) = final_key(req, planned);
+    let audience = planned
+        .final_config
+        .audiences(&env_of(&planned.final_env).lookup())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let plan = &planned.plan;
+    let mut out = json!({
+        "already_set_up": matches!(planned.action, KeyAction::Keep { .. }) && plan.is_empty(),
+        "kid": kid,
+        "alg": alg.as_str(),
+        "audience": audience,
+        "config": {"path": inputs.config.path, "created": inputs.created, "changed": plan.config.is_some()},
+        "env_file": {"path": inputs.env.path, "changed": plan.env.is_some(), "variables": planned.env_vars},
+        "rotated": req.mode == Mode::Rotate && matches!(planned.action, KeyAction::New { .. }),
+        "replaced": planned.patch.remove_kid,
+        "warnings": warnings,
+    });
+    if req.dry_run {
+        out["dry_run"] = J::Bool(true);
+        out["diff"] = J::String(plan.diff(show));
+    }
+    out
+}
+
+/// Prints the dry run: the diffs (or the JSON summary); nothing is written.
+pub(super) fn dry_run(req: &Request, inputs: &Inputs, planned: &Planned) {
+    let warnings = warnings(req, planned);
+    if req.json {
+        let out = summary(req, inputs, planned, &warnings);
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return;
+    }
+    let diff = planned.plan.diff(show);
+    if diff.is_empty() {
+        eprintln!("pskeys: nothing to change (dry run)");
+    } else {
+        print!("{diff}");
+        eprintln!("pskeys: dry run, nothing written");
+    }
+}
+
+/// Prints what was written.
+pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
+    let warnings = warnings(req, planned);
+    if req.json {
+        let out = summary(req, inputs, planned, &warnings);
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return;
+    }
+    let plan = &planned.plan;
+    let cfg = show(&inputs.config.path);
+    let changes = changes(planned).join("; ");
+    if inputs.created {
+        let why = if inputs.found == Found::Missing {
+            " (no config found here)"
+        } else {
+            ""
+        };
+        eprintln!("created `{cfg}` from the built-in template{why}: {changes}");
+    } else if plan.config.is_some() {
+        eprintln!("patched `{cfg}`: {changes}");
+    }
+    if plan.env.is_some() {
+        eprintln!(
+            "wrote `{}`: {}",
+            show(&inputs.env.path),
+            planned.env_vars.join(", ")
+        );
+    }
+    match (plan.is_empty(), final_key(req, planned)) {
+        (true, (None, _)) => {
+            eprintln!("already set up: `{cfg}` has everything asked for; nothing changed")
+        }
+        (true, (Some(kid), alg)) => eprintln!(
+            "already set up: `{cfg}` has key `{kid}` ({alg}) from `{}`; nothing changed",
+            show(&inputs.env.path)
+        ),
+        (false, _) => {}
+    }
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if !plan.is_empty() {
+        next_steps();
+    }
+}
+
+fn changes(planned: &Planned) -> Vec<String> {
+    let patch = &planned.patch;
+    let mut changes = Vec::new();
+    if let Some(old) = &patch.remove_kid {
+        changes.push(format!("removed key `{old}`"));
+    }
+    if let KeyAction::New { key, kid, .. } = &planned.action {
+        changes.push(format!(
+            "added key `{kid}` ({}) to client_auth.jwks.keys",
+            key.alg()
+        ));
+    }
+    for (key, value) in &patch.set {
+        let shown = match value {
+            Field::Bool(b) => b.to_string(),
+            Field::Env { name, .. } => format!("!env {name}"),
+            Field::Str(_) => "…".to_string(),
+        };
+        changes.push(format!("{key}: {shown}"));
+    }
+    if !patch.jwks_uris.is_empty() {
+        changes.push(format!("jwks_uri += {}", patch.jwks_uris.join(", ")));
+    }
+    if !patch.audiences.is_empty() {
+        changes.push(format!("audience += {}", patch.audiences.join(", ")));
+    }
+    changes
+}
+
+fn next_steps() {
+    eprintln!();
+    eprintln!("next steps:");
+    eprintln!(
+        "  1. restart the PowerSync Service so it loads the new key (it reads keys at startup)"
+    );
+    eprintln!("  2. TOKEN=$(pskeys mint --sub user-1)");
+    eprintln!(
+        "  3. paste the token into the Diagnostics app (https://diagnostics-app.powersync.com) or return it"
+    );
+    eprintln!(
+        "     from fetchCredentials with endpoint http://localhost:8080 (add --endpoint to put it in the token)"
+    );
+}
+
+fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
+    let mut out = Vec::new();
+    if req.inline && matches!(planned.action, KeyAction::New { .. }) {
+        out.push(
+            "the HMAC secret is written into the config itself (--inline): do not commit that file"
+                .to_string(),
+        );
+    }
+    out.extend(env_file_warnings(&req.files.env_file));
+    out.extend(service_refusal(&planned.final_config, &planned.final_env));
+    out
+}
+
+fn env_file_warnings(env_file: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(mode) = fsutil::mode(env_file).filter(|m| m & 0o077 != 0) {
+        out.push(format!(
+            "`{}` is readable by other users (mode {mode:o}); run `chmod 600 {}`",
+            show(env_file),
+            show(env_file)
+        ));
+    }
+    let name = env_file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match fsutil::git_status(env_file) {
+        GitStatus::NotIgnored => out.push(format!(
+            "`{}` is not git-ignored: add `{name}` to .gitignore so the key is never committed",
+            show(env_file)
+        )),
+        GitStatus::Tracked => out.push(format!(
+            "`{}` is tracked by git: run `git rm --cached {}` and add it to .gitignore, then rotate the key (`pskeys init --rotate`)",
+            show(env_file),
+            show(env_file)
+        )),
+        GitStatus::Ignored | GitStatus::NoRepo => {}
+    }
+    out
+}
+
+/// After the change: whether the service would still refuse to start with the config.
+fn service_refusal(config: &Config, env: &EnvFile) -> Option<String> {
+    let refusals: Vec<Finding> = rules::config_findings(config, &env_of(env))
+        .into_iter()
+        .filter(Finding::refuses_config)
+        .collect();
+    let first = refusals.first()?;
+    let more = match refusals.len() {
+        1 => String::new(),
+        n => format!(" ({} more)", n - 1),
+    };
+    Some(format!(
+        "the service would still refuse to start with `{}`: {}{more}; run `pskeys doctor` (and `pskeys doctor --fix` for `${{…}}` placeholders and string audiences)",
+        show(&config.path),
+        first.message
+    ))
+}

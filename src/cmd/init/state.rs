@@ -1,0 +1,191 @@
+//! What `init` finds: the config (or the template), `.env`, and how the signing key `.env`
+//! names relates to the config.
+
+use crate::cmd::{env_of, locate_config};
+use crate::config::node::Value;
+use crate::config::{self, Config, Format, Found};
+use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
+use crate::error::{Error, Result};
+use crate::keys::{Alg, PrivateKey};
+use crate::service::keystore::Refused;
+use crate::service::rules::{self, Finding, FindingId, KeyMatch, private_matches};
+
+use super::request::Request;
+
+/// What .env says the signing key is.
+pub(super) struct EnvKey {
+    pub kid: String,
+    pub alg: Option<Alg>,
+    pub private: Option<PrivateKey>,
+}
+
+/// How the .env key relates to the config.
+pub(super) enum State {
+    /// No key in .env: a fresh setup.
+    Fresh,
+    /// .env's key is in the config and matches.
+    SetUp { kid: String, alg: Alg },
+    /// .env names a kid the config lacks.
+    Missing { kid: String },
+    /// The config holds a different key under that kid.
+    Different { kid: String, why: String },
+}
+
+/// The files as read, once.
+pub(super) struct Inputs {
+    /// The config, or the template when none exists.
+    pub config: Config,
+    /// How the config path was chosen.
+    pub found: Found,
+    /// Whether the config is created from the template.
+    pub created: bool,
+    /// `.env` as read.
+    pub env: EnvFile,
+    /// The key `.env` names, if any.
+    pub current: Option<EnvKey>,
+    /// How that key relates to the config.
+    pub state: State,
+}
+
+impl Inputs {
+    /// Reads the config (or the template) and `.env`; refuses a config whose keys the
+    /// service refuses (a patch would keep it broken).
+    pub fn read(req: &Request) -> Result<Inputs> {
+        let (config_path, found) = locate_config(req.files.config.as_deref())?;
+        let created = !config_path.exists();
+        let config = if created {
+            let template = match Format::of(&config_path) {
+                Format::Yaml => config::TEMPLATE.to_string(),
+                Format::Json => "{}\n".to_string(),
+            };
+            Config::parse(&config_path, template)?
+        } else {
+            Config::load(&config_path)?
+        };
+        let env = EnvFile::load(&req.files.env_file)?;
+        refuse_broken_keys(&config, &env)?;
+        let current = read_env_key(&env)?;
+        let state = match &current {
+            None => State::Fresh,
+            Some(cur) => compare(&config, cur, &env)?,
+        };
+        Ok(Inputs {
+            config,
+            found,
+            created,
+            env,
+            current,
+            state,
+        })
+    }
+}
+
+pub(super) fn read_env_key(env: &EnvFile) -> Result<Option<EnvKey>> {
+    let Some(kid) = env.get(KID_VAR).filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
+    let alg = match env.get(ALG_VAR) {
+        Some(a) => Some(a.parse::<Alg>().map_err(|e| Error::EnvFile {
+            location: crate::error::Location {
+                path: env.path.clone(),
+                line: env.line_of(ALG_VAR),
+                column: None,
+            },
+            message: format!("{ALG_VAR}: {e}"),
+            hint: Some("fix the value, or run `pskeys init --force` for a new key".into()),
+        })?),
+        None => None,
+    };
+    let private = match (alg, env.get(PRIVATE_KEY_VAR)) {
+        (Some(a), Some(pem)) if !a.is_hmac() => Some(PrivateKey::from_pem(a, pem)?),
+        _ => None,
+    };
+    Ok(Some(EnvKey {
+        kid: kid.to_string(),
+        alg,
+        private,
+    }))
+}
+
+fn compare(config: &Config, cur: &EnvKey, env: &EnvFile) -> Result<State> {
+    let Some(key) = config.key_by_kid(&cur.kid) else {
+        return Ok(State::Missing {
+            kid: cur.kid.clone(),
+        });
+    };
+    let different = |why: String| {
+        Ok(State::Different {
+            kid: cur.kid.clone(),
+            why,
+        })
+    };
+    let config_alg = key.alg.as_deref().and_then(|a| a.parse::<Alg>().ok());
+    let Some(alg) = cur.alg.or(config_alg) else {
+        return different("neither .env nor the config says its algorithm".into());
+    };
+    if config_alg.is_some_and(|c| c != alg) {
+        return different(format!(
+            "the config says {}, .env says {alg}",
+            key.alg.as_deref().unwrap_or("?")
+        ));
+    }
+    if alg.is_hmac() {
+        return match key.field("k").map(|n| &n.value) {
+            Some(Value::Env { name, .. }) if env_of(env).get(name).is_some() => Ok(State::SetUp {
+                kid: cur.kid.clone(),
+                alg,
+            }),
+            Some(Value::Env { name, .. }) => different(format!(
+                "its `k` reads `{name}`, which .env does not define"
+            )),
+            Some(Value::Str(_)) => Ok(State::SetUp {
+                kid: cur.kid.clone(),
+                alg,
+            }),
+            _ => different("it has no `k`".into()),
+        };
+    }
+    let Some(private) = &cur.private else {
+        return different(format!("{PRIVATE_KEY_VAR} is missing from .env"));
+    };
+    let resolved = key
+        .node
+        .resolve(&env_of(env).lookup())
+        .map_err(|e| config.env_error(&e))?;
+    let jwk = resolved.as_object().cloned().unwrap_or_default();
+    match private_matches(private, &jwk) {
+        KeyMatch::Same => Ok(State::SetUp {
+            kid: cur.kid.clone(),
+            alg,
+        }),
+        KeyMatch::Differs(name) => different(format!("their `{name}` values differ")),
+        KeyMatch::Invalid => different("the .env key is not an asymmetric key".into()),
+    }
+}
+
+/// Keys and `client_auth` settings the service refuses, which a patch would keep broken:
+/// `init` stops before writing (a string audience is not among them: the patch fixes it).
+fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
+    let findings: Vec<Finding> = rules::config_findings(config, &env_of(env))
+        .into_iter()
+        .filter(|f| f.refuses_config() && f.in_client_auth())
+        .filter(|f| {
+            !matches!(
+                f.id,
+                FindingId::AudienceNotList
+                    | FindingId::EnvUndefined
+                    | FindingId::EnvPrefix
+                    | FindingId::EnvNotNumber
+                    | FindingId::DollarPlaceholder
+                    | FindingId::JwksLocalBlocked
+            )
+        })
+        .collect();
+    if findings.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        path: config.path.clone(),
+        refused: Refused { findings },
+    })
+}

@@ -1,0 +1,193 @@
+//! Plan, then write: what a command will change in the config and `.env`, decided before
+//! anything is written, applied by one all-or-nothing writer and shown by one renderer
+//! (`--dry-run` diffs with every secret masked).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::envfile::{ALG_VAR, KID_VAR, encode_value};
+use crate::error::Result;
+use crate::fsutil::{self, Write};
+
+/// A secret value: `Debug` and `Display` print `<secret>`, so no log line, error or diff
+/// shows it by accident. [`Secret::expose`] is the one way to the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value, for writing it where it belongs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+/// The new text of one file.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text now (`None`: it does not exist yet).
+    pub before: Option<String>,
+    /// Its text after the change.
+    pub after: String,
+    /// Unix mode for a new file (an existing file keeps its own).
+    pub new_mode: u32,
+}
+
+impl Change {
+    /// A change, or `None` when the text stays the same (and the file exists).
+    pub fn of(path: &Path, before: Option<&str>, after: String, new_mode: u32) -> Option<Change> {
+        (before != Some(after.as_str())).then(|| Change {
+            path: path.to_path_buf(),
+            before: before.map(str::to_string),
+            after,
+            new_mode,
+        })
+    }
+
+    /// Whether the file is created.
+    pub fn creates(&self) -> bool {
+        self.before.is_none()
+    }
+}
+
+/// Everything one command will write.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// The `.env` file (written first: a key in `.env` that the config lacks is repaired by
+    /// the next run, a config key without its secret is not).
+    pub env: Option<Change>,
+    /// The service config.
+    pub config: Option<Change>,
+    /// Values masked in every view of the plan.
+    pub secrets: Vec<Secret>,
+}
+
+/// `.env` variables whose values are never secret, shown in diffs.
+const PUBLIC_VARS: [&str; 3] = [KID_VAR, ALG_VAR, "PS_PORT"];
+
+impl Plan {
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.env.is_none() && self.config.is_none()
+    }
+
+    /// Masks every value of `vars` except the public ones (old and new values alike).
+    pub fn mask_env_values<'a>(&mut self, vars: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        for (name, value) in vars {
+            if !PUBLIC_VARS.contains(&name) && value.len() >= 6 {
+                self.secrets.push(Secret::new(value));
+            }
+        }
+    }
+
+    /// Writes the plan, all or nothing.
+    pub fn apply(&self) -> Result<()> {
+        let writes: Vec<Write> = [&self.env, &self.config]
+            .into_iter()
+            .flatten()
+            .map(|c| Write {
+                path: c.path.clone(),
+                content: c.after.clone(),
+                new_mode: c.new_mode,
+            })
+            .collect();
+        fsutil::write_all(&writes)
+    }
+
+    /// Unified diffs of both files (names as `show` gives them), secrets masked.
+    pub fn diff(&self, show: impl Fn(&Path) -> String) -> String {
+        let mut out = String::new();
+        for change in [&self.config, &self.env].into_iter().flatten() {
+            let name = show(&change.path);
+            let old = if change.creates() {
+                "/dev/null".to_string()
+            } else {
+                format!("a/{name}")
+            };
+            let before = change.before.as_deref().unwrap_or("");
+            out.push_str(
+                &similar::TextDiff::from_lines(before, &change.after)
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&old, &format!("b/{name}"))
+                    .to_string(),
+            );
+        }
+        self.mask(&out)
+    }
+
+    /// `text` with every secret (raw, and as `.env` encodes it) replaced, and every diff
+    /// line that is one line of a multi-line secret (a PEM body line of any length).
+    pub fn mask(&self, text: &str) -> String {
+        let mut whole: Vec<String> = Vec::new();
+        let mut lines: Vec<&str> = Vec::new();
+        for s in &self.secrets {
+            whole.push(encode_value(s.expose()));
+            whole.push(s.expose().to_string());
+            if s.expose().contains('\n') {
+                lines.extend(s.expose().lines().filter(|l| !l.starts_with("-----")));
+            }
+        }
+        whole.retain(|s| s.len() >= 6);
+        // Longest first, so a whole value is masked before its parts.
+        whole.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        whole.dedup();
+        let mut out = text.to_string();
+        for s in whole {
+            out = out.replace(&s, "<secret masked>");
+        }
+        out.split_inclusive('\n')
+            .map(|line| {
+                let body = line.get(1..).unwrap_or("").trim_end_matches(['\r', '\n']);
+                if !body.is_empty() && lines.contains(&body) {
+                    format!("{}<secret masked>{}", &line[..1], &line[1 + body.len()..])
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2-hunter2");
+        assert_eq!(format!("{s} {s:?}"), "<secret> <secret>");
+    }
+
+    #[test]
+    fn masks_pem_lines_and_encoded_values() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIBabc\nshort\n-----END PRIVATE KEY-----\n";
+        let plan = Plan {
+            secrets: vec![Secret::new(pem)],
+            ..Plan::default()
+        };
+        let shown = plan.mask(&format!("+K={}\n MIIBabc\n-short\n", encode_value(pem)));
+        assert_eq!(
+            shown,
+            "+K=<secret masked>\n <secret masked>\n-<secret masked>\n"
+        );
+    }
+}
