@@ -12,7 +12,7 @@ use crate::config::{self, Config, Patch};
 use crate::env::Env;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::fsutil::{self, Write};
+use crate::plan::{Change, Plan};
 use crate::service::rules::{self, Finding, FindingId, Fix, Impact, Severity};
 
 /// Runs `doctor`.
@@ -175,6 +175,28 @@ fn apply_fixes(path: &Path, env_file: &Path) -> Result<Vec<String>> {
     let Ok((config, _, findings)) = read(path, env_file)? else {
         return Ok(Vec::new());
     };
+    let (text, mut done) = fixed_config(&config, &findings)?;
+    let plan = Plan {
+        config: Change::of(path, Some(&config.text), text, 0o644),
+        ..Plan::default()
+    };
+    plan.apply()?;
+    if findings.iter().any(|f| f.autofix == Some(Fix::EnvMode)) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(env_file, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io("chmod", env_file, e))?;
+            done.push(format!("{}: mode 600", show(env_file)));
+        }
+    }
+    Ok(done)
+}
+
+/// The config text with every config fix applied (offsets from the same read), checked to
+/// parse; and what was fixed.
+fn fixed_config(config: &Config, findings: &[Finding]) -> Result<(String, Vec<String>)> {
+    let path = &config.path;
     let mut text = config.text.clone();
     let mut done = Vec::new();
     let mut edits: Vec<(usize, usize, &str, &Finding)> = findings
@@ -217,25 +239,7 @@ fn apply_fixes(path: &Path, env_file: &Path) -> Result<Vec<String>> {
             ));
         }
     }
-    let mut writes = Vec::new();
-    if text != config.text {
-        // Never write a config that no longer parses.
-        Config::parse_syntax(path, text.clone())?;
-        writes.push(Write {
-            path: path.to_path_buf(),
-            content: text,
-            new_mode: 0o644,
-        });
-    }
-    fsutil::write_all(&writes)?;
-    if findings.iter().any(|f| f.autofix == Some(Fix::EnvMode)) {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(env_file, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| Error::io("chmod", env_file, e))?;
-            done.push(format!("{}: mode 600", show(env_file)));
-        }
-    }
-    Ok(done)
+    // Never write a config that no longer parses.
+    Config::parse_syntax(path, text.clone())?;
+    Ok((text, done))
 }

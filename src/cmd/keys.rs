@@ -4,12 +4,12 @@
 use serde_json::{Value as J, json};
 
 use crate::cli::{Files, JwksArgs, KeysListArgs, KeysRetireArgs};
-use crate::cmd::{diff, env_of, open, show};
+use crate::cmd::{env_of, open, show};
 use crate::config::{self, Config, Patch, StaticKey, node::Value};
 use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
 use crate::error::{Error, Result};
-use crate::fsutil::{self, Write};
 use crate::keys::{Alg, PrivateKey};
+use crate::plan::{Change, Plan};
 use crate::service::rules::{KeyMatch, private_matches};
 
 /// One key as `keys list` shows it.
@@ -164,7 +164,7 @@ pub fn list(args: KeysListArgs) -> Result<()> {
     Ok(())
 }
 
-/// Runs `keys retire KID`.
+/// Runs `keys retire KID`: plan the removal, then write it (or show it).
 pub fn retire(args: KeysRetireArgs) -> Result<()> {
     let KeysRetireArgs {
         kid,
@@ -172,21 +172,47 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
         force,
         dry_run,
     } = args;
-    let (config, mut env) = load(&files)?;
-    let original_env = env.text.clone();
-    let all = rows(&config, &env);
-    let Some(row) = all.iter().find(|r| r.kid.as_deref() == Some(kid.as_str())) else {
+    let (config, env) = load(&files)?;
+    let (plan, notes) = plan_retire(&config, &env, &kid, force)?;
+    if dry_run {
+        print!("{}", plan.diff(show));
+        eprintln!("pskeys: dry run, nothing written");
+        return Ok(());
+    }
+    plan.apply()?;
+    eprintln!("patched `{}`: removed key `{kid}`", show(&config.path));
+    if plan.env.is_some() {
+        eprintln!("wrote `{}`", show(&files.env_file));
+    }
+    for n in notes {
+        eprintln!("{n}");
+    }
+    eprintln!(
+        "restart the PowerSync Service: tokens signed with `{kid}` are rejected from then on"
+    );
+    Ok(())
+}
+
+/// The config without `kid`, and `.env` without what only it used; signing handed over to
+/// another key `.env` can sign with (or refused without `force`).
+fn plan_retire(
+    config: &Config,
+    env_file: &EnvFile,
+    kid: &str,
+    force: bool,
+) -> Result<(Plan, Vec<String>)> {
+    let mut env = env_file.clone();
+    let all = rows(config, &env);
+    let Some(row) = all.iter().find(|r| r.kid.as_deref() == Some(kid)) else {
         let kids: Vec<String> = all.iter().filter_map(|r| r.kid.clone()).collect();
+        let has = if kids.is_empty() {
+            "none".into()
+        } else {
+            kids.join(", ")
+        };
         return Err(Error::usage(
             format!("`{}` has no key `{kid}`", show(&config.path)),
-            format!(
-                "the config's kids: {}",
-                if kids.is_empty() {
-                    "none".into()
-                } else {
-                    kids.join(", ")
-                }
-            ),
+            format!("the config's kids: {has}"),
         ));
     };
     let mut notes = Vec::new();
@@ -220,68 +246,47 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
         }
         env.remove(PRIVATE_KEY_VAR)?;
     }
-    // The HMAC secret's variable goes too, unless another key still reads it.
+    // The HMAC secret's variable goes too, unless anything else in the config reads it.
     if let Some(Value::Env { name, .. }) = config
-        .key_by_kid(&kid)
+        .key_by_kid(kid)
         .and_then(|k| k.field("k").map(|n| n.value.clone()))
+        && env_references(config, &name) == 1
     {
-        let still_used = config.static_keys().iter().any(|k| {
-            k.kid.as_deref() != Some(kid.as_str()) && matches!(k.field("k").map(|n| &n.value), Some(Value::Env { name: n, .. }) if *n == name)
-        });
-        if !still_used {
-            env.remove(&name)?;
-        }
+        env.remove(&name)?;
     }
     let patch = Patch {
-        remove_kid: Some(kid.clone()),
+        remove_kid: Some(kid.to_string()),
         ..Patch::default()
     };
-    let new_config = config::apply(&config, &patch)?;
-    if dry_run {
-        let mut out = diff(&config.text, &new_config, &show(&config.path), false);
-        out.push_str(&diff(
-            &original_env,
-            &env.text,
-            &show(&files.env_file),
-            false,
-        ));
-        for (_, v) in env
+    let new_config = config::apply(config, &patch)?;
+    let mut plan = Plan {
+        config: Change::of(&config.path, Some(&config.text), new_config, 0o644),
+        env: Change::of(
+            &env.path,
+            env_file.existed.then_some(env_file.text.as_str()),
+            env.text.clone(),
+            0o600,
+        ),
+        secrets: Vec::new(),
+    };
+    plan.mask_env_values(
+        env_file
             .vars()
             .iter()
-            .chain(EnvFile::parse(&files.env_file, original_env.clone(), true)?.vars())
-        {
-            if v.len() >= 16 {
-                out = out.replace(crate::envfile::encode_value(v).as_str(), "<secret masked>");
-            }
-        }
-        print!("{out}");
-        eprintln!("pskeys: dry run, nothing written");
-        return Ok(());
-    }
-    let mut writes = vec![Write {
-        path: config.path.clone(),
-        content: new_config,
-        new_mode: 0o644,
-    }];
-    if env.text != original_env {
-        writes.push(Write {
-            path: files.env_file.clone(),
-            content: env.text.clone(),
-            new_mode: 0o600,
-        });
-    }
-    fsutil::write_all(&writes)?;
-    eprintln!("patched `{}`: removed key `{kid}`", show(&config.path));
-    if env.text != original_env {
-        eprintln!("wrote `{}`", show(&files.env_file));
-    }
-    for n in notes {
-        eprintln!("{n}");
-    }
-    eprintln!(
-        "restart the PowerSync Service: tokens signed with `{kid}` are rejected from then on"
+            .map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    Ok(())
+    Ok((plan, notes))
+}
+
+/// How many `!env NAME` tags the config holds for `name`.
+fn env_references(config: &Config, name: &str) -> usize {
+    let mut n = 0;
+    config.root.visit(&mut String::new(), &mut |_, node| {
+        if matches!(&node.value, Value::Env { name: v, .. } if v == name) {
+            n += 1;
+        }
+    });
+    n
 }
 
 /// Runs `jwks`.

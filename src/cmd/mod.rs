@@ -96,17 +96,3 @@ pub(crate) fn clean_token(raw: &str) -> &str {
     }
     t
 }
-
-/// A unified diff of one file (`/dev/null` as the old side for a new file).
-pub(crate) fn diff(before: &str, after: &str, name: &str, created: bool) -> String {
-    let old = if created {
-        "/dev/null".to_string()
-    } else {
-        format!("a/{name}")
-    };
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(&old, &format!("b/{name}"))
-        .to_string()
-}
