@@ -279,7 +279,10 @@ fn retire_keeps_a_variable_the_config_still_reads() {
         "powersync.yaml",
         "storage: {type: mongodb}\nclient_auth:\n  supabase: true\n  supabase_jwt_secret: !env PS_SHARED\n  jwks:\n    keys:\n      - {kty: oct, alg: HS256, kid: old, k: !env PS_SHARED}\n  audience: [authenticated]\n",
     );
-    p.write(".env", "PS_SHARED=c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI\n");
+    p.write(
+        ".env",
+        "PS_SHARED=c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI\n",
+    );
     p.ok(&["keys", "retire", "old"]);
     assert!(p.read(".env").contains("PS_SHARED="), "{}", p.read(".env"));
     assert!(!p.read("powersync.yaml").contains("kid: old"));

@@ -39,47 +39,67 @@ fn readme_section(cmd: &str) -> String {
     rest[..end].to_string()
 }
 
+/// Each subcommand and the README section that documents it.
+const SECTIONS: [(&[&str], &str); 8] = [
+    (&["init"], "init"),
+    (&["mint"], "mint"),
+    (&["verify"], "verify"),
+    (&["decode"], "decode"),
+    (&["doctor"], "doctor"),
+    (&["keys", "list"], "keys` and `pskeys jwks"),
+    (&["keys", "retire"], "keys` and `pskeys jwks"),
+    (&["jwks"], "keys` and `pskeys jwks"),
+];
+
+fn help_flags(args: &[&str]) -> BTreeSet<String> {
+    let help = Command::cargo_bin("pskeys")
+        .unwrap()
+        .args(args)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let mut out = flags(&String::from_utf8(help.stdout).unwrap());
+    out.remove("--help");
+    out.remove("--version");
+    out
+}
+
 #[test]
 fn readme_flags_match_help() {
-    for cmd in ["init", "mint"] {
-        let help = Command::cargo_bin("pskeys")
-            .unwrap()
-            .args([cmd, "--help"])
-            .output()
-            .unwrap();
-        let help = String::from_utf8(help.stdout).unwrap();
-        let mut documented = flags(&help);
-        documented.remove("--help");
-        documented.remove("--version");
-        let section = readme_section(cmd);
-        let in_readme = flags(&section);
+    let all_help: BTreeSet<String> = SECTIONS
+        .iter()
+        .flat_map(|(args, _)| help_flags(args))
+        .collect();
+    for (args, section) in SECTIONS {
+        let documented = help_flags(args);
+        let in_readme = flags(&readme_section(section));
         let missing: Vec<_> = documented.difference(&in_readme).collect();
         assert!(
             missing.is_empty(),
-            "README `pskeys {cmd}` does not mention {missing:?}"
+            "README `pskeys {section}` does not mention {missing:?} of `pskeys {}`",
+            args.join(" ")
         );
-        // The README may mention other commands' flags in prose (e.g. `init --force` in mint's
-        // section); all of them must exist somewhere.
-        let all_help: BTreeSet<String> = ["init", "mint"]
-            .iter()
-            .flat_map(|c| {
-                flags(
-                    &String::from_utf8(
-                        Command::cargo_bin("pskeys")
-                            .unwrap()
-                            .args([*c, "--help"])
-                            .output()
-                            .unwrap()
-                            .stdout,
-                    )
-                    .unwrap(),
-                )
-            })
-            .collect();
+        // The README may mention other commands' flags in prose (e.g. `init --force` in
+        // mint's section); all of them must exist somewhere.
         let unknown: Vec<_> = in_readme.difference(&all_help).collect();
         assert!(
             unknown.is_empty(),
-            "README `pskeys {cmd}` mentions flags that do not exist: {unknown:?}"
+            "README `pskeys {section}` mentions flags that do not exist: {unknown:?}"
         );
     }
+}
+
+#[test]
+fn readme_lists_every_doctor_finding() {
+    let section = readme_section("doctor");
+    let listed: BTreeSet<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let ids: BTreeSet<&str> = pskeys::service::FindingId::ALL
+        .iter()
+        .map(|i| i.as_str())
+        .collect();
+    assert_eq!(listed, ids, "README doctor table vs FindingId::ALL");
 }
