@@ -7,7 +7,7 @@
 //! As a library: open the config and `.env` a project uses with [`Project`], build a
 //! [`Minter`] once (it holds the prepared signing key, the audiences and the service's key
 //! store), then [`Minter::mint`] as many tokens as needed. [`service`] holds the service's
-//! rules: [`service::rules`] for configs, [`service::verify`] for tokens.
+//! rules: [`service::rules`] for configs, [`service::verify()`] for tokens.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

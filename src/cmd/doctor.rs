@@ -177,7 +177,7 @@ fn apply_fixes(path: &Path, env_file: &Path) -> Result<Vec<String>> {
     };
     let (text, mut done) = fixed_config(&config, &findings)?;
     let plan = Plan {
-        config: Change::of(path, Some(&config.text), text, 0o644),
+        config: Change::of(path, Some(config.text()), text, 0o644),
         ..Plan::default()
     };
     plan.apply()?;
@@ -197,7 +197,7 @@ fn apply_fixes(path: &Path, env_file: &Path) -> Result<Vec<String>> {
 /// parse; and what was fixed.
 fn fixed_config(config: &Config, findings: &[Finding]) -> Result<(String, Vec<String>)> {
     let path = &config.path;
-    let mut text = config.text.clone();
+    let mut text = config.text().to_string();
     let mut done = Vec::new();
     let mut edits: Vec<(usize, usize, &str, &Finding)> = findings
         .iter()

@@ -51,7 +51,7 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
         .static_keys()
         .iter()
         .map(|k: &StaticKey<'_>| {
-            let kty = k.kty.clone().unwrap_or_else(|| "?".into());
+            let kty = k.kty.map_or("?", |k| k.as_str()).to_string();
             let (public, can_sign) = match k.field("k").map(|n| &n.value) {
                 Some(Value::Env { name, .. }) => {
                     (format!("secret in .env ({name})"), get(name).is_some())
@@ -72,7 +72,7 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
             Row {
                 kid: k.kid.clone(),
                 kty,
-                alg: k.alg.clone().unwrap_or_else(|| "-".into()),
+                alg: k.alg.map_or("-", |a| a.as_str()).to_string(),
                 line: k.node.line,
                 public,
                 can_sign,
@@ -260,7 +260,7 @@ fn plan_retire(
     };
     let new_config = config::apply(config, &patch)?;
     let mut plan = Plan {
-        config: Change::of(&config.path, Some(&config.text), new_config, 0o644),
+        config: Change::of(&config.path, Some(config.text()), new_config, 0o644),
         env: Change::of(
             &env.path,
             env_file.existed.then_some(env_file.text.as_str()),

@@ -2,7 +2,7 @@
 //! found by a span-keeping parse, indented like the file (2, 4 spaces or tabs); every
 //! other byte, the key order and the final newline stay as they were.
 
-use super::node::{JsonSpan, Node, parse_json};
+use super::node::{JsonKind, JsonSpan, Node, parse_json};
 use super::{Field, NewKey, Patch};
 
 type Res<T> = Result<T, String>;
@@ -185,7 +185,7 @@ enum Target {
 
 fn edit(text: &str, path: &[&str], target: Target) -> Res<String> {
     let (_, root) = parse_json(text).map_err(|e| e.message)?;
-    if !root.is_object {
+    if root.kind != JsonKind::Object {
         return Err("the JSON document is not an object".into());
     }
     let style = detect(text);
@@ -197,13 +197,13 @@ fn edit(text: &str, path: &[&str], target: Target) -> Res<String> {
             .find(|(k, _, _)| k.as_deref() == Some(*name));
         match (child, &target) {
             (Some((_, _, span)), _) if i + 1 < path.len() => {
-                if !span.is_object {
+                if span.kind != JsonKind::Object {
                     return Err(format!("`{name}` is not an object"));
                 }
                 container = span;
             }
             (Some((_, _, span)), Target::Append(items)) => {
-                if !span.is_array {
+                if span.kind != JsonKind::Array {
                     return Err(format!("`{name}` is not a list"));
                 }
                 let members = items.iter().map(|v| (None, v.clone())).collect();

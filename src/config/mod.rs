@@ -1,13 +1,14 @@
 //! The PowerSync service config: finding it, reading `client_auth` as the service does,
 //! and patching it losslessly (YAML through yaml-edit's CST, JSON through byte spans).
 
-pub mod json_patch;
+pub(crate) mod json_patch;
 pub mod node;
-pub mod yaml_patch;
+pub(crate) mod yaml_patch;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location, Result};
+use crate::jws::{Alg, Kty};
 use node::{Node, Value};
 
 /// The embedded template `init` writes when no config exists.
@@ -94,8 +95,8 @@ pub fn locate(flag: Option<&Path>, env_path: Option<&str>, dir: &Path) -> (PathB
 pub struct Config {
     /// The file.
     pub path: PathBuf,
-    /// Its exact text.
-    pub text: String,
+    /// Its exact text (private: the parsed `root` must always be of this text).
+    text: String,
     /// YAML or JSON.
     pub format: Format,
     /// The parsed document (`Null` for an empty YAML file).
@@ -107,12 +108,12 @@ pub struct Config {
 pub struct StaticKey<'a> {
     /// Position in the list.
     pub index: usize,
-    /// The `kid`, when it is a string (see [`StaticKey::kid_node`] for others).
+    /// The `kid`, when it is a plain string (an `!env` kid resolves through [`StaticKey::field`]).
     pub kid: Option<String>,
     /// The `kty`.
-    pub kty: Option<String>,
+    pub kty: Option<Kty>,
     /// The `alg`.
-    pub alg: Option<String>,
+    pub alg: Option<Alg>,
     /// The whole JWK node.
     pub node: &'a Node,
 }
@@ -132,6 +133,11 @@ fn text_of(node: Option<&Node>) -> Option<String> {
 }
 
 impl Config {
+    /// The exact text the config was parsed from.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Parses `text` as the config at `path` and checks the shape pskeys relies on.
     pub fn parse(path: &Path, text: String) -> Result<Config> {
         let config = Config::parse_syntax(path, text)?;
@@ -279,8 +285,8 @@ impl Config {
             .map(|(index, node)| StaticKey {
                 index,
                 kid: text_of(node.get("kid")),
-                kty: text_of(node.get("kty")),
-                alg: text_of(node.get("alg")),
+                kty: text_of(node.get("kty")).as_deref().and_then(Kty::parse),
+                alg: text_of(node.get("alg")).as_deref().and_then(Alg::parse),
                 node,
             })
             .collect()

@@ -485,10 +485,19 @@ pub struct JsonSpan {
     pub end: usize,
     /// For objects: each member's key span start and value; for arrays: the items.
     pub children: Vec<(Option<String>, usize, JsonSpan)>,
-    /// True for `{…}`, false for `[…]` and scalars.
-    pub is_object: bool,
-    /// True for `[…]`.
-    pub is_array: bool,
+    /// What kind of value it is.
+    pub kind: JsonKind,
+}
+
+/// The kinds of JSON value a span can cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    /// `{…}`.
+    Object,
+    /// `[…]`.
+    Array,
+    /// A string, number, boolean or null.
+    Scalar,
 }
 
 impl JsonSpan {
@@ -496,14 +505,13 @@ impl JsonSpan {
         start: usize,
         end: usize,
         children: Vec<(Option<String>, usize, JsonSpan)>,
-        is_object: bool,
+        kind: JsonKind,
     ) -> Self {
         JsonSpan {
             start,
             end,
             children,
-            is_object,
-            is_array: !is_object,
+            kind,
         }
     }
 }
@@ -581,8 +589,7 @@ impl JsonParser<'_> {
                     start,
                     end,
                     children: vec![],
-                    is_object: false,
-                    is_array: false,
+                    kind: JsonKind::Scalar,
                 },
             )
         };
@@ -625,7 +632,10 @@ impl JsonParser<'_> {
                     }
                 }
                 let node = Node::new(Value::Map(entries), line, column);
-                Ok((node, JsonSpan::container(start, self.i, children, true)))
+                Ok((
+                    node,
+                    JsonSpan::container(start, self.i, children, JsonKind::Object),
+                ))
             }
             Some(b'[') => {
                 self.i += 1;
@@ -647,7 +657,10 @@ impl JsonParser<'_> {
                     }
                 }
                 let node = Node::new(Value::Seq(items), line, column);
-                Ok((node, JsonSpan::container(start, self.i, children, false)))
+                Ok((
+                    node,
+                    JsonSpan::container(start, self.i, children, JsonKind::Array),
+                ))
             }
             Some(b'"') => {
                 let s = self.string()?;

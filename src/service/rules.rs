@@ -268,7 +268,7 @@ impl Checker<'_> {
         };
         let whole = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) == Some(name);
         let autofix = (whole && self.config.format == Format::Yaml && name.starts_with("PS_"))
-            .then(|| placeholder_edit(&self.config.text, node, s, name))
+            .then(|| placeholder_edit(self.config.text(), node, s, name))
             .flatten();
         let fix = match (whole, name.starts_with("PS_")) {
             (true, true) => format!("write `{path}: !env {name}` (`pskeys doctor --fix` does)"),

@@ -72,11 +72,11 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     }
     let config = &inputs.config;
     let new_config = if patch.is_empty() && !inputs.created {
-        config.text.clone()
+        config.text().to_string()
     } else {
         config::apply(config, &patch)?
     };
-    let before = (!inputs.created).then_some(config.text.as_str());
+    let before = (!inputs.created).then_some(config.text());
     let mut plan = Plan {
         config: Change::of(&config.path, before, new_config.clone(), 0o644),
         env: env_change(&inputs.env, &env),

@@ -119,14 +119,14 @@ fn compare(config: &Config, cur: &EnvKey, env: &EnvFile) -> Result<State> {
             why,
         })
     };
-    let config_alg = key.alg.as_deref().and_then(|a| a.parse::<Alg>().ok());
+    let config_alg = key.alg;
     let Some(alg) = cur.alg.or(config_alg) else {
         return different("neither .env nor the config says its algorithm".into());
     };
     if config_alg.is_some_and(|c| c != alg) {
         return different(format!(
             "the config says {}, .env says {alg}",
-            key.alg.as_deref().unwrap_or("?")
+            key.alg.map_or("?", Alg::as_str)
         ));
     }
     if alg.is_hmac() {
