@@ -217,34 +217,7 @@ fn plan_retire(
     };
     let mut notes = Vec::new();
     if row.signing {
-        let successor = all
-            .iter()
-            .find(|r| r.kid.is_some() && r.kid != row.kid && r.can_sign);
-        match (successor, force) {
-            (Some(next), _) => {
-                let next_kid = next.kid.clone().unwrap_or_default();
-                env.set(KID_VAR, &next_kid)?;
-                env.set(ALG_VAR, &next.alg)?;
-                notes.push(format!("`pskeys mint` now signs with `{next_kid}`"));
-            }
-            (None, true) => {
-                env.remove(KID_VAR)?;
-                env.remove(ALG_VAR)?;
-                notes.push(
-                    "no signing key is left: run `pskeys init` before the next `pskeys mint`"
-                        .to_string(),
-                );
-            }
-            (None, false) => {
-                return Err(Error::Conflict {
-                    message: format!("`{kid}` is the signing key and no other key could take over"),
-                    hint: format!(
-                        "add a new key first (`pskeys init --rotate`), then retire `{kid}`; or pass --force"
-                    ),
-                });
-            }
-        }
-        env.remove(PRIVATE_KEY_VAR)?;
+        notes.push(hand_over(&all, row, kid, force, &mut env)?);
     }
     // The HMAC secret's variable goes too, unless anything else in the config reads it.
     if let Some(Value::Env { name, .. }) = config
@@ -276,6 +249,37 @@ fn plan_retire(
             .map(|(k, v)| (k.as_str(), v.as_str())),
     );
     Ok((plan, notes))
+}
+
+/// Retiring the signing key: `.env` signs with the next key it can sign with, or with
+/// none (`force`), or the retirement is refused.
+fn hand_over(all: &[Row], row: &Row, kid: &str, force: bool, env: &mut EnvFile) -> Result<String> {
+    let successor = all
+        .iter()
+        .find(|r| r.kid.is_some() && r.kid != row.kid && r.can_sign);
+    let note = match (successor, force) {
+        (Some(next), _) => {
+            let next_kid = next.kid.clone().unwrap_or_default();
+            env.set(KID_VAR, &next_kid)?;
+            env.set(ALG_VAR, &next.alg)?;
+            format!("`pskeys mint` now signs with `{next_kid}`")
+        }
+        (None, true) => {
+            env.remove(KID_VAR)?;
+            env.remove(ALG_VAR)?;
+            "no signing key is left: run `pskeys init` before the next `pskeys mint`".to_string()
+        }
+        (None, false) => {
+            return Err(Error::Conflict {
+                message: format!("`{kid}` is the signing key and no other key could take over"),
+                hint: format!(
+                    "add a new key first (`pskeys init --rotate`), then retire `{kid}`; or pass --force"
+                ),
+            });
+        }
+    };
+    env.remove(PRIVATE_KEY_VAR)?;
+    Ok(note)
 }
 
 /// How many `!env NAME` tags the config holds for `name`.

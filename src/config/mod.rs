@@ -453,23 +453,28 @@ pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
         ),
         hint: Some("please report this file as a pskeys bug".into()),
     })?;
-    let fail = |what: String| {
-        Err(Error::Config {
+    if let Some(what) = missing_after_patch(config, &patched, patch) {
+        return Err(Error::Config {
             location: Location::file(&config.path),
             message: format!("internal error: after patching, {what}; nothing was written"),
             hint: Some("please report this file as a pskeys bug".into()),
-        })
-    };
+        });
+    }
+    Ok(text)
+}
+
+/// What the patched config lacks of what the patch meant (`None`: all there).
+fn missing_after_patch(config: &Config, patched: &Config, patch: &Patch) -> Option<String> {
     if let Some(key) = &patch.add_key
         && let Some(kid) = key.kid()
         && patched.key_by_kid(kid).is_none()
     {
-        return fail(format!("key `{kid}` is missing"));
+        return Some(format!("key `{kid}` is missing"));
     }
     if let Some(kid) = &patch.remove_kid {
         let added = patch.add_key.as_ref().and_then(NewKey::kid) == Some(kid.as_str());
         if !added && patched.key_by_kid(kid).is_some() {
-            return fail(format!("key `{kid}` is still there"));
+            return Some(format!("key `{kid}` is still there"));
         }
     }
     if !patch.audiences.is_empty() {
@@ -480,7 +485,7 @@ pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
             .flatten()
             .unwrap_or_default();
         if let Some(missing) = patch.audiences.iter().find(|a| !got.contains(a)) {
-            return fail(format!("audience `{missing}` is missing"));
+            return Some(format!("audience `{missing}` is missing"));
         }
     }
     if !patch.jwks_uris.is_empty() || !patch.set.is_empty() {
@@ -496,7 +501,7 @@ pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
             _ => Vec::new(),
         };
         if let Some(missing) = patch.jwks_uris.iter().find(|u| !uris.contains(&u.as_str())) {
-            return fail(format!("jwks_uri `{missing}` is missing"));
+            return Some(format!("jwks_uri `{missing}` is missing"));
         }
         for (key, value) in &patch.set {
             let node = patched
@@ -513,9 +518,9 @@ pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
                 },
             };
             if !ok {
-                return fail(format!("`client_auth.{key}` was not set"));
+                return Some(format!("`client_auth.{key}` was not set"));
             }
         }
     }
-    Ok(text)
+    None
 }

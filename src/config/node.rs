@@ -594,74 +594,8 @@ impl JsonParser<'_> {
             )
         };
         match self.s.get(self.i) {
-            Some(b'{') => {
-                self.i += 1;
-                let mut entries = Vec::new();
-                let mut children = Vec::new();
-                self.ws();
-                if self.s.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        let key_start = self.i;
-                        if self.s.get(self.i) != Some(&b'"') {
-                            return Err(self.err("expected a string key"));
-                        }
-                        let key = self.string()?;
-                        self.ws();
-                        if self.s.get(self.i) != Some(&b':') {
-                            return Err(self.err("expected `:` after the key"));
-                        }
-                        self.i += 1;
-                        self.ws();
-                        let (node, span) = self.value()?;
-                        if entries.iter().any(|(k, _): &(String, Node)| *k == key) {
-                            let (line, column) = self.line_col(key_start);
-                            return Err(ParseError {
-                                message: format!("duplicate key `{key}`"),
-                                line,
-                                column,
-                            });
-                        }
-                        entries.push((key.clone(), node));
-                        children.push((Some(key), key_start, span));
-                        if self.separator(b'}')? {
-                            break;
-                        }
-                    }
-                }
-                let node = Node::new(Value::Map(entries), line, column);
-                Ok((
-                    node,
-                    JsonSpan::container(start, self.i, children, JsonKind::Object),
-                ))
-            }
-            Some(b'[') => {
-                self.i += 1;
-                let mut items = Vec::new();
-                let mut children = Vec::new();
-                self.ws();
-                if self.s.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        let item_start = self.i;
-                        let (node, span) = self.value()?;
-                        items.push(node);
-                        children.push((None, item_start, span));
-                        if self.separator(b']')? {
-                            break;
-                        }
-                    }
-                }
-                let node = Node::new(Value::Seq(items), line, column);
-                Ok((
-                    node,
-                    JsonSpan::container(start, self.i, children, JsonKind::Array),
-                ))
-            }
+            Some(b'{') => self.object(start, line, column),
+            Some(b'[') => self.array(start, line, column),
             Some(b'"') => {
                 let s = self.string()?;
                 Ok(leaf(Value::Str(s), self.i))
@@ -694,6 +628,86 @@ impl JsonParser<'_> {
             }
             None => Err(self.err("unexpected end of input")),
         }
+    }
+
+    fn object(
+        &mut self,
+        start: usize,
+        line: usize,
+        column: usize,
+    ) -> Result<(Node, JsonSpan), ParseError> {
+        self.i += 1;
+        let mut entries: Vec<(String, Node)> = Vec::new();
+        let mut children = Vec::new();
+        self.ws();
+        if self.s.get(self.i) == Some(&b'}') {
+            self.i += 1;
+        } else {
+            loop {
+                self.ws();
+                let key_start = self.i;
+                if self.s.get(self.i) != Some(&b'"') {
+                    return Err(self.err("expected a string key"));
+                }
+                let key = self.string()?;
+                self.ws();
+                if self.s.get(self.i) != Some(&b':') {
+                    return Err(self.err("expected `:` after the key"));
+                }
+                self.i += 1;
+                self.ws();
+                let (node, span) = self.value()?;
+                if entries.iter().any(|(k, _)| *k == key) {
+                    let (line, column) = self.line_col(key_start);
+                    return Err(ParseError {
+                        message: format!("duplicate key `{key}`"),
+                        line,
+                        column,
+                    });
+                }
+                entries.push((key.clone(), node));
+                children.push((Some(key), key_start, span));
+                if self.separator(b'}')? {
+                    break;
+                }
+            }
+        }
+        let node = Node::new(Value::Map(entries), line, column);
+        Ok((
+            node,
+            JsonSpan::container(start, self.i, children, JsonKind::Object),
+        ))
+    }
+
+    fn array(
+        &mut self,
+        start: usize,
+        line: usize,
+        column: usize,
+    ) -> Result<(Node, JsonSpan), ParseError> {
+        self.i += 1;
+        let mut items = Vec::new();
+        let mut children = Vec::new();
+        self.ws();
+        if self.s.get(self.i) == Some(&b']') {
+            self.i += 1;
+        } else {
+            loop {
+                self.ws();
+                let item_start = self.i;
+                let (node, span) = self.value()?;
+                items.push(node);
+                children.push((None, item_start, span));
+                if self.separator(b']')? {
+                    break;
+                }
+            }
+        }
+        let node = Node::new(Value::Seq(items), line, column);
+        Ok((
+            node,
+            JsonSpan::container(start, self.i, children, JsonKind::Array),
+        ))
     }
 
     fn string(&mut self) -> Result<String, ParseError> {

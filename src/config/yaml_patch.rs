@@ -349,6 +349,8 @@ fn append_at_end(text: &str, block: String, nl: &str) -> Option<Edit> {
     })
 }
 
+/// The edit that makes `path` under `map` hold the leaf: walks down existing mappings,
+/// adds the missing entries, fills an empty value, or extends the value there.
 fn in_mapping(
     map: &Mapping,
     map_range: (usize, usize),
@@ -365,105 +367,12 @@ fn in_mapping(
         .entries()
         .find(|e| e.key_node().and_then(|k| key_name(&k)).as_deref() == Some(name));
     let Some(entry) = found else {
-        // Add a new entry to this mapping.
-        if map.is_flow_style() {
-            let (start, end) = map_range;
-            let close = text[start..end]
-                .rfind('}')
-                .map(|i| start + i)
-                .ok_or("no closing brace")?;
-            let sep = if map.entries().next().is_some() {
-                ", "
-            } else {
-                ""
-            };
-            return Ok(Some(Edit {
-                start: close,
-                end: close,
-                with: format!("{sep}{}", render_flow(path, leaf, layout)),
-            }));
-        }
-        if is_root {
-            let block = render_block(path, leaf, 0, layout);
-            return Ok(append_at_end(text, block, layout.nl));
-        }
-        let first_key = map
-            .entries()
-            .next()
-            .and_then(|e| e.key_node())
-            .ok_or("empty mapping")?;
-        let col = column(text, range(&first_key).0);
-        let last = map.entries().last().ok_or("empty mapping")?;
-        let last_key = last.key_node().ok_or("entry without key")?;
-        let end = last
-            .value_node()
-            .map_or(range(&last_key).1, |v| range(&v).1.max(range(&last_key).1));
-        let at = after_last_content(text, range(&last_key).0, end);
-        let mut with = String::new();
-        if !text[..at].ends_with('\n') {
-            with.push_str(layout.nl);
-        }
-        with.push_str(&render_block(path, leaf, col, layout));
-        return Ok(Some(Edit {
-            start: at,
-            end: at,
-            with,
-        }));
+        return add_entry(map, map_range, path, leaf, layout, is_root);
     };
     let key = entry.key_node().ok_or("entry without key")?;
-    let (key_start, key_end) = range(&key);
-    let key_col = column(text, key_start);
-    let value = entry.value_node().filter(|v| !is_null(v, text));
-    match value {
-        None => {
-            // `key:` with no value (perhaps only comments below): fill it in.
-            let colon = text[key_end..]
-                .find(':')
-                .map(|i| key_end + i)
-                .ok_or("no colon after key")?;
-            let null_end = entry
-                .value_node()
-                .map_or(colon + 1, |v| range(&v).1.max(colon + 1));
-            if rest.is_empty() && leaf.prefers_flow() {
-                return Ok(Some(Edit {
-                    start: colon + 1,
-                    end: null_end,
-                    with: format!(" {}", leaf.new_list(true, key_col, layout)),
-                }));
-            }
-            let inner = if rest.is_empty() {
-                leaf.new_list(false, key_col, layout)
-            } else {
-                render_block(rest, leaf, key_col + layout.unit, layout)
-            };
-            let at = after_line(text, colon);
-            let mut with = String::new();
-            if !text[..at].ends_with('\n') {
-                with.push_str(layout.nl);
-            }
-            with.push_str(&inner);
-            // Drop an explicit `~`/`null` value so the block below it becomes the value.
-            if entry.value_node().is_some() && null_end > colon + 1 {
-                let edits = vec![
-                    Edit {
-                        start: colon + 1,
-                        end: null_end,
-                        with: String::new(),
-                    },
-                    Edit {
-                        start: at,
-                        end: at,
-                        with,
-                    },
-                ];
-                return Ok(Some(merge(text, edits)));
-            }
-            Ok(Some(Edit {
-                start: at,
-                end: at,
-                with,
-            }))
-        }
+    let key_col = column(text, range(&key).0);
+    match entry.value_node().filter(|v| !is_null(v, text)) {
+        None => fill_empty(&entry, rest, leaf, layout),
         Some(v) => {
             if let Some(child) = v.as_mapping() {
                 if rest.is_empty() {
@@ -474,43 +383,161 @@ fn in_mapping(
             if !rest.is_empty() {
                 return Err(format!("`{name}` is not a mapping"));
             }
-            if let Leaf::Scalar(new) = leaf {
-                let (s, e) = range(&v);
-                let source = text[s..e].trim_end();
-                if source == new {
-                    return Ok(None);
-                }
-                return Ok(Some(Edit {
-                    start: s,
-                    end: s + source.len(),
-                    with: new.clone(),
-                }));
-            }
-            if let Some(seq) = v.as_sequence() {
-                return Ok(append_to_seq(seq, &v, key_col, leaf, layout));
-            }
-            // A scalar (or `!env` string) where a list is wanted: keep it as the first item.
-            if let Leaf::Strings { scalar_ok, .. } = leaf {
-                let (s, e) = range(&v);
-                let source = text[s..e].trim_end();
-                let quote = Quote::of(source);
-                let value_text = v.as_scalar().map(|x| x.as_string()).unwrap_or_default();
-                let missing = leaf.missing_items(&[value_text]);
-                if missing.is_empty() && *scalar_ok {
-                    return Ok(None);
-                }
-                let extra: Vec<String> = missing.iter().map(|i| leaf.flow_item(i, quote)).collect();
-                let mut items = vec![source.to_string()];
-                items.extend(extra);
-                return Ok(Some(Edit {
-                    start: s,
-                    end: s + source.len(),
-                    with: format!("[{}]", items.join(", ")),
-                }));
-            }
-            Err(format!("`{name}` is {}, expected a list", describe(&v)))
+            extend_value(name, &v, key_col, leaf, layout)
         }
     }
+}
+
+/// A new entry `path: …` at the end of `map` (flow or block, as the mapping is).
+fn add_entry(
+    map: &Mapping,
+    map_range: (usize, usize),
+    path: &[&str],
+    leaf: &Leaf,
+    layout: &Layout,
+    is_root: bool,
+) -> Res<Option<Edit>> {
+    let text = layout.text;
+    if map.is_flow_style() {
+        let (start, end) = map_range;
+        let close = text[start..end]
+            .rfind('}')
+            .map(|i| start + i)
+            .ok_or("no closing brace")?;
+        let sep = if map.entries().next().is_some() {
+            ", "
+        } else {
+            ""
+        };
+        return Ok(Some(Edit {
+            start: close,
+            end: close,
+            with: format!("{sep}{}", render_flow(path, leaf, layout)),
+        }));
+    }
+    if is_root {
+        let block = render_block(path, leaf, 0, layout);
+        return Ok(append_at_end(text, block, layout.nl));
+    }
+    let first_key = map
+        .entries()
+        .next()
+        .and_then(|e| e.key_node())
+        .ok_or("empty mapping")?;
+    let col = column(text, range(&first_key).0);
+    let last = map.entries().last().ok_or("empty mapping")?;
+    let last_key = last.key_node().ok_or("entry without key")?;
+    let end = last
+        .value_node()
+        .map_or(range(&last_key).1, |v| range(&v).1.max(range(&last_key).1));
+    let at = after_last_content(text, range(&last_key).0, end);
+    let mut with = String::new();
+    if !text[..at].ends_with('\n') {
+        with.push_str(layout.nl);
+    }
+    with.push_str(&render_block(path, leaf, col, layout));
+    Ok(Some(Edit {
+        start: at,
+        end: at,
+        with,
+    }))
+}
+
+/// `key:` with no value (perhaps only comments below, or `~`): fill it in.
+fn fill_empty(
+    entry: &yaml_edit::MappingEntry,
+    rest: &[&str],
+    leaf: &Leaf,
+    layout: &Layout,
+) -> Res<Option<Edit>> {
+    let text = layout.text;
+    let key = entry.key_node().ok_or("entry without key")?;
+    let (key_start, key_end) = range(&key);
+    let key_col = column(text, key_start);
+    let colon = text[key_end..]
+        .find(':')
+        .map(|i| key_end + i)
+        .ok_or("no colon after key")?;
+    let null_end = entry
+        .value_node()
+        .map_or(colon + 1, |v| range(&v).1.max(colon + 1));
+    if rest.is_empty() && leaf.prefers_flow() {
+        return Ok(Some(Edit {
+            start: colon + 1,
+            end: null_end,
+            with: format!(" {}", leaf.new_list(true, key_col, layout)),
+        }));
+    }
+    let inner = if rest.is_empty() {
+        leaf.new_list(false, key_col, layout)
+    } else {
+        render_block(rest, leaf, key_col + layout.unit, layout)
+    };
+    let at = after_line(text, colon);
+    let mut with = String::new();
+    if !text[..at].ends_with('\n') {
+        with.push_str(layout.nl);
+    }
+    with.push_str(&inner);
+    let insert = Edit {
+        start: at,
+        end: at,
+        with,
+    };
+    // Drop an explicit `~`/`null` value so the block below it becomes the value.
+    if entry.value_node().is_some() && null_end > colon + 1 {
+        let drop = Edit {
+            start: colon + 1,
+            end: null_end,
+            with: String::new(),
+        };
+        return Ok(Some(merge(text, vec![drop, insert])));
+    }
+    Ok(Some(insert))
+}
+
+/// The value at the end of the path: set a scalar, append to a list, or turn a scalar
+/// into a list that keeps it as its first item.
+fn extend_value(
+    name: &str,
+    v: &YamlNode,
+    key_col: usize,
+    leaf: &Leaf,
+    layout: &Layout,
+) -> Res<Option<Edit>> {
+    let text = layout.text;
+    let (s, e) = range(v);
+    let source = text[s..e].trim_end();
+    if let Leaf::Scalar(new) = leaf {
+        if source == new {
+            return Ok(None);
+        }
+        return Ok(Some(Edit {
+            start: s,
+            end: s + source.len(),
+            with: new.clone(),
+        }));
+    }
+    if let Some(seq) = v.as_sequence() {
+        return Ok(append_to_seq(seq, v, key_col, leaf, layout));
+    }
+    // A scalar (or `!env` string) where a list is wanted: keep it as the first item.
+    let Leaf::Strings { scalar_ok, .. } = leaf else {
+        return Err(format!("`{name}` is {}, expected a list", describe(v)));
+    };
+    let quote = Quote::of(source);
+    let value_text = v.as_scalar().map(|x| x.as_string()).unwrap_or_default();
+    let missing = leaf.missing_items(&[value_text]);
+    if missing.is_empty() && *scalar_ok {
+        return Ok(None);
+    }
+    let mut items = vec![source.to_string()];
+    items.extend(missing.iter().map(|i| leaf.flow_item(i, quote)));
+    Ok(Some(Edit {
+        start: s,
+        end: s + source.len(),
+        with: format!("[{}]", items.join(", ")),
+    }))
 }
 
 fn merge(text: &str, mut edits: Vec<Edit>) -> Edit {
