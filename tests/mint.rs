@@ -217,3 +217,32 @@ fn warns_about_private_members_the_service_still_verifies_with() {
             "warning: key `k` holds the private field `d`",
         ));
 }
+
+#[test]
+fn json_failures_are_one_error_object_on_stdout() {
+    let p = setup();
+    let out = p.run(&["mint", "--sub", "u", "--aud", "other", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &v["error"];
+    assert_eq!(e["kind"], "rejected");
+    assert_eq!(e["code"], "PSYNC_S2105");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("Unexpected \"aud\" claim value")
+    );
+    assert!(e["hint"].as_str().unwrap().contains("--aud"));
+    // A config the service refuses names the file and line.
+    p.write("powersync.yaml", "client_auth:\n  audience: [a]\n");
+    let out = p.run(&["verify", "--json", "a.b.c"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "config_refused");
+    assert_eq!(v["error"]["file"], "powersync.yaml");
+    assert_eq!(v["error"]["line"], 1);
+    // Without --json, stdout stays empty.
+    let out = p.run(&["mint", "--sub", "u"]);
+    assert!(out.stdout.is_empty());
+}

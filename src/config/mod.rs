@@ -153,8 +153,7 @@ impl Config {
                 Error::config(
                     Location::at(path, e.line, e.column),
                     format!("this is not valid YAML: {}", e.message),
-                    "fix the YAML syntax (the service would refuse to start too), or pass --config to another file"
-                        .to_string(),
+                    "fix the YAML syntax (the service would refuse to start too)".to_string(),
                 )
             })?,
             Format::Json => {
@@ -163,7 +162,7 @@ impl Config {
                         Error::config(
                             Location::at(path, e.line, e.column),
                             format!("this is not valid JSON: {}", e.message),
-                            "fix the JSON syntax, or pass --config to another file".to_string(),
+                            "fix the JSON syntax".to_string(),
                         )
                     })?
                     .0
@@ -208,7 +207,7 @@ impl Config {
         Error::config(
             self.at(node),
             format!("`{what}` is {}, expected {expected}", node.type_name()),
-            format!("fix `{what}` in the file, or pass --config to another file"),
+            format!("fix `{what}` in the file"),
         )
     }
 
