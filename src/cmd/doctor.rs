@@ -143,7 +143,7 @@ fn read(path: &Path, env_file: &Path) -> Result<Read> {
         })),
         other => Err(other),
     };
-    let config = match Config::load_syntax(path) {
+    let config = match Config::load(path) {
         Ok(c) => c,
         Err(e) => return syntax(path, e),
     };
@@ -222,7 +222,7 @@ fn fixed_config(config: &Config, findings: &[Finding]) -> Result<(String, Vec<St
         .iter()
         .any(|f| f.autofix == Some(Fix::AudienceToList))
     {
-        let current = Config::parse_syntax(path, text.clone())?;
+        let current = Config::parse(path, text.clone())?;
         if let Some(aud) = current
             .client_auth()
             .and_then(|a| a.get("audience"))
@@ -240,6 +240,6 @@ fn fixed_config(config: &Config, findings: &[Finding]) -> Result<(String, Vec<St
         }
     }
     // Never write a config that no longer parses.
-    Config::parse_syntax(path, text.clone())?;
+    Config::parse(path, text.clone())?;
     Ok((text, done))
 }

@@ -138,15 +138,9 @@ impl Config {
         &self.text
     }
 
-    /// Parses `text` as the config at `path` and checks the shape pskeys relies on.
+    /// Parses `text` as the config at `path` (YAML or JSON by extension, as the service
+    /// does). What the service thinks of its settings is [`crate::service::rules`]' job.
     pub fn parse(path: &Path, text: String) -> Result<Config> {
-        let config = Config::parse_syntax(path, text)?;
-        config.check_shape()?;
-        Ok(config)
-    }
-
-    /// Parses `text` without checking `client_auth`'s shape (for `doctor`, which reports it).
-    pub fn parse_syntax(path: &Path, text: String) -> Result<Config> {
         let format = Format::of(path);
         let root = match format {
             Format::Yaml => node::parse_yaml(&text).map_err(|e| {
@@ -178,13 +172,6 @@ impl Config {
 
     /// Reads and parses the config at `path`.
     pub fn load(path: &Path) -> Result<Config> {
-        let config = Config::load_syntax(path)?;
-        config.check_shape()?;
-        Ok(config)
-    }
-
-    /// Reads and parses the config at `path` without the shape check.
-    pub fn load_syntax(path: &Path) -> Result<Config> {
         let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
         let text = String::from_utf8(bytes).map_err(|e| {
             Error::config(
@@ -196,19 +183,11 @@ impl Config {
                 "save it as UTF-8".to_string(),
             )
         })?;
-        Config::parse_syntax(path, text)
+        Config::parse(path, text)
     }
 
     fn at(&self, node: &Node) -> Location {
         Location::at(&self.path, node.line, node.column)
-    }
-
-    fn shape_error(&self, node: &Node, what: &str, expected: &str) -> Error {
-        Error::config(
-            self.at(node),
-            format!("`{what}` is {}, expected {expected}", node.type_name()),
-            format!("fix `{what}` in the file"),
-        )
     }
 
     /// The `client_auth` mapping, if present and not null.
@@ -216,56 +195,6 @@ impl Config {
         self.root
             .get("client_auth")
             .filter(|n| n.value != Value::Null)
-    }
-
-    /// Checks the structure pskeys relies on: a mapping root, `client_auth` and `jwks`
-    /// mappings, `keys` a list of mappings. (Duplicate kids load in the service: the first
-    /// key wins; `doctor` warns.)
-    pub fn check_shape(&self) -> Result<()> {
-        match &self.root.value {
-            Value::Map(_) | Value::Null => {}
-            _ => {
-                return Err(Error::config(
-                    self.at(&self.root),
-                    format!(
-                        "the document is {}, expected a mapping of service settings",
-                        self.root.type_name()
-                    ),
-                    "a PowerSync config starts with keys such as `replication:` and `client_auth:`"
-                        .to_string(),
-                ));
-            }
-        }
-        let Some(auth) = self.client_auth() else {
-            return Ok(());
-        };
-        if auth.as_map().is_none() {
-            return Err(self.shape_error(auth, "client_auth", "a mapping"));
-        }
-        if let Some(jwks) = auth.get("jwks").filter(|n| n.value != Value::Null) {
-            if jwks.as_map().is_none() {
-                return Err(self.shape_error(
-                    jwks,
-                    "client_auth.jwks",
-                    "a mapping with a `keys` list",
-                ));
-            }
-            if let Some(keys) = jwks.get("keys").filter(|n| n.value != Value::Null) {
-                let items = keys
-                    .as_seq()
-                    .ok_or_else(|| self.shape_error(keys, "client_auth.jwks.keys", "a list"))?;
-                for item in items {
-                    if item.as_map().is_none() {
-                        return Err(self.shape_error(
-                            item,
-                            "client_auth.jwks.keys[]",
-                            "a mapping (a JWK)",
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The static keys of `client_auth.jwks.keys`.

@@ -229,7 +229,7 @@ pub fn config_findings(config: &Config, env: &Env) -> Vec<Finding> {
         c.push(
             FindingId::ClientAuthShape,
             &config.root,
-            "",
+            "client_auth",
             message,
             "a PowerSync config starts with keys such as `replication:` and `client_auth:`".into(),
         );
@@ -417,18 +417,25 @@ impl Checker<'_> {
             return true;
         };
         let keys = jwks.get("keys");
-        let ok = jwks.as_map().is_some() && keys.is_some_and(|k| k.as_seq().is_some());
-        if !ok {
-            let node = keys.unwrap_or(jwks);
-            let message = "`client_auth.jwks` must be a mapping with a `keys` list; the service refuses the config".to_string();
-            self.push(
-                FindingId::ClientAuthShape,
-                node,
-                "client_auth.jwks",
-                message,
-                "write `jwks:` with `keys:` and a list of JWKs under it".into(),
-            );
-        }
+        let (node, setting, want) = match keys {
+            _ if jwks.as_map().is_none() => {
+                (jwks, "client_auth.jwks", "a mapping with a `keys` list")
+            }
+            Some(k) if k.as_seq().is_none() => (k, "client_auth.jwks.keys", "a list of JWKs"),
+            Some(_) => return true,
+            None => (jwks, "client_auth.jwks", "a mapping with a `keys` list"),
+        };
+        let message = format!(
+            "`{setting}` is {}, expected {want}; the service refuses the config",
+            node.type_name()
+        );
+        self.push(
+            FindingId::ClientAuthShape,
+            node,
+            setting,
+            message,
+            "write `jwks:` with `keys:` and a list of JWKs under it".into(),
+        );
         true
     }
 }
