@@ -818,6 +818,26 @@ mod tests {
     }
 
     #[test]
+    fn ed448_keys_import_but_cannot_be_checked_here() {
+        let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed448", "x": "AAAA", "alg": "EdDSA"});
+        let key = VerifyingKey::from_jwk(jwk.as_object().unwrap()).unwrap();
+        assert_eq!(key.verify(Alg::EdDSA, b"x", b"y"), Err(VerifyError::Ed448));
+        assert!(matches!(
+            key.verify(Alg::ES256, b"x", b"y"),
+            Err(VerifyError::Family { .. })
+        ));
+    }
+
+    #[test]
+    fn prepared_keys_are_shareable_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<SigningKey>();
+        send_sync::<VerifyingKey>();
+        send_sync::<crate::Minter>();
+        send_sync::<crate::service::KeyStore>();
+    }
+
+    #[test]
     fn tokens_parse_and_reject_garbage() {
         assert_eq!(Jws::parse("a.b").unwrap_err(), Malformed::Parts(2));
         let jws = Jws::parse("e30.e30.").unwrap();

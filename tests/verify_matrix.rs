@@ -531,6 +531,11 @@ fn supabase_legacy_secret_rules() {
         vec![
             ("aud authenticated", sign(c("authenticated", 3600)), None),
             (
+                "a Supabase token's kid matches no key: the legacy secret still takes it",
+                sign_raw(&key, &kid("supabase-kid"), &c("authenticated", 3600)).unwrap(),
+                None,
+            ),
+            (
                 "configured aud is not enough",
                 sign(c("powersync", 3600)),
                 Some("PSYNC_S2105"),
