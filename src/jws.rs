@@ -723,7 +723,7 @@ impl VerifyingKey {
             }
             Verifier::Rsa(parts) => {
                 let bits = modulus_bits(&parts.n);
-                if bits < 2048 {
+                if bits < MIN_RSA_BITS {
                     return Err(VerifyError::RsaTooSmall { alg, bits });
                 }
                 parts.verify(alg.rsa_verifying(), input, signature).is_ok()
@@ -758,6 +758,9 @@ fn strip_zeros(mut v: Vec<u8>) -> Vec<u8> {
     v.drain(..zeros);
     v
 }
+
+/// jose refuses RSA keys with a smaller modulus when it verifies (and so the service).
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// The size of an RSA modulus in bits, as jose counts it (whole bytes).
 pub fn modulus_bits(n: &[u8]) -> usize {

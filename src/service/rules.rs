@@ -13,7 +13,7 @@ use crate::config::{Config, Format};
 use crate::env::Env;
 use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
 use crate::fsutil::{self, GitStatus};
-use crate::jws::{Alg, Curve, Kty, VerifyingKey, decode_lenient, is_base64_text};
+use crate::jws::{Alg, Curve, Kty, MIN_RSA_BITS, VerifyingKey, decode_lenient, is_base64_text};
 use crate::keys::PrivateKey;
 
 /// What a finding does to the service and its tokens.
@@ -633,7 +633,7 @@ impl Checker<'_> {
                 format!("set `alg: {}` (the algorithm of {curve})", curve.alg()),
             );
         }
-        if let Some(bits) = key.rsa_bits().filter(|b| *b < 2048) {
+        if let Some(bits) = key.rsa_bits().filter(|b| *b < MIN_RSA_BITS) {
             let message = format!(
                 "{name} is a {bits}-bit RSA key; jose refuses RSA keys under 2048 bits, so its tokens fail"
             );

@@ -10,7 +10,7 @@ use crate::config::{Config, Field, Found};
 use crate::envfile::EnvFile;
 use crate::fsutil::{self, GitStatus};
 use crate::keys::Alg;
-use crate::service::rules::{self, Finding};
+use crate::service::rules::{self, Finding, FindingId};
 
 use super::plan::{KeyAction, Planned};
 use super::request::{Mode, Request};
@@ -202,10 +202,11 @@ fn env_file_warnings(env_file: &Path) -> Vec<String> {
 }
 
 /// After the change: whether the service would still refuse to start with the config.
+/// Undefined variables are left to `doctor`: they may be defined where the service runs.
 fn service_refusal(config: &Config, env: &EnvFile) -> Option<String> {
     let refusals: Vec<Finding> = rules::config_findings(config, &env_of(env))
         .into_iter()
-        .filter(Finding::refuses_config)
+        .filter(|f| f.refuses_config() && f.id != FindingId::EnvUndefined)
         .collect();
     let first = refusals.first()?;
     let more = match refusals.len() {
