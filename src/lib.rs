@@ -33,7 +33,7 @@ pub(crate) mod fsutil;
 pub mod jws;
 pub mod keys;
 pub mod minter;
-pub mod plan;
+pub(crate) mod plan;
 pub mod service;
 
 use std::path::Path;
