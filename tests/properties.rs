@@ -1,14 +1,18 @@
 //! Property tests for the two lossless editors: for generated inputs, every byte outside
 //! the change is kept and the result reads back to the intended value. The `.env` reader is
-//! judged against dotenvy (the oracle) over the whole dotenv grammar.
+//! judged against dotenvy (the oracle) over the whole dotenv grammar, and what `set` writes
+//! is read back by dotenvy and by node's dotenv (tests/interop/dotenv-read.mjs).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed assertion
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 
 use proptest::prelude::*;
 use proptest::sample::select;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
 use pskeys::config::{Config, Field, NewKey, Patch, apply};
 use pskeys::envfile::{EnvFile, HEADER, encode_value};
 
@@ -343,6 +347,107 @@ proptest! {
         let start = before.len() + head.len();
         let a = env.assignments().iter().find(|a| a.value_span.start >= before.len());
         prop_assert_eq!(a.map(|a| a.value_span.clone()), Some(start..start + value.len()));
+    }
+}
+
+/// Files both dotenvy and node's dotenv read the same way: comments, blank lines, bare and
+/// quoted values without `$` or `\`, `export`, blanks around `=`, `KEY=`, `KEY= # c`,
+/// `KEY=#old`, inline comments, LF or CRLF.
+fn common_env_file() -> impl Strategy<Value = String> {
+    let value = prop_oneof![
+        "[a-zA-Z0-9_./:+=,@%-]{0,8}",
+        "'[a-z #\"`]{0,6}'",
+        "\"[a-z #'`]{0,6}\"",
+        Just("#old".to_string()),
+    ];
+    let assignment = (
+        select(vec!["", "export "]),
+        name(),
+        select(vec!["=", " = "]),
+        value,
+        select(vec!["", " # c", "  # note"]),
+    )
+        .prop_map(|(export, name, eq, value, comment)| {
+            let comment = if value == "#old" { "" } else { comment };
+            format!("{export}{name}{eq}{value}{comment}")
+        });
+    let line = prop_oneof![
+        1 => Just(String::new()),
+        1 => "# [a-z '\"]{0,8}",
+        4 => assignment,
+    ];
+    (prop::collection::vec(line, 0..6), any::<bool>()).prop_map(|(lines, crlf)| {
+        let nl = if crlf { "\r\n" } else { "\n" };
+        lines.iter().map(|l| format!("{l}{nl}")).collect()
+    })
+}
+
+/// Reads files with node's dotenv: one JSON object per file. Needs node and the packages
+/// of tests/interop; without them the test fails, it does not skip.
+fn node_dotenv_read(paths: &[std::path::PathBuf]) -> Vec<serde_json::Value> {
+    let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    assert!(
+        interop.join("node_modules/dotenv").is_dir(),
+        "tests/interop/node_modules is missing: run `npm ci --prefix tests/interop` (.ci/run does)"
+    );
+    let out = std::process::Command::new("node")
+        .arg(interop.join("dotenv-read.mjs"))
+        .args(paths)
+        .output()
+        .expect("node is required for the interop tests (install Node.js 18+)");
+    assert!(
+        out.status.success(),
+        "dotenv-read.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        objects.len(),
+        paths.len(),
+        "dotenv-read.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    objects
+}
+
+#[test]
+fn env_values_set_read_back_the_same_in_nodes_dotenv() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runner = TestRunner::deterministic();
+    let cases = (common_env_file(), name_or_new(), new_value());
+    let mut written = Vec::new();
+    for i in 0..200 {
+        let (text, key, value) = cases.new_tree(&mut runner).unwrap().current();
+        let mut env = parse(&text).unwrap();
+        if env.set(&key, &value).is_err() {
+            assert!(!writable(&value), "set refused {value:?}");
+            continue;
+        }
+        let path = dir.path().join(format!("{i}.env"));
+        std::fs::write(&path, &env.text).unwrap();
+        written.push((path, key, value, env));
+    }
+    assert!(
+        written.len() >= 100,
+        "only {} of 200 values were writable",
+        written.len()
+    );
+    let paths: Vec<_> = written.iter().map(|w| w.0.clone()).collect();
+    for ((_, key, value, env), node) in written.iter().zip(node_dotenv_read(&paths)) {
+        assert_eq!(
+            node[key],
+            serde_json::json!(value),
+            "{key} in {:?}",
+            env.text
+        );
+        // And node reads every other line of these files as dotenvy does.
+        let ours: BTreeMap<_, _> = env.vars().iter().cloned().collect();
+        let theirs: BTreeMap<String, String> = serde_json::from_value(node).unwrap();
+        assert_eq!(theirs, ours, "{:?}", env.text);
     }
 }
 
