@@ -1,7 +1,18 @@
-//! The `.env` file: values read with dotenvy (the same rules as the usual dotenv tools),
-//! edits made in place by a small lossless editor of our own. Updating a variable rewrites
-//! only its value; every other byte (comments, `export`, quoting, order, CRLF) is kept.
+//! The `.env` file: one reader that gives, for every assignment, the value dotenvy 0.15 loads
+//! and the byte spans it came from, and an editor that rewrites exactly those spans, so every
+//! other byte (comments, `export`, quoting, order, CRLF) is kept.
+//!
+//! The reader follows dotenvy 0.15.7 (`src/iter.rs`, `src/parse.rs`) rule for rule, quirks
+//! included, because the file's meaning is whatever the dotenv tools make of it; dotenvy
+//! itself is only the oracle of the tests. Like dotenvy it reads in two steps per line:
+//! first where a logical line ends (a quote left open joins the next physical line; a `#`
+//! right after a blank ends it), then the assignment on it. Both steps run in one walk
+//! over the file, and the value and its span come out of the same step, so they cannot
+//! disagree. `$NAME` and `${NAME}` are substituted as dotenvy does: from the process
+//! environment first, then from the file's earlier assignments, else empty.
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location, Result};
@@ -23,16 +34,21 @@ pub const SUPABASE_SECRET_VAR: &str = "PS_SUPABASE_JWT_SECRET";
 pub const HEADER: &str =
     "# PowerSync settings written by pskeys. Holds secrets: keep this file out of git.";
 
-/// One `KEY=value` assignment in the file.
-#[derive(Debug, Clone)]
-struct Assignment {
-    key: String,
-    /// Byte offset where the value text starts (after `=` and spaces).
-    value_start: usize,
-    /// Byte offset where the value text ends (before the line break).
-    value_end: usize,
-    /// 1-based line number.
-    line: usize,
+/// One `KEY=value` assignment: what dotenvy reads and where it sits in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The variable name.
+    pub key: String,
+    /// The value as dotenvy reads it: quotes, escapes and `$NAME` substitution applied.
+    pub value: String,
+    /// The value's text: from after `=` and blanks to the end of the value, quotes and any
+    /// text dotenvy joins to it (`"x"y`) included, an inline comment not. Empty for `KEY=`.
+    pub value_span: Range<usize>,
+    /// The whole logical line, all physical lines of a multi-line value and the final line
+    /// break included: what removing the assignment removes.
+    pub line_span: Range<usize>,
+    /// The 1-based line the assignment starts on.
+    pub line: usize,
 }
 
 /// A `.env` file held in memory.
@@ -70,30 +86,14 @@ impl EnvFile {
         }
     }
 
-    /// Parses `text` as the file at `path`.
+    /// Parses `text` as the file at `path`. A line dotenvy rejects is an error naming its
+    /// line and column; the message never quotes the line, which may hold a secret.
     pub fn parse(path: &Path, text: String, existed: bool) -> Result<EnvFile> {
-        let assignments = scan(path, &text)?;
-        let mut vars = Vec::new();
-        for item in dotenvy::from_read_iter(text.as_bytes()) {
-            match item {
-                Ok(pair) => vars.push(pair),
-                Err(dotenvy::Error::LineParse(line, index)) => {
-                    let line_no = text[..text.find(&line).unwrap_or(0)].matches('\n').count() + 1;
-                    return Err(Error::EnvFile {
-                        location: Location::at(path, line_no, index + 1),
-                        message: format!("cannot parse this line: `{}`", line.lines().next().unwrap_or_default()),
-                        hint: Some("write it as KEY=value, quote values with spaces, or comment it out with #".into()),
-                    });
-                }
-                Err(e) => {
-                    return Err(Error::EnvFile {
-                        location: Location::file(path),
-                        message: e.to_string(),
-                        hint: None,
-                    });
-                }
-            }
-        }
+        let assignments = read(&text, &process_env).map_err(|e| e.into_error(path, &text))?;
+        let vars = assignments
+            .iter()
+            .map(|a| (a.key.clone(), a.value.clone()))
+            .collect();
         Ok(EnvFile {
             path: path.to_path_buf(),
             text,
@@ -103,7 +103,8 @@ impl EnvFile {
         })
     }
 
-    /// The value of `key` in the file (the last assignment wins, as in dotenvy).
+    /// The value of `key` in the file (the last assignment wins, as in dotenvy's iterator
+    /// and node's dotenv).
     pub fn get(&self, key: &str) -> Option<&str> {
         self.vars
             .iter()
@@ -114,11 +115,7 @@ impl EnvFile {
 
     /// The line `key` is assigned on.
     pub fn line_of(&self, key: &str) -> Option<usize> {
-        self.assignments
-            .iter()
-            .rev()
-            .find(|a| a.key == key)
-            .map(|a| a.line)
+        self.last(key).map(|a| a.line)
     }
 
     /// All variables, in file order.
@@ -126,182 +123,686 @@ impl EnvFile {
         &self.vars
     }
 
-    /// Sets `key` to `value`: rewrites the value of an existing assignment in place, or
-    /// appends `KEY=value` (under the pskeys header comment) at the end.
+    /// All assignments with their spans, in file order.
+    pub fn assignments(&self) -> &[Assignment] {
+        &self.assignments
+    }
+
+    /// Sets `key` to `value`: rewrites the value of its last assignment in place (keeping
+    /// `export`, spacing and an inline comment), or appends `KEY=value` under the pskeys
+    /// header. Refuses a value dotenvy and node's dotenv cannot both read back unchanged.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        let encoded = encode_value(value);
         if self.get(key) == Some(value) {
             return Ok(());
         }
-        let text = match self.assignments.iter().rev().find(|a| a.key == key) {
-            Some(a) => format!(
-                "{}{}{}",
-                &self.text[..a.value_start],
-                encoded,
-                &self.text[a.value_end..]
-            ),
-            None => {
-                let nl = if self.text.contains("\r\n") {
-                    "\r\n"
-                } else {
-                    "\n"
-                };
-                let mut text = self.text.clone();
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push_str(nl);
-                }
-                if !text.contains(HEADER) {
-                    if !text.is_empty() && !text.ends_with(&format!("{nl}{nl}")) {
-                        text.push_str(nl);
-                    }
-                    text.push_str(HEADER);
-                    text.push_str(nl);
-                }
-                text.push_str(&format!("{key}={encoded}{nl}"));
-                text
-            }
+        let encoded = self.encode_for(key, value)?;
+        let candidates = match self.last(key) {
+            Some(a) => self.rewrites(a, &encoded).to_vec(),
+            None => vec![self.appended(key, &encoded)],
         };
-        *self = EnvFile::parse(&self.path, text, self.existed)?;
-        Ok(())
+        for text in candidates {
+            if let Ok(next) = EnvFile::parse(&self.path, text, self.existed)
+                && next.is_set_of(self, key, value)
+            {
+                *self = next;
+                return Ok(());
+            }
+        }
+        // Only where dotenvy's line joiner and its value reader disagree about a quote
+        // (`'a\' #…`), so that the joiner takes the next lines into this one's comment:
+        // any new value would change which lines are assignments.
+        let at = self.last(key).map_or(0, |a| a.value_span.start);
+        let (line, column) = position(&self.text, at);
+        Err(Error::EnvFile {
+            location: Location::at(&self.path, line, column),
+            message: format!(
+                "cannot rewrite `{key}`: dotenvy reads a quote here as open and joins the \
+                 next lines to this one, so a new value would change them too"
+            ),
+            hint: Some("fix the quoting on this line, then run again".into()),
+        })
     }
 
-    /// Removes every assignment of `key` (whole lines).
+    /// Removes every assignment of `key`: whole logical lines, nothing else.
     pub fn remove(&mut self, key: &str) -> Result<()> {
         let mut text = self.text.clone();
         for a in self.assignments.iter().rev().filter(|a| a.key == key) {
-            let start = text[..a.value_start].rfind('\n').map_or(0, |i| i + 1);
-            let end = text[a.value_end..]
-                .find('\n')
-                .map_or(text.len(), |i| a.value_end + i + 1);
-            text.replace_range(start..end, "");
+            text.replace_range(a.line_span.clone(), "");
         }
-        if text != self.text {
-            *self = EnvFile::parse(&self.path, text, self.existed)?;
+        if text == self.text {
+            return Ok(());
         }
-        Ok(())
-    }
-}
-
-/// Encodes a value so dotenvy (and node's dotenv) read it back unchanged: bare when
-/// safe, else double-quoted with `\n`, `\"`, `\\` and `\$` escapes (one line).
-pub fn encode_value(value: &str) -> String {
-    let safe = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:/+=,@%".contains(c));
-    if safe {
-        return value.to_string();
-    }
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '$' => out.push_str("\\$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Finds the assignments and their value spans; rejects lines that are none of blank,
-/// comment or `[export] KEY=value` (following quoted values across lines).
-fn scan(path: &Path, text: &str) -> Result<Vec<Assignment>> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    let mut line = 1;
-    while pos < text.len() {
-        let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
-        let raw = text[pos..line_end].trim_end_matches('\r');
-        let body = raw.trim_start_matches('\u{feff}');
-        let lead = raw.len() - body.trim_start().len();
-        let trimmed = body.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            pos = line_end + 1;
-            line += 1;
-            continue;
-        }
-        let mut rest = &text[pos + lead..line_end];
-        let mut offset = pos + lead;
-        if let Some(r) = rest.strip_prefix("export ") {
-            let skipped = rest.len() - r.trim_start().len();
-            offset += skipped;
-            rest = r.trim_start();
-        }
-        let key_len = rest
-            .char_indices()
-            .take_while(|(i, c)| c.is_ascii_alphanumeric() || *c == '_' || (*i > 0 && *c == '.'))
-            .count();
-        let key = &rest[..key_len];
-        let after_key = rest[key_len..].trim_start();
-        if key.is_empty()
-            || key.starts_with(|c: char| c.is_ascii_digit())
-            || !after_key.starts_with('=')
-        {
+        let next = EnvFile::parse(&self.path, text, self.existed)?;
+        let kept = self.assignments.iter().filter(|a| a.key != key);
+        if !same_lines(self, kept, &next, next.assignments.iter()) {
             return Err(Error::EnvFile {
-                location: Location::at(path, line, lead + 1),
-                message: format!(
-                    "expected KEY=value, found `{}`",
-                    trimmed.chars().take(60).collect::<String>()
-                ),
-                hint: Some(
-                    "fix or comment out this line (# …); pskeys changes nothing until it parses"
-                        .into(),
-                ),
+                location: Location::file(&self.path),
+                message: format!("cannot remove `{key}` without changing other lines"),
+                hint: Some(format!("remove `{key}` by hand")),
             });
         }
-        let eq = offset + key_len + (rest[key_len..].len() - after_key.len());
-        let after_eq = &text[eq + 1..];
-        let value_start =
-            eq + 1 + (after_eq.len() - after_eq.trim_start_matches([' ', '\t']).len());
-        let mut value_end = line_end;
-        let start_line = line;
-        // A quoted value may run over several lines: find its closing quote.
-        if let Some(q) = text[value_start..]
-            .chars()
-            .next()
-            .filter(|c| *c == '"' || *c == '\'')
-        {
-            let mut i = value_start + 1;
-            let bytes = text.as_bytes();
-            while i < text.len() && bytes[i] != q as u8 {
-                if bytes[i] == b'\\' && q == '"' {
-                    i += 1;
-                }
-                if bytes.get(i) == Some(&b'\n') {
-                    line += 1;
-                }
-                i += 1;
-            }
-            value_end = (i + 1).min(text.len());
-        } else if let Some(c) = text[value_start..line_end]
-            .find(" #")
-            .or_else(|| text[value_start..line_end].find("\t#"))
-        {
-            // An unquoted value ends where its inline comment starts.
-            value_end = value_start + c;
-        } else if text[value_start..line_end].starts_with('#') {
-            value_end = value_start;
-        }
-        let value_end = if text[..value_end].ends_with('\r') {
-            value_end - 1
-        } else {
-            value_end
+        *self = next;
+        Ok(())
+    }
+
+    fn last(&self, key: &str) -> Option<&Assignment> {
+        self.assignments.iter().rev().find(|a| a.key == key)
+    }
+
+    /// Checks the name and the value, and encodes the value.
+    fn encode_for(&self, key: &str, value: &str) -> Result<String> {
+        let refuse = |message: String, hint: &str| Error::EnvFile {
+            location: Location::file(&self.path),
+            message,
+            hint: Some(hint.into()),
         };
-        out.push(Assignment {
-            key: key.to_string(),
-            value_start,
-            value_end,
-            line: start_line,
-        });
-        pos = text[value_end..]
-            .find('\n')
-            .map_or(text.len(), |j| value_end + j + 1);
-        line += 1;
+        if !is_name(key) {
+            return Err(refuse(
+                format!("`{key}` is not a variable name dotenv reads"),
+                "use letters, digits, `_` and `.`, starting with a letter or `_`",
+            ));
+        }
+        encode(value).map_err(|why| {
+            refuse(
+                format!("cannot write `{key}`: its value {why}"),
+                "use a value without that combination of characters",
+            )
+        })
+    }
+
+    /// The texts that set the assignment `a` to `encoded`, best first. dotenvy's line
+    /// joiner takes a `#` after exactly one blank as a comment and a quote anywhere else as
+    /// opening, so the text after the value must leave it in the state it was in:
+    /// 1. the value replaced, a blank added if a `#` followed it directly (`KEY=#c`);
+    /// 2. the same with one more blank: the joiner's state where the old value left it
+    ///    after a `\` or a blank, or where `KEY=#c` had no comment break.
+    fn rewrites(&self, a: &Assignment, encoded: &str) -> [String; 2] {
+        let before = &self.text[..a.value_span.start];
+        let after = &self.text[a.value_span.end..];
+        let gap = if after.starts_with('#') { " " } else { "" };
+        [
+            format!("{before}{encoded}{gap}{after}"),
+            format!("{before}{encoded}{gap} {after}"),
+        ]
+    }
+
+    /// The text with `KEY=encoded` appended, under the header unless it is there already.
+    fn appended(&self, key: &str, encoded: &str) -> String {
+        let nl = if self.text.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        let mut text = self.text.clone();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push_str(nl);
+        }
+        if !text.contains(HEADER) {
+            if !text.is_empty() && !text.ends_with(&format!("{nl}{nl}")) {
+                text.push_str(nl);
+            }
+            text.push_str(HEADER);
+            text.push_str(nl);
+        }
+        text.push_str(&format!("{key}={encoded}{nl}"));
+        text
+    }
+
+    /// Whether `self` is `old` with only the last assignment of `key` now reading `value`
+    /// (or a new one appended): the same assignments, in order, with the same value text.
+    /// A later `$KEY` may then read differently; that is what it asks for.
+    fn is_set_of(&self, old: &EnvFile, key: &str, value: &str) -> bool {
+        let target = old.assignments.iter().rposition(|a| a.key == key);
+        let new_last = self.assignments.iter().rposition(|a| a.key == key);
+        let expected = target.unwrap_or(old.assignments.len());
+        if new_last != Some(expected) || self.get(key) != Some(value) {
+            return false;
+        }
+        let skip = |i: &(usize, &Assignment)| i.0 != expected;
+        let old_rest = old.assignments.iter().enumerate().filter(skip).map(|i| i.1);
+        let new_rest = self
+            .assignments
+            .iter()
+            .enumerate()
+            .filter(skip)
+            .map(|i| i.1);
+        self.assignments.len() == old.assignments.len() + usize::from(target.is_none())
+            && same_lines(old, old_rest, self, new_rest)
+    }
+}
+
+/// Whether two runs of assignments have the same names and value texts, pairwise.
+fn same_lines<'a>(
+    old: &EnvFile,
+    a: impl Iterator<Item = &'a Assignment>,
+    new: &EnvFile,
+    b: impl Iterator<Item = &'a Assignment>,
+) -> bool {
+    let a: Vec<_> = a.collect();
+    let b: Vec<_> = b.collect();
+    a.len() == b.len()
+        && a.iter().zip(&b).all(|(x, y)| {
+            x.key == y.key && old.text[x.value_span.clone()] == new.text[y.value_span.clone()]
+        })
+}
+
+/// The text `set` writes for `value`: one line that dotenvy 0.15 and node's dotenv both
+/// read back as exactly `value`:
+///
+/// - bare when it is only ASCII letters, digits and `-_.:/+=,@%` (base64url, hex, kids, URLs);
+/// - else `"…"` with line breaks as `\n`, when it has no `"`, `$` or `\` (PEM keys);
+/// - else `'…'` (literal in both), when it has no `'` or line break and does not end in `\`.
+///
+/// A value none of these fit (one with a carriage return, one ending in `\`, or one with a
+/// `'` or a line break and also one of `"`, `$`, `\`) has no such text: `set` refuses it,
+/// and this function then returns the double-quoted form with `\"`, `\\`, `\$` escapes,
+/// which dotenvy alone reads back (useful only to recognise such a value, e.g. to mask it).
+pub fn encode_value(value: &str) -> String {
+    encode(value).unwrap_or_else(|_| {
+        let mut out = String::from("\"");
+        for c in value.chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '"' | '\\' | '$' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    })
+}
+
+/// The encoding of [`encode_value`], or why there is none (completes "its value …").
+fn encode(value: &str) -> std::result::Result<String, &'static str> {
+    let bare = |c: char| c.is_ascii_alphanumeric() || "-_.:/+=,@%".contains(c);
+    if value.contains('\r') {
+        // node's dotenv turns every CR into a line break before it parses.
+        return Err("holds a carriage return, which node's dotenv reads as a line break");
+    }
+    if !value.is_empty() && value.chars().all(bare) {
+        return Ok(value.to_string());
+    }
+    // In double quotes dotenvy substitutes `$` and unescapes `\`; node's dotenv does
+    // neither, but both turn `\n` into a line break.
+    if !value.contains(['"', '$', '\\']) {
+        return Ok(format!("\"{}\"", value.replace('\n', "\\n")));
+    }
+    // In single quotes both read every character literally, but dotenvy's line joiner
+    // takes `\'` as an escaped quote, and neither reads a line break written as `\n`.
+    if value.ends_with('\\') {
+        return Err(
+            "ends in `\\`, which no quoting reads back the same in dotenvy and node's dotenv",
+        );
+    }
+    if !value.contains(['\'', '\n']) {
+        return Ok(format!("'{value}'"));
+    }
+    Err(
+        "has a `'` or a line break and also one of `\"`, `$`, `\\`, which no quoting \
+         reads back the same in dotenvy and node's dotenv",
+    )
+}
+
+/// Whether `key` is a name dotenvy reads: a letter or `_`, then letters, digits, `_`, `.`.
+fn is_name(key: &str) -> bool {
+    key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Why dotenvy rejects a line. Carries no text of the line: it may hold a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Problem {
+    ExpectedName,
+    ExpectedEquals,
+    UnclosedQuote,
+    /// `"$NAME"`: dotenvy ends the name at the `"` and keeps it as a character.
+    QuoteAfterName,
+    UnknownEscape,
+    TextAfterBlank,
+    UnclosedBrace,
+    BackslashAtEnd,
+    BlankAtEnd,
+}
+
+/// A rejected line: the problem and the byte offset it is at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Syntax {
+    at: usize,
+    problem: Problem,
+}
+
+impl Syntax {
+    fn into_error(self, path: &Path, text: &str) -> Error {
+        let (line, column) = position(text, self.at);
+        let (message, hint) = match self.problem {
+            Problem::ExpectedName => (
+                "expected a variable name (a letter or `_`, then letters, digits, `_` or `.`)",
+                None,
+            ),
+            Problem::ExpectedEquals => ("expected `=` after the variable name", None),
+            Problem::UnclosedQuote => ("this quote is never closed", None),
+            Problem::QuoteAfterName => (
+                "dotenvy reads a quote right after a `$NAME` as part of the value, so it \
+                 does not close the quote before it",
+                Some("write the name in braces before a closing quote: `${NAME}\"`"),
+            ),
+            Problem::UnknownEscape => (
+                "unsupported escape: after `\\` dotenv allows only `n`, `\\`, `'`, `\"`, `$` or a space",
+                None,
+            ),
+            Problem::TextAfterBlank => (
+                "unexpected text after a blank in an unquoted value",
+                Some("quote a value that holds blanks, or start a comment with ` #`"),
+            ),
+            Problem::UnclosedBrace => ("this `${` is never closed with `}`", None),
+            Problem::BackslashAtEnd => (
+                "the last line ends in `\\` and the file has no final line break",
+                Some("end the file with a line break: dotenvy rejects it otherwise"),
+            ),
+            Problem::BlankAtEnd => (
+                "the last line ends in a blank and the file has no final line break",
+                Some("end the file with a line break: dotenvy rejects it otherwise"),
+            ),
+        };
+        let hint = hint.unwrap_or(
+            "fix or comment out this line (# …); pskeys changes nothing until it parses",
+        );
+        Error::EnvFile {
+            location: Location::at(path, line, column),
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+}
+
+/// The 1-based line and column (in characters, a leading BOM not counted) of byte `at`.
+fn position(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let mut stem = &before[line_start..];
+    if line_start == 0 {
+        stem = stem.strip_prefix('\u{feff}').unwrap_or(stem);
+    }
+    (before.matches('\n').count() + 1, stem.chars().count() + 1)
+}
+
+/// Reads every assignment of `text`, with `env` as the process environment for `$NAME`.
+fn read(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Assignment>, Syntax> {
+    // dotenvy's file loaders skip a UTF-8 BOM.
+    let mut pos = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut line = 1;
+    let mut known = HashMap::new();
+    let mut out = Vec::new();
+    while pos < text.len() {
+        let logical = logical_line(text, pos)?;
+        if let Some((key, value, value_span)) = read_line(text, logical.content, &mut known, env)? {
+            out.push(Assignment {
+                key,
+                value,
+                value_span,
+                line_span: pos..logical.next,
+                line,
+            });
+        }
+        line += text[pos..logical.next].matches('\n').count();
+        pos = logical.next;
     }
     Ok(out)
+}
+
+/// A logical line: what dotenvy parses, and where the next one starts.
+struct Logical {
+    content: Range<usize>,
+    next: usize,
+}
+
+/// The state of dotenvy's line joiner (`iter.rs`, `eval_end_state`) after a character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Join {
+    Complete,
+    Escape,
+    Single,
+    SingleEscape,
+    Double,
+    DoubleEscape,
+    Blank,
+}
+
+impl Join {
+    /// The state after `c`; `None` when `c` starts a comment that ends the logical line.
+    fn after(self, c: char) -> Option<Join> {
+        Some(match (self, c) {
+            (Join::Blank, '#') => return None,
+            (Join::Complete | Join::Blank, '\\') => Join::Escape,
+            (Join::Complete | Join::Blank, '"') => Join::Double,
+            (Join::Complete | Join::Blank, '\'') => Join::Single,
+            (Join::Complete, c) if c.is_whitespace() && c != '\n' && c != '\r' => Join::Blank,
+            (Join::Complete | Join::Blank | Join::Escape, _) => Join::Complete,
+            (Join::Double, '\\') => Join::DoubleEscape,
+            (Join::Double, '"') | (Join::Single, '\'') => Join::Complete,
+            (Join::Double | Join::DoubleEscape, _) => Join::Double,
+            (Join::Single, '\\') => Join::SingleEscape,
+            (Join::Single | Join::SingleEscape, _) => Join::Single,
+        })
+    }
+
+    /// What is wrong when the file ends in this state.
+    fn at_end(self) -> Option<Problem> {
+        match self {
+            Join::Complete => None,
+            Join::Escape => Some(Problem::BackslashAtEnd),
+            Join::Blank => Some(Problem::BlankAtEnd),
+            Join::Single | Join::SingleEscape | Join::Double | Join::DoubleEscape => {
+                Some(Problem::UnclosedQuote)
+            }
+        }
+    }
+}
+
+/// The logical line starting at `start` (dotenvy's `QuotedLines`): physical lines are joined
+/// while a quote is open; a comment line is empty; a `#` right after a blank ends the line.
+fn logical_line(text: &str, start: usize) -> Result<Logical, Syntax> {
+    let mut state = Join::Complete;
+    // Where the state last left `Complete`: the quote, `\` or blank an error points at.
+    let mut opened = start;
+    let mut cursor = start;
+    loop {
+        if cursor == text.len() {
+            let problem = state.at_end().unwrap_or(Problem::UnclosedQuote);
+            return Err(Syntax {
+                at: opened,
+                problem,
+            });
+        }
+        let line_end = text[cursor..]
+            .find('\n')
+            .map_or(text.len(), |i| cursor + i + 1);
+        if cursor == start && text[start..line_end].trim_start().starts_with('#') {
+            return Ok(Logical {
+                content: start..start,
+                next: line_end,
+            });
+        }
+        for (i, c) in text[cursor..line_end].char_indices() {
+            let Some(next) = state.after(c) else {
+                let content = start..cursor + i;
+                return Ok(Logical {
+                    content,
+                    next: line_end,
+                });
+            };
+            if matches!(state, Join::Complete | Join::Blank) && next != Join::Complete {
+                opened = cursor + i;
+            }
+            state = next;
+        }
+        if state == Join::Complete {
+            let body = text[start..line_end]
+                .strip_suffix('\n')
+                .map_or(line_end, |t| {
+                    start + t.strip_suffix('\r').unwrap_or(t).len()
+                });
+            return Ok(Logical {
+                content: start..body,
+                next: line_end,
+            });
+        }
+        cursor = line_end;
+    }
+}
+
+/// Earlier values for `$NAME`: `None` for `KEY=` (dotenvy keeps them apart, reads both as "").
+type Known = HashMap<String, Option<String>>;
+
+/// Reads one logical line (dotenvy's `parse_line`): `None` for a blank or comment line, else
+/// the name, the value and the value's span.
+fn read_line(
+    text: &str,
+    content: Range<usize>,
+    known: &mut Known,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(String, String, Range<usize>)>, Syntax> {
+    let end = content.start + text[content.clone()].trim_end().len();
+    let rest = |at: usize| &text[at..end];
+    let mut pos = skip_blanks(text, content.start, end);
+    if pos == end || rest(pos).starts_with('#') {
+        return Ok(None);
+    }
+    let mut key;
+    (key, pos) = read_name(text, pos, end)?;
+    pos = skip_blanks(text, pos, end);
+    // `export` is a prefix, unless it is the name itself (`export=1`).
+    if key == "export" && !rest(pos).starts_with('=') {
+        (key, pos) = read_name(text, pos, end)?;
+        pos = skip_blanks(text, pos, end);
+    }
+    if !rest(pos).starts_with('=') {
+        return Err(Syntax {
+            at: pos,
+            problem: Problem::ExpectedEquals,
+        });
+    }
+    pos = skip_blanks(text, pos + 1, end);
+    if pos == end || rest(pos).starts_with('#') {
+        known.insert(key.clone(), None);
+        return Ok(Some((key, String::new(), pos..pos)));
+    }
+    let resolve = |name: &str| {
+        env(name).unwrap_or_else(|| known.get(name).cloned().flatten().unwrap_or_default())
+    };
+    let mut reader = ValueReader::new(&resolve);
+    for (i, c) in text[pos..end].char_indices() {
+        if !reader.step(c, pos + i)? {
+            break;
+        }
+    }
+    let (value, value_end) = reader.finish(end)?;
+    known.insert(key.clone(), Some(value.clone()));
+    Ok(Some((key, value, pos..value_end)))
+}
+
+/// The first offset in `start..end` that is not whitespace (Unicode, as in dotenvy).
+fn skip_blanks(text: &str, start: usize, end: usize) -> usize {
+    text[start..end]
+        .find(|c: char| !c.is_whitespace())
+        .map_or(end, |i| start + i)
+}
+
+/// A name at `start`, and the offset after it.
+fn read_name(text: &str, start: usize, end: usize) -> Result<(String, usize), Syntax> {
+    let rest = &text[start..end];
+    if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        return Err(Syntax {
+            at: start,
+            problem: Problem::ExpectedName,
+        });
+    }
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(rest.len());
+    Ok((rest[..len].to_string(), start + len))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    None,
+    Single,
+    Double,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subst {
+    None,
+    /// After `$`: a name of alphanumerics (Unicode; `_` ends it, as in dotenvy).
+    Name,
+    /// After `${`: a name up to `}`.
+    Braced,
+}
+
+/// dotenvy's `parse_value`, one character at a time, remembering where the value ends.
+struct ValueReader<'r> {
+    out: String,
+    quote: Quote,
+    quote_at: usize,
+    escaped: bool,
+    subst: Subst,
+    dollar_at: usize,
+    name: String,
+    /// A quote a `$NAME` ended on, kept as a character: the likely cause of an open quote.
+    eaten_quote: Option<usize>,
+    /// Where the blank that ended an unquoted value is; after it only blanks and a comment.
+    blank_at: Option<usize>,
+    resolve: &'r dyn Fn(&str) -> String,
+}
+
+impl<'r> ValueReader<'r> {
+    fn new(resolve: &'r dyn Fn(&str) -> String) -> Self {
+        ValueReader {
+            out: String::new(),
+            quote: Quote::None,
+            quote_at: 0,
+            escaped: false,
+            subst: Subst::None,
+            dollar_at: 0,
+            name: String::new(),
+            eaten_quote: None,
+            blank_at: None,
+            resolve,
+        }
+    }
+
+    /// Takes `c` at offset `at`; `false` when a comment starts and the value is over.
+    /// The order of the tests is dotenvy's: it decides, e.g., that `"$A"` leaves the quote
+    /// open (the name ends at `"`, which is then kept as a character).
+    fn step(&mut self, c: char, at: usize) -> Result<bool, Syntax> {
+        if self.blank_at.is_some() {
+            return match c {
+                ' ' | '\t' => Ok(true),
+                '#' => Ok(false),
+                _ => Err(Syntax {
+                    at,
+                    problem: Problem::TextAfterBlank,
+                }),
+            };
+        }
+        if self.escaped {
+            self.escaped = false;
+            match c {
+                '\\' | '\'' | '"' | '$' | ' ' => self.out.push(c),
+                'n' => self.out.push('\n'),
+                _ => {
+                    return Err(Syntax {
+                        at,
+                        problem: Problem::UnknownEscape,
+                    });
+                }
+            }
+        } else if self.quote == Quote::Single {
+            if c == '\'' {
+                self.quote = Quote::None;
+            } else {
+                self.out.push(c);
+            }
+        } else if self.subst != Subst::None {
+            self.substitution(c, at);
+        } else if c == '$' {
+            self.subst = Subst::Name;
+            self.dollar_at = at;
+        } else if self.quote == Quote::Double {
+            match c {
+                '"' => self.quote = Quote::None,
+                '\\' => self.escaped = true,
+                _ => self.out.push(c),
+            }
+        } else {
+            self.unquoted(c, at);
+        }
+        Ok(true)
+    }
+
+    fn unquoted(&mut self, c: char, at: usize) {
+        match c {
+            '\'' | '"' => {
+                self.quote = if c == '"' {
+                    Quote::Double
+                } else {
+                    Quote::Single
+                };
+                self.quote_at = at;
+            }
+            '\\' => self.escaped = true,
+            ' ' | '\t' => self.blank_at = Some(at),
+            _ => self.out.push(c),
+        }
+    }
+
+    fn substitution(&mut self, c: char, at: usize) {
+        if c.is_alphanumeric() {
+            self.name.push(c);
+            return;
+        }
+        match self.subst {
+            Subst::Name if c == '{' && self.name.is_empty() => self.subst = Subst::Braced,
+            Subst::Name => {
+                self.substitute();
+                if c == '$' {
+                    self.dollar_at = at;
+                } else {
+                    if c == '"' || c == '\'' {
+                        self.eaten_quote = Some(at);
+                    }
+                    self.subst = Subst::None;
+                    self.out.push(c);
+                }
+            }
+            Subst::Braced if c == '}' => {
+                self.subst = Subst::None;
+                self.substitute();
+            }
+            Subst::Braced => self.name.push(c),
+            Subst::None => {}
+        }
+    }
+
+    fn substitute(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        self.out.push_str(&(self.resolve)(&name));
+    }
+
+    /// The value and where its text ends (`end` unless a blank ended it earlier).
+    fn finish(mut self, end: usize) -> Result<(String, usize), Syntax> {
+        if self.subst == Subst::Braced {
+            return Err(Syntax {
+                at: self.dollar_at,
+                problem: Problem::UnclosedBrace,
+            });
+        }
+        if self.quote != Quote::None {
+            return Err(match self.eaten_quote {
+                Some(at) => Syntax {
+                    at,
+                    problem: Problem::QuoteAfterName,
+                },
+                None => Syntax {
+                    at: self.quote_at,
+                    problem: Problem::UnclosedQuote,
+                },
+            });
+        }
+        // dotenvy substitutes here even with no `$` pending (the empty name): kept, so
+        // the lookups are the same ones.
+        self.substitute();
+        Ok((self.out, self.blank_at.unwrap_or(end)))
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +811,31 @@ mod tests {
 
     fn env(text: &str) -> EnvFile {
         EnvFile::parse(Path::new(".env"), text.to_string(), true).unwrap()
+    }
+
+    /// What dotenvy reads, a leading BOM skipped as its file loaders do.
+    fn dotenvy(text: &str) -> Vec<(String, String)> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        dotenvy::from_read_iter(text.as_bytes())
+            .collect::<std::result::Result<_, _>>()
+            .unwrap()
+    }
+
+    fn values(text: &str) -> Vec<(String, String)> {
+        read(text, &process_env)
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.key, a.value))
+            .collect()
+    }
+
+    fn error(text: &str) -> (usize, usize, String) {
+        match EnvFile::parse(Path::new(".env"), text.into(), true).unwrap_err() {
+            Error::EnvFile {
+                location, message, ..
+            } => (location.line.unwrap(), location.column.unwrap(), message),
+            e => panic!("{e}"),
+        }
     }
 
     #[test]
@@ -332,12 +858,98 @@ mod tests {
         e.set("K", pem).unwrap();
         assert_eq!(e.text.lines().count(), 2);
         assert_eq!(e.get("K"), Some(pem));
+        assert_eq!(dotenvy(&e.text)[0].1, pem);
     }
 
     #[test]
-    fn malformed_lines_are_reported_with_their_line() {
-        let err = EnvFile::parse(Path::new(".env"), "A=1\nnot a var\n".into(), true).unwrap_err();
-        assert!(err.to_string().contains("line 2"), "{err}");
+    fn a_comment_right_after_the_equals_sign_is_kept_apart_from_the_new_value() {
+        let mut e = env("PS_CLIENT_AUTH_KEY=#OLD\nB=1\n");
+        assert_eq!(e.get(HMAC_VAR), Some(""));
+        e.set(HMAC_VAR, "new").unwrap();
+        assert_eq!(e.text, "PS_CLIENT_AUTH_KEY=new #OLD\nB=1\n");
+        assert_eq!(dotenvy(&e.text)[0].1, "new");
+    }
+
+    #[test]
+    fn text_after_a_closing_quote_belongs_to_the_value() {
+        let mut e = env("PS_CLIENT_AUTH_KEY=\"x\"y # c\n");
+        assert_eq!(e.get(HMAC_VAR), Some("xy"));
+        e.set(HMAC_VAR, "new").unwrap();
+        assert_eq!(e.text, "PS_CLIENT_AUTH_KEY=new # c\n");
+        assert_eq!(dotenvy(&e.text)[0].1, "new");
+    }
+
+    #[test]
+    fn an_empty_value_with_a_comment_parses_and_takes_a_value() {
+        let mut e = env("PS_CLIENT_AUTH_KEY= # set by pskeys\n");
+        assert_eq!(e.get(HMAC_VAR), Some(""));
+        e.set(HMAC_VAR, "abc").unwrap();
+        assert_eq!(e.text, "PS_CLIENT_AUTH_KEY=abc # set by pskeys\n");
+        assert_eq!(
+            dotenvy(&e.text),
+            [(HMAC_VAR.to_string(), "abc".to_string())]
+        );
+    }
+
+    #[test]
+    fn errors_give_line_and_column_but_never_the_text() {
+        for (text, line, column) in [
+            ("A=1\nnot a var\n", 2, 5),
+            ("A=1\n  SECRET=s3cr3t value\n", 2, 17),
+            ("SECRET=\"s3cr3t\nB=2\n", 1, 8),
+            ("SECRET=s3cr3t\\q\n", 1, 15),
+            ("SECRET=${s3cr3t\n", 1, 8),
+            ("1SECRET=s3cr3t\n", 1, 1),
+            ("SECRET s3cr3t\n", 1, 8),
+            ("SECRET=s3cr3t ", 1, 14),
+            ("SECRET=\"$s3cr3t\"\n", 1, 16),
+        ] {
+            let (l, c, message) = error(text);
+            assert_eq!((l, c), (line, column), "{text:?}: {message}");
+            assert!(
+                !message.contains("s3cr3t") && !message.contains("SECRET"),
+                "{message}"
+            );
+            assert!(!message.contains("not a var"), "{message}");
+        }
+    }
+
+    #[test]
+    fn reads_what_dotenvy_reads() {
+        for text in [
+            "A=1\nB=\"x\"y\nC='a b'c\nexport D = e\nexport=1\n",
+            "A=x #c\nB=x#c\nC=$A$B\nD=\"${A}_\"\nE='$A'\nF=a\\ b\nG=\\$A\n",
+            "A=$B  #c\nB=\"x\ny\" # c\r\nC='p\\q'\n\n  # c\n\t\n",
+            "\u{feff}A=\"\\n\\\\\\\"\\$\\ \"\nB.c=x\n_=1\n",
+            "A=\"x\" #'\nB=2\n",
+        ] {
+            assert_eq!(values(text), dotenvy(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn substitutes_from_the_environment_first_then_earlier_lines() {
+        let env = |name: &str| (name == "E").then(|| "env".to_string());
+        let got: Vec<_> = read("E=file\nA=$E\nB=${A}x\nC=$U.\n", &env)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.value)
+            .collect();
+        assert_eq!(got, ["file", "env", "envx", "."]);
+    }
+
+    #[test]
+    fn spans_cover_the_value_and_the_whole_logical_line() {
+        let text = "export A = \"x\ny\"z  # c\r\nB=\nC=#c\n";
+        let e = env(text);
+        let [a, b, c] = e.assignments() else {
+            panic!("{:?}", e.assignments())
+        };
+        assert_eq!(&text[a.value_span.clone()], "\"x\ny\"z");
+        assert_eq!(&text[a.line_span.clone()], "export A = \"x\ny\"z  # c\r\n");
+        assert_eq!((a.line, b.line, c.line), (1, 3, 4));
+        assert_eq!(&text[c.value_span.end..], "#c\n");
+        assert!(b.value_span.is_empty() && c.value_span.is_empty());
     }
 
     #[test]
@@ -347,6 +959,52 @@ mod tests {
         e.set("B", "3").unwrap();
         assert_eq!(e.text, "A=\"x\ny\"\nB=3\n");
         e.remove("A").unwrap();
-        assert_eq!(e.get("A"), None);
+        assert_eq!(e.text, "B=3\n");
+    }
+
+    #[test]
+    fn a_quote_in_a_comment_reads_the_same_after_a_new_value() {
+        // dotenvy's joiner sees no comment in `$B  #'` (the first blank belongs to the
+        // value), so the `'` joins the next line; the new value keeps it that way.
+        let mut e = env("A=$B  #'\nC=1'\nD=2\n");
+        assert_eq!(e.vars().len(), 2);
+        e.set("A", "v").unwrap();
+        assert_eq!(e.text, "A=v  #'\nC=1'\nD=2\n");
+        assert_eq!(dotenvy(&e.text), values(&e.text));
+    }
+
+    #[test]
+    fn a_line_dotenvy_reads_two_ways_is_not_rewritten() {
+        // The joiner reads `\'` as an escaped quote, the value reader does not.
+        let text = "A='x\\' #\nB=1'\n";
+        assert_eq!(dotenvy(text), [("A".to_string(), "x\\".to_string())]);
+        let mut e = env(text);
+        let err = e.set("A", "v").unwrap_err().to_string();
+        assert!(err.contains("line 1"), "{err}");
+        assert_eq!(e.text, text);
+    }
+
+    #[test]
+    fn encodings_read_back_and_unwritable_values_are_refused() {
+        assert_eq!(encode_value("abc-_.:/+=,@%"), "abc-_.:/+=,@%");
+        assert_eq!(encode_value(""), "\"\"");
+        assert_eq!(encode_value("a b\n#'`"), "\"a b\\n#'`\"");
+        assert_eq!(encode_value("$x \"y\" \\z"), "'$x \"y\" \\z'");
+        let mut e = env("");
+        for bad in ["it's $5", "a\r", "$\n", "x\\", "'\\"] {
+            let err = e.set("K", bad).unwrap_err().to_string();
+            assert!(!err.contains(bad), "{err}");
+        }
+        assert!(e.set("1K", "x").is_err());
+        assert_eq!(e.text, "");
+    }
+
+    #[test]
+    fn remove_takes_every_assignment_and_nothing_else() {
+        let mut e = env("A=1\n# a\nB=2 # b\nA='x\ny'\nC=3");
+        e.remove("A").unwrap();
+        assert_eq!(e.text, "# a\nB=2 # b\nC=3");
+        e.remove("C").unwrap();
+        assert_eq!(e.text, "# a\nB=2 # b\n");
     }
 }
