@@ -56,8 +56,9 @@ pub struct Assignment {
 pub struct EnvFile {
     /// Its path.
     pub path: PathBuf,
-    /// Its current text (with edits applied).
-    pub text: String,
+    /// Its current text (with edits applied); private, so it cannot drift from the parsed
+    /// values and spans.
+    text: String,
     /// Whether it existed when read.
     pub existed: bool,
     vars: Vec<(String, String)>,
@@ -65,6 +66,23 @@ pub struct EnvFile {
 }
 
 impl EnvFile {
+    /// The text as read, with the edits made so far.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The text with the value of every variable `keep` rejects replaced by `mask`: what a
+    /// diff may show of a file that holds secrets.
+    pub fn masked(&self, keep: impl Fn(&str) -> bool, mask: &str) -> String {
+        let mut out = self.text.clone();
+        for a in self.assignments.iter().rev() {
+            if !keep(&a.key) && !a.value_span.is_empty() {
+                out.replace_range(a.value_span.clone(), mask);
+            }
+        }
+        out
+    }
+
     /// Reads `path`; a missing file is an empty one.
     pub fn load(path: &Path) -> Result<EnvFile> {
         match std::fs::read(path) {

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::envfile::{ALG_VAR, KID_VAR, encode_value};
+use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, encode_value};
 use crate::error::Result;
 use crate::fsutil::{self, Write};
 
@@ -49,6 +49,8 @@ pub struct Change {
     pub after: String,
     /// Unix mode for a new file (an existing file keeps its own).
     pub new_mode: u32,
+    /// What a diff shows instead of `before` and `after` (`.env` with its values masked).
+    pub shown: Option<(String, String)>,
 }
 
 impl Change {
@@ -59,7 +61,27 @@ impl Change {
             before: before.map(str::to_string),
             after,
             new_mode,
+            shown: None,
         })
+    }
+
+    /// The change from one `.env` to another (mode 0600 when created), shown with every
+    /// value but the public ones masked; `None` when nothing changes or nothing would be
+    /// written to a file that does not exist.
+    pub fn env(before: &EnvFile, after: &EnvFile) -> Option<Change> {
+        if !before.existed && after.text().is_empty() {
+            return None;
+        }
+        let old = before.existed.then_some(before.text());
+        let mut change = Change::of(&after.path, old, after.text().to_string(), 0o600)?;
+        let keep = |k: &str| PUBLIC_VARS.contains(&k);
+        let shown_before = if before.existed {
+            before.masked(keep, MASK)
+        } else {
+            String::new()
+        };
+        change.shown = Some((shown_before, after.masked(keep, MASK)));
+        Some(change)
     }
 
     /// Whether the file is created.
@@ -79,6 +101,9 @@ pub struct Plan {
     /// Values masked in every view of the plan.
     pub secrets: Vec<Secret>,
 }
+
+/// What a masked secret reads as.
+const MASK: &str = "<secret masked>";
 
 /// `.env` variables whose values are never secret, shown in diffs.
 const PUBLIC_VARS: [&str; 3] = [KID_VAR, ALG_VAR, "PS_PORT"];
@@ -122,9 +147,15 @@ impl Plan {
             } else {
                 format!("a/{name}")
             };
-            let before = change.before.as_deref().unwrap_or("");
+            let (before, after) = match &change.shown {
+                Some((b, a)) => (b.as_str(), a.as_str()),
+                None => (
+                    change.before.as_deref().unwrap_or(""),
+                    change.after.as_str(),
+                ),
+            };
             out.push_str(
-                &similar::TextDiff::from_lines(before, &change.after)
+                &similar::TextDiff::from_lines(before, after)
                     .unified_diff()
                     .context_radius(3)
                     .header(&old, &format!("b/{name}"))

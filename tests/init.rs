@@ -226,7 +226,12 @@ fn dry_run_writes_nothing() {
 fn dry_run_masks_every_secret_old_and_new() {
     let p = Project::new();
     p.ok(&["init", "--alg", "ES256"]);
-    let env = p.read(".env");
+    // A secret of the user's own, quoted their way, right next to what changes.
+    let env = p.read(".env").replace(
+        "PSKEYS_KID=",
+        "DB_PASSWORD='hunter2 with spaces'\nPSKEYS_KID=",
+    );
+    p.write(".env", &env);
     let secret_values: Vec<String> = dotenvy::from_read_iter(env.as_bytes())
         .map(Result::unwrap)
         .filter(|(k, _)| !["PSKEYS_KID", "PSKEYS_ALG", "PS_PORT"].contains(&k.as_str()))

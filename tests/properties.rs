@@ -176,7 +176,7 @@ fn before_break(text: &str, span: &Range<usize>) -> usize {
 /// Whether assignment `j` of `env` may read differently once an earlier one changed: only
 /// through a `$` reference.
 fn may_refer(env: &EnvFile, j: usize) -> bool {
-    env.text[env.assignments()[j].line_span.clone()].contains('$')
+    env.text()[env.assignments()[j].line_span.clone()].contains('$')
 }
 
 proptest! {
@@ -221,16 +221,16 @@ proptest! {
                     && text[a.value_span.end..before_break(&text, &a.line_span)].contains('\n')
             });
             prop_assert!(!writable(&value) || joined, "{}", e);
-            prop_assert_eq!(&env.text, &text);
+            prop_assert_eq!(env.text(), &text);
             return Ok(());
         }
         if old.get(&key) == Some(value.as_str()) {
-            prop_assert_eq!(&env.text, &text);
+            prop_assert_eq!(env.text(), &text);
             return Ok(());
         }
         prop_assert!(writable(&value));
-        let read = dotenvy_read(&env.text);
-        prop_assert!(read.is_some(), "dotenvy rejects {:?}", env.text);
+        let read = dotenvy_read(env.text());
+        prop_assert!(read.is_some(), "dotenvy rejects {:?}", env.text());
         let read = read.unwrap();
         prop_assert_eq!(&read[..], env.vars());
         let last = read.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v);
@@ -244,13 +244,13 @@ proptest! {
                 let a = &old.assignments()[i];
                 let head = &text[..a.value_span.start];
                 let old_tail = &text[a.value_span.end..];
-                prop_assert!(env.text.starts_with(head) && env.text[head.len()..].starts_with(&encoded));
-                let tail = &env.text[head.len() + encoded.len()..];
+                prop_assert!(env.text().starts_with(head) && env.text()[head.len()..].starts_with(&encoded));
+                let tail = &env.text()[head.len() + encoded.len()..];
                 let gap = tail.strip_suffix(old_tail);
                 let max_gap = 1 + usize::from(old_tail.starts_with('#'));
                 prop_assert!(
                     gap.is_some_and(|g| g.len() <= max_gap && g.chars().all(|c| c == ' ')),
-                    "{:?} became {:?}", text, env.text
+                    "{:?} became {:?}", text, env.text()
                 );
                 prop_assert_eq!(read.len(), before.len());
                 for (j, (new, old_var)) in read.iter().zip(&before).enumerate() {
@@ -262,8 +262,8 @@ proptest! {
             }
             None => {
                 // Appended: the old text is a prefix, then at most a break and the header.
-                prop_assert!(env.text.starts_with(&text));
-                let added = &env.text[text.len()..];
+                prop_assert!(env.text().starts_with(&text));
+                let added = &env.text()[text.len()..];
                 let line = format!("{key}={encoded}");
                 prop_assert!(added.trim_start_matches(['\r', '\n']).trim_start_matches(HEADER).trim_start_matches(['\r', '\n']).trim_end_matches(['\r', '\n']) == line, "{:?}", added);
                 prop_assert_eq!(&read[..before.len()], &before[..]);
@@ -285,9 +285,9 @@ proptest! {
             prop_assert!(start_ok && (a.line_span.end == text.len() || text[..a.line_span.end].ends_with('\n')));
             expected.replace_range(a.line_span.clone(), "");
         }
-        prop_assert_eq!(&env.text, &expected);
-        let read = dotenvy_read(&env.text);
-        prop_assert!(read.is_some(), "dotenvy rejects {:?}", env.text);
+        prop_assert_eq!(&env.text(), &expected);
+        let read = dotenvy_read(env.text());
+        prop_assert!(read.is_some(), "dotenvy rejects {:?}", env.text());
         let read = read.unwrap();
         prop_assert_eq!(&read[..], env.vars());
         let first = old.assignments().iter().position(|a| a.key == key).unwrap_or(usize::MAX);
@@ -428,7 +428,7 @@ fn env_values_set_read_back_the_same_in_nodes_dotenv() {
             continue;
         }
         let path = dir.path().join(format!("{i}.env"));
-        std::fs::write(&path, &env.text).unwrap();
+        std::fs::write(&path, env.text()).unwrap();
         written.push((path, key, value, env));
     }
     assert!(
@@ -442,12 +442,12 @@ fn env_values_set_read_back_the_same_in_nodes_dotenv() {
             node[key],
             serde_json::json!(value),
             "{key} in {:?}",
-            env.text
+            env.text()
         );
         // And node reads every other line of these files as dotenvy does.
         let ours: BTreeMap<_, _> = env.vars().iter().cloned().collect();
         let theirs: BTreeMap<String, String> = serde_json::from_value(node).unwrap();
-        assert_eq!(theirs, ours, "{:?}", env.text);
+        assert_eq!(theirs, ours, "{:?}", env.text());
     }
 }
 

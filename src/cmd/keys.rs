@@ -234,12 +234,7 @@ fn plan_retire(
     let new_config = config::apply(config, &patch)?;
     let mut plan = Plan {
         config: Change::of(&config.path, Some(config.text()), new_config, 0o644),
-        env: Change::of(
-            &env.path,
-            env_file.existed.then_some(env_file.text.as_str()),
-            env.text.clone(),
-            0o600,
-        ),
+        env: Change::env(env_file, &env),
         secrets: Vec::new(),
     };
     plan.mask_env_values(

@@ -79,7 +79,7 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     let before = (!inputs.created).then_some(config.text());
     let mut plan = Plan {
         config: Change::of(&config.path, before, new_config.clone(), 0o644),
-        env: env_change(&inputs.env, &env),
+        env: Change::env(&inputs.env, &env),
         secrets,
     };
     plan.mask_env_values(
@@ -98,14 +98,6 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
         final_config: Config::parse(&config.path, new_config)?,
         final_env: env,
     })
-}
-
-fn env_change(before: &EnvFile, after: &EnvFile) -> Option<Change> {
-    if !before.existed && after.text.is_empty() {
-        return None;
-    }
-    let old = before.existed.then_some(before.text.as_str());
-    Change::of(&after.path, old, after.text.clone(), 0o600)
 }
 
 /// Keep, add or replace the signing key, or stop with the ways out.
