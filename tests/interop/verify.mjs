@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import * as jose from 'jose';
 import YAML from 'yaml';
+import dotenv from 'dotenv';
 
 const args = process.argv.slice(2);
 let currentDate;
@@ -16,23 +17,11 @@ if (args[0] === '--at') {
 }
 const [configPath, envPath, ...tokens] = args;
 
+// .env as node's dotenv reads it (the service reads its environment; `docker --env-file`
+// and dotenv agree on the values pskeys writes).
 function readEnv(path) {
-  const vars = {};
-  if (!path || !fs.existsSync(path)) return vars;
-  for (const line of fs.readFileSync(path, 'utf8').split(/\r?\n/)) {
-    const m = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/);
-    if (!m) continue;
-    let v = m[2];
-    if (v.startsWith('"')) {
-      v = v.slice(1, v.lastIndexOf('"')).replace(/\\n/g, '\n').replace(/\\(["\\$])/g, '$1');
-    } else if (v.startsWith("'")) {
-      v = v.slice(1, v.lastIndexOf("'"));
-    } else {
-      v = v.replace(/\s+#.*$/, '').trim();
-    }
-    vars[m[1]] = v;
-  }
-  return vars;
+  if (!path || !fs.existsSync(path)) return {};
+  return dotenv.parse(fs.readFileSync(path));
 }
 
 const env = { ...readEnv(envPath), ...process.env };
