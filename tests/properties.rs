@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed assertion
 
+mod shapes;
+
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
@@ -451,39 +453,21 @@ fn env_values_set_read_back_the_same_in_nodes_dotenv() {
     }
 }
 
-/// Generated YAML configs: sections with comments, blank lines and various audiences.
+/// Generated YAML configs: sections with comments, blank lines and various audiences
+/// (the grammar is `tests/shapes`, which `tests/yaml_edit_api.rs` enumerates).
 fn yaml_config() -> impl Strategy<Value = String> {
     let comment = prop_oneof![Just(String::new()), "# [a-z ]{1,20}\n".prop_map(|s| s)];
-    let audience = prop_oneof![
-        Just(String::new()),
-        Just("  audience: [\"a\", 'b']\n".to_string()),
-        Just("  audience:\n    - a # x\n    - b\n".to_string()),
-        Just("  audience: []\n".to_string()),
-    ];
-    let keys = prop_oneof![
-        Just(String::new()),
-        Just("  jwks:\n    keys:\n      - kty: oct\n        kid: 'x1'\n        alg: HS256\n        k: !env PS_X\n".to_string()),
-        Just("  jwks:\n    keys: []\n".to_string()),
-        Just("  # jwks:\n  #   keys: []\n".to_string()),
-    ];
     (
         comment.clone(),
         1u16..9000,
         comment,
-        keys,
-        audience,
+        prop::sample::select(&shapes::KEYS[..]),
+        prop::sample::select(&shapes::AUDIENCES[..]),
         any::<bool>(),
         any::<bool>(),
     )
         .prop_map(|(c1, port, c2, keys, aud, has_auth, crlf)| {
-            let mut s = format!("{c1}port: {port}\n\n{c2}");
-            if has_auth {
-                s.push_str("client_auth:\n");
-                s.push_str(&keys);
-                s.push_str(&aud);
-            }
-            s.push_str("api:\n  tokens: [t]\n");
-            if crlf { s.replace('\n', "\r\n") } else { s }
+            shapes::config(&c1, port, &c2, keys, aud, has_auth, crlf)
         })
 }
 

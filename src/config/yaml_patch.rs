@@ -1,8 +1,24 @@
-//! Lossless YAML patching. yaml-edit's CST (which keeps every byte) locates the nodes;
-//! the change is spliced into the original text at those byte offsets, so comments,
-//! quoting, tags, anchors, CRLF and indentation outside the change stay identical.
+//! Lossless YAML patching through yaml-edit's editing API: its CST keeps every byte, and
+//! `Sequence::remove`, `Sequence::push` and `Mapping::set` rewrite only the node they edit,
+//! so comments, quoting, tags, anchors, CRLF and indentation elsewhere stay identical.
+//!
+//! Hand splicing (new text put into the original string at byte offsets the CST gives)
+//! stays only where yaml-edit 0.3.6 gets a case wrong. `tests/yaml_edit_api.rs` runs both
+//! on every fixture, property-test shape and real-world config, and pins each case below,
+//! so an upgrade that fixes one shows up there:
+//! - **New block collections** (`client_auth:`, `jwks:`, `keys:` when created): yaml-edit
+//!   indents a block mapping or list it writes under a key 2 columns past the key, whatever
+//!   the file uses (`jwks:` then `  keys:` in a file indented by 4). We render them in the
+//!   file's indentation.
+//! - **A new top-level section**: yaml-edit writes it right under the last line, so after a
+//!   commented-out section (`#migrations:` …) `client_auth:` reads as part of it. We put a
+//!   blank line before it.
+//! - **Items appended to a block list**: yaml-edit always writes `- item`, also in a list
+//!   written `-   item`. We copy the first item's dash and content columns.
+//! - **Removing the last item of a flow list whose `]` has a line of its own**: yaml-edit
+//!   pulls the `]` up onto the item before. We cut only the item and the comma before it.
 
-use yaml_edit::{Mapping, Sequence, YamlFile, YamlNode};
+use yaml_edit::{Mapping, ScalarValue, Sequence, YamlFile, YamlNode};
 
 use super::{Field, NewKey, Patch, yaml_quote};
 
@@ -39,7 +55,7 @@ pub fn apply(text: &str, patch: &Patch) -> Res<String> {
         out = ensure(
             &out,
             &["client_auth", key.as_str()],
-            &Leaf::Scalar(field_yaml(value)),
+            &Leaf::Scalar(value.clone()),
         )?;
     }
     Ok(out)
@@ -58,8 +74,8 @@ enum Leaf {
         /// A single string may stay (or be written as) a scalar.
         scalar_ok: bool,
     },
-    /// A scalar value (YAML source text) to set.
-    Scalar(String),
+    /// A scalar value to set.
+    Scalar(Field),
 }
 
 /// The text layout of the file.
@@ -74,6 +90,26 @@ struct Edit {
     start: usize,
     end: usize,
     with: String,
+}
+
+impl Edit {
+    fn apply(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len() + self.with.len());
+        out.push_str(&text[..self.start]);
+        out.push_str(&self.with);
+        out.push_str(&text[self.end..]);
+        out
+    }
+}
+
+/// What one step does.
+enum Change {
+    /// Nothing: the value is there already.
+    None,
+    /// yaml-edit changed the tree in place.
+    Edited,
+    /// A splice into the original text (the tree is untouched).
+    Splice(Edit),
 }
 
 fn parse(text: &str) -> Res<YamlFile> {
@@ -152,6 +188,24 @@ fn field_yaml(field: &Field) -> String {
     }
 }
 
+/// The field as yaml-edit writes it: the same text as [`field_yaml`].
+fn field_value(field: &Field) -> ScalarValue {
+    match field {
+        Field::Bool(b) => ScalarValue::from(*b),
+        Field::Str(s) => ScalarValue::single_quoted(s.clone()),
+        Field::Env { name, .. } => ScalarValue::plain(name.clone()).with_tag("!env"),
+    }
+}
+
+/// The JWK as a new yaml-edit mapping, fields in order.
+fn jwk(key: &NewKey) -> Mapping {
+    let map = Mapping::new();
+    for (name, value) in &key.fields {
+        map.set(name.as_str(), field_value(value));
+    }
+    map
+}
+
 impl Leaf {
     /// The items to add given what the list already holds (by source text).
     fn missing_items(&self, existing: &[String]) -> Vec<String> {
@@ -165,22 +219,12 @@ impl Leaf {
         }
     }
 
-    fn flow_item(&self, item: &str, quote: Quote) -> String {
-        match self {
-            Leaf::Key(key) => {
-                let fields: Vec<String> = key
-                    .fields
-                    .iter()
-                    .map(|(k, f)| format!("{k}: {}", field_yaml(f)))
-                    .collect();
-                format!("{{{}}}", fields.join(", "))
-            }
-            Leaf::Strings { .. } => quote.apply(item),
-            Leaf::Scalar(text) => text.clone(),
-        }
+    /// Written on the key's line (a scalar or a flow list) rather than as a block below it.
+    fn is_inline(&self) -> bool {
+        !matches!(self, Leaf::Key(_))
     }
 
-    /// Block lines of one item, the first starting with `- ` at `dash`, the others at `content`.
+    /// Block lines of one item, the first starting with `-` at `dash`, the others at `content`.
     fn block_item(
         &self,
         item: &str,
@@ -203,40 +247,51 @@ impl Leaf {
                 }
                 out
             }
-            Leaf::Strings { .. } | Leaf::Scalar(_) => {
-                format!("{}-{gap}{}{nl}", pad(dash), self.flow_item(item, quote))
-            }
+            Leaf::Strings { .. } => format!("{}-{gap}{}{nl}", pad(dash), quote.apply(item)),
+            Leaf::Scalar(field) => format!("{}-{gap}{}{nl}", pad(dash), field_yaml(field)),
         }
     }
 
-    fn prefers_flow(&self) -> bool {
-        !matches!(self, Leaf::Key(_))
-    }
-
-    /// A whole new value: a scalar, flow `[…]` text, or block lines under a key at `key_col`.
-    fn new_list(&self, flow: bool, key_col: usize, layout: &Layout) -> String {
+    /// The whole new value as text: a scalar or flow `[…]` for an inline leaf, else block
+    /// lines under a key at `key_col`.
+    fn new_value(&self, key_col: usize, layout: &Layout) -> String {
         let items = self.missing_items(&[]);
         match self {
-            Leaf::Scalar(text) => return text.clone(),
+            Leaf::Scalar(field) => field_yaml(field),
             Leaf::Strings {
                 scalar_ok: true, ..
-            } if items.len() == 1 => {
-                return Quote::Single.apply(&items[0]);
+            } if items.len() == 1 => Quote::Single.apply(&items[0]),
+            Leaf::Strings { .. } => {
+                let parts: Vec<String> = items.iter().map(|i| Quote::Single.apply(i)).collect();
+                format!("[{}]", parts.join(", "))
             }
-            _ => {}
+            Leaf::Key(_) => {
+                let dash = key_col + layout.unit;
+                self.block_item("", Quote::Single, dash, dash + 2, layout.nl)
+            }
         }
-        if flow || self.prefers_flow() {
-            let parts: Vec<String> = items
-                .iter()
-                .map(|i| self.flow_item(i, Quote::Single))
-                .collect();
-            format!("[{}]", parts.join(", "))
-        } else {
-            let dash = key_col + layout.unit;
-            items
-                .iter()
-                .map(|i| self.block_item(i, Quote::Single, dash, dash + 2, layout.nl))
-                .collect()
+    }
+
+    /// Sets `name` in `map` to a new value holding the leaf (yaml-edit writes it).
+    fn set_in(&self, map: &Mapping, name: &str) {
+        match self {
+            Leaf::Key(key) => {
+                let list = Sequence::new();
+                list.push(jwk(key));
+                map.set(name, &list);
+            }
+            Leaf::Strings {
+                items,
+                scalar_ok: true,
+            } if items.len() == 1 => map.set(name, Quote::Single.value(&items[0])),
+            Leaf::Strings { items, .. } => {
+                let list = Sequence::new_flow();
+                for item in items {
+                    list.push(Quote::Single.value(item));
+                }
+                map.set(name, &list);
+            }
+            Leaf::Scalar(field) => map.set(name, field_value(field)),
         }
     }
 }
@@ -257,29 +312,46 @@ impl Quote {
         }
     }
 
-    fn apply(self, s: &str) -> String {
+    /// Plain is kept only for strings that read back as themselves unquoted.
+    fn effective(self, s: &str) -> Quote {
         let plain_safe = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
             && matches!(super::node::core_schema(s), super::node::Value::Str(_));
         match self {
+            Quote::Plain if !plain_safe => Quote::Single,
+            q => q,
+        }
+    }
+
+    fn apply(self, s: &str) -> String {
+        match self.effective(s) {
             Quote::Double => serde_json::Value::String(s.to_string()).to_string(),
-            Quote::Plain if plain_safe => s.to_string(),
-            _ => yaml_quote(s),
+            Quote::Plain => s.to_string(),
+            Quote::Single => yaml_quote(s),
+        }
+    }
+
+    /// The string as a yaml-edit scalar in this style: the same text as [`Quote::apply`].
+    fn value(self, s: &str) -> ScalarValue {
+        match self.effective(s) {
+            Quote::Double => ScalarValue::double_quoted(s),
+            Quote::Plain => ScalarValue::plain(s),
+            Quote::Single => ScalarValue::single_quoted(s),
         }
     }
 }
 
-/// Renders `path: …` as block lines at column `col` (the leaf's list at the end).
+/// Renders `path: …` as block lines at column `col` (the leaf's value at the end).
 fn render_block(path: &[&str], leaf: &Leaf, col: usize, layout: &Layout) -> String {
     let pad = " ".repeat(col);
     let nl = layout.nl;
     match path {
         [] => String::new(),
-        [last] if leaf.prefers_flow() => {
-            format!("{pad}{last}: {}{nl}", leaf.new_list(true, col, layout))
+        [last] if leaf.is_inline() => {
+            format!("{pad}{last}: {}{nl}", leaf.new_value(col, layout))
         }
-        [last] => format!("{pad}{last}:{nl}{}", leaf.new_list(false, col, layout)),
+        [last] => format!("{pad}{last}:{nl}{}", leaf.new_value(col, layout)),
         [first, rest @ ..] => format!(
             "{pad}{first}:{nl}{}",
             render_block(rest, leaf, col + layout.unit, layout)
@@ -287,44 +359,47 @@ fn render_block(path: &[&str], leaf: &Leaf, col: usize, layout: &Layout) -> Stri
     }
 }
 
-/// Renders `path: …` in flow style (inside `{…}`).
-fn render_flow(path: &[&str], leaf: &Leaf, layout: &Layout) -> String {
+/// Sets `path` under `map` to a new value holding the leaf, with the mappings on the way
+/// (yaml-edit writes them: used where no new block collection is involved).
+fn set_new(map: &Mapping, path: &[&str], leaf: &Leaf) {
     match path {
-        [] => String::new(),
-        [last] => format!("{last}: {}", leaf.new_list(true, 0, layout)),
-        [first, rest @ ..] => format!("{first}: {{{}}}", render_flow(rest, leaf, layout)),
+        [] => {}
+        [name] => leaf.set_in(map, name),
+        [name, rest @ ..] => {
+            let child = Mapping::new();
+            set_new(&child, rest, leaf);
+            map.set(*name, &child);
+        }
     }
 }
 
 fn ensure(text: &str, path: &[&str], leaf: &Leaf) -> Res<String> {
     let file = parse(text)?;
     let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let doc = file.document();
-    let root = doc.as_ref().and_then(|d| d.as_mapping());
+    let root = file
+        .document()
+        .and_then(|d| d.as_mapping())
+        .filter(|m| m.entries().next().is_some());
     let unit = root.as_ref().map_or(2, |r| detect_unit(text, r));
     let layout = Layout { text, nl, unit };
-    let doc_range = doc.as_ref().map_or((0, text.len()), |d| {
-        let r = d.byte_range();
-        (r.start as usize, r.end as usize)
-    });
-    let edit = match root {
-        Some(map) if map.entries().next().is_some() => {
-            in_mapping(&map, doc_range, path, leaf, &layout, true)?
-        }
-        _ => append_at_end(text, render_block(path, leaf, 0, &layout), nl),
+    let change = match root {
+        Some(map) => in_mapping(&map, path, leaf, &layout, true)?,
+        None => Change::Splice(append_at_end(
+            text,
+            render_block(path, leaf, 0, &layout),
+            nl,
+        )),
     };
-    let Some(edit) = edit else {
-        return Ok(text.to_string());
-    };
-    let mut out = String::with_capacity(text.len() + edit.with.len());
-    out.push_str(&text[..edit.start]);
-    out.push_str(&edit.with);
-    out.push_str(&text[edit.end..]);
-    Ok(out)
+    Ok(match change {
+        Change::None => text.to_string(),
+        Change::Edited => file.to_string(),
+        Change::Splice(edit) => edit.apply(text),
+    })
 }
 
-/// An insertion at the end of the document (before a final `...` marker).
-fn append_at_end(text: &str, block: String, nl: &str) -> Option<Edit> {
+/// An insertion at the end of the document (before a final `...` marker), after a blank
+/// line when anything comes before it.
+fn append_at_end(text: &str, block: String, nl: &str) -> Edit {
     let mut at = text.len();
     let trimmed = text.trim_end();
     if trimmed.ends_with("\n...") || trimmed == "..." {
@@ -342,82 +417,74 @@ fn append_at_end(text: &str, block: String, nl: &str) -> Option<Edit> {
         with.push_str(nl);
     }
     with.push_str(&block);
-    Some(Edit {
+    Edit {
         start: at,
         end: at,
         with,
-    })
+    }
 }
 
-/// The edit that makes `path` under `map` hold the leaf: walks down existing mappings,
+/// The change that makes `path` under `map` hold the leaf: walks down existing mappings,
 /// adds the missing entries, fills an empty value, or extends the value there.
 fn in_mapping(
     map: &Mapping,
-    map_range: (usize, usize),
     path: &[&str],
     leaf: &Leaf,
     layout: &Layout,
     is_root: bool,
-) -> Res<Option<Edit>> {
-    let text = layout.text;
+) -> Res<Change> {
     let Some((&name, rest)) = path.split_first() else {
-        return Ok(None);
+        return Ok(Change::None);
     };
     let found = map
         .entries()
         .find(|e| e.key_node().and_then(|k| key_name(&k)).as_deref() == Some(name));
     let Some(entry) = found else {
-        return add_entry(map, map_range, path, leaf, layout, is_root);
+        return add_entry(map, path, leaf, layout, is_root);
     };
-    let key = entry.key_node().ok_or("entry without key")?;
-    let key_col = column(text, range(&key).0);
-    match entry.value_node().filter(|v| !is_null(v, text)) {
-        None => fill_empty(&entry, rest, leaf, layout),
+    match entry.value_node().filter(|v| !is_null(v, layout.text)) {
+        None => fill_empty(map, &entry, path, leaf, layout),
         Some(v) => {
             if let Some(child) = v.as_mapping() {
                 if rest.is_empty() {
                     return Err(format!("`{name}` is a mapping, expected a list"));
                 }
-                return in_mapping(child, range(&v), rest, leaf, layout, false);
+                return in_mapping(child, rest, leaf, layout, false);
             }
             if !rest.is_empty() {
                 return Err(format!("`{name}` is not a mapping"));
             }
-            extend_value(name, &v, key_col, leaf, layout)
+            let key = entry.key_node().ok_or("entry without key")?;
+            extend_value(
+                map,
+                name,
+                &v,
+                column(layout.text, range(&key).0),
+                leaf,
+                layout,
+            )
         }
     }
 }
 
-/// A new entry `path: …` at the end of `map` (flow or block, as the mapping is).
+/// A new entry `path: …` at the end of `map`. yaml-edit writes it into a flow mapping, and
+/// a one-line value into a block one; a new block collection or top-level section is
+/// spliced (see the module doc).
 fn add_entry(
     map: &Mapping,
-    map_range: (usize, usize),
     path: &[&str],
     leaf: &Leaf,
     layout: &Layout,
     is_root: bool,
-) -> Res<Option<Edit>> {
+) -> Res<Change> {
     let text = layout.text;
-    if map.is_flow_style() {
-        let (start, end) = map_range;
-        let close = text[start..end]
-            .rfind('}')
-            .map(|i| start + i)
-            .ok_or("no closing brace")?;
-        let sep = if map.entries().next().is_some() {
-            ", "
-        } else {
-            ""
-        };
-        return Ok(Some(Edit {
-            start: close,
-            end: close,
-            with: format!("{sep}{}", render_flow(path, leaf, layout)),
-        }));
+    if map.is_flow_style() || (path.len() == 1 && leaf.is_inline() && !is_root) {
+        set_new(map, path, leaf);
+        return Ok(Change::Edited);
     }
     if is_root {
         let block = render_block(path, leaf, 0, layout);
-        return Ok(append_at_end(text, block, layout.nl));
+        return Ok(Change::Splice(append_at_end(text, block, layout.nl)));
     }
     let first_key = map
         .entries()
@@ -436,20 +503,27 @@ fn add_entry(
         with.push_str(layout.nl);
     }
     with.push_str(&render_block(path, leaf, col, layout));
-    Ok(Some(Edit {
+    Ok(Change::Splice(Edit {
         start: at,
         end: at,
         with,
     }))
 }
 
-/// `key:` with no value (perhaps only comments below, or `~`): fill it in.
+/// `key:` with no value (perhaps only comments below, or `~`): yaml-edit sets a one-line
+/// value or anything in a flow mapping; a new block collection is spliced in below the key.
 fn fill_empty(
+    map: &Mapping,
     entry: &yaml_edit::MappingEntry,
-    rest: &[&str],
+    path: &[&str],
     leaf: &Leaf,
     layout: &Layout,
-) -> Res<Option<Edit>> {
+) -> Res<Change> {
+    let rest = path.get(1..).unwrap_or_default();
+    if map.is_flow_style() || (rest.is_empty() && leaf.is_inline()) {
+        set_new(map, path, leaf);
+        return Ok(Change::Edited);
+    }
     let text = layout.text;
     let key = entry.key_node().ok_or("entry without key")?;
     let (key_start, key_end) = range(&key);
@@ -461,15 +535,8 @@ fn fill_empty(
     let null_end = entry
         .value_node()
         .map_or(colon + 1, |v| range(&v).1.max(colon + 1));
-    if rest.is_empty() && leaf.prefers_flow() {
-        return Ok(Some(Edit {
-            start: colon + 1,
-            end: null_end,
-            with: format!(" {}", leaf.new_list(true, key_col, layout)),
-        }));
-    }
     let inner = if rest.is_empty() {
-        leaf.new_list(false, key_col, layout)
+        leaf.new_value(key_col, layout)
     } else {
         render_block(rest, leaf, key_col + layout.unit, layout)
     };
@@ -491,32 +558,29 @@ fn fill_empty(
             end: null_end,
             with: String::new(),
         };
-        return Ok(Some(merge(text, vec![drop, insert])));
+        return Ok(Change::Splice(merge(text, vec![drop, insert])));
     }
-    Ok(Some(insert))
+    Ok(Change::Splice(insert))
 }
 
 /// The value at the end of the path: set a scalar, append to a list, or turn a scalar
 /// into a list that keeps it as its first item.
 fn extend_value(
+    map: &Mapping,
     name: &str,
     v: &YamlNode,
     key_col: usize,
     leaf: &Leaf,
     layout: &Layout,
-) -> Res<Option<Edit>> {
-    let text = layout.text;
+) -> Res<Change> {
     let (s, e) = range(v);
-    let source = text[s..e].trim_end();
-    if let Leaf::Scalar(new) = leaf {
-        if source == new {
-            return Ok(None);
+    let source = layout.text[s..e].trim_end();
+    if let Leaf::Scalar(field) = leaf {
+        if source == field_yaml(field) {
+            return Ok(Change::None);
         }
-        return Ok(Some(Edit {
-            start: s,
-            end: s + source.len(),
-            with: new.clone(),
-        }));
+        map.set(name, field_value(field));
+        return Ok(Change::Edited);
     }
     if let Some(seq) = v.as_sequence() {
         return Ok(append_to_seq(seq, v, key_col, leaf, layout));
@@ -525,19 +589,19 @@ fn extend_value(
     let Leaf::Strings { scalar_ok, .. } = leaf else {
         return Err(format!("`{name}` is {}, expected a list", describe(v)));
     };
-    let quote = Quote::of(source);
     let value_text = v.as_scalar().map(|x| x.as_string()).unwrap_or_default();
     let missing = leaf.missing_items(&[value_text]);
     if missing.is_empty() && *scalar_ok {
-        return Ok(None);
+        return Ok(Change::None);
     }
-    let mut items = vec![source.to_string()];
-    items.extend(missing.iter().map(|i| leaf.flow_item(i, quote)));
-    Ok(Some(Edit {
-        start: s,
-        end: s + source.len(),
-        with: format!("[{}]", items.join(", ")),
-    }))
+    let quote = Quote::of(source);
+    let list = Sequence::new_flow();
+    list.push(v);
+    for item in &missing {
+        list.push(quote.value(item));
+    }
+    map.set(name, &list);
+    Ok(Change::Edited)
 }
 
 fn merge(text: &str, mut edits: Vec<Edit>) -> Edit {
@@ -572,13 +636,15 @@ fn is_null(v: &YamlNode, text: &str) -> bool {
     matches!(text[s..e].trim(), "" | "~" | "null" | "Null" | "NULL")
 }
 
+/// Adds the missing items: yaml-edit pushes onto a flow list; a block list gets lines
+/// spliced in after its last item, in its first item's dash and content columns.
 fn append_to_seq(
     seq: &Sequence,
     node: &YamlNode,
     key_col: usize,
     leaf: &Leaf,
     layout: &Layout,
-) -> Option<Edit> {
+) -> Change {
     let text = layout.text;
     let (start, end) = range(node);
     let items: Vec<YamlNode> = seq.values().collect();
@@ -586,41 +652,24 @@ fn append_to_seq(
         .iter()
         .filter_map(|i| i.as_scalar().map(|s| s.as_string()))
         .collect();
-    let first_source = items.first().map(|i| {
+    let quote = items.first().map_or(Quote::Single, |i| {
         let (s, e) = range(i);
-        text[s..e].to_string()
+        Quote::of(&text[s..e])
     });
-    let quote = first_source.as_deref().map_or(Quote::Single, Quote::of);
     let missing = leaf.missing_items(&existing);
     if missing.is_empty() {
-        return None;
+        return Change::None;
     }
     if seq.is_flow_style() {
-        let close = text[start..end].rfind(']').map(|i| start + i)?;
-        let before = text[start..close].trim_end();
-        let sep = if items.is_empty() || before.ends_with(',') {
-            ""
-        } else {
-            ", "
-        };
-        let parts: Vec<String> = missing.iter().map(|i| leaf.flow_item(i, quote)).collect();
-        let lead = if items.is_empty() || before.ends_with(',') {
-            ""
-        } else {
-            sep
-        };
-        let mut with = format!("{lead}{}", parts.join(", "));
-        if before.ends_with(',') {
-            with = format!(" {with}");
+        for item in &missing {
+            match leaf {
+                Leaf::Key(key) => seq.push(jwk(key)),
+                Leaf::Strings { .. } => seq.push(quote.value(item)),
+                Leaf::Scalar(field) => seq.push(field_value(field)),
+            }
         }
-        let at = start + before.len();
-        return Some(Edit {
-            start: at.max(start + 1),
-            end: at.max(start + 1),
-            with,
-        });
+        return Change::Edited;
     }
-    // Block sequence: copy the first item's dash and content columns.
     let dash = column(text, start);
     let content = items
         .first()
@@ -640,14 +689,14 @@ fn append_to_seq(
     for item in &missing {
         with.push_str(&leaf.block_item(item, quote, dash, content, layout.nl));
     }
-    Some(Edit {
+    Change::Splice(Edit {
         start: at,
         end: at,
         with,
     })
 }
 
-/// Removes the key with `kid` from `client_auth.jwks.keys` (whole lines in block style).
+/// Removes the key with `kid` from `client_auth.jwks.keys` (yaml-edit's `Sequence::remove`).
 fn remove_key(text: &str, kid: &str) -> Res<String> {
     let file = parse(text)?;
     let Some(keys) = file
@@ -669,25 +718,32 @@ fn remove_key(text: &str, kid: &str) -> Res<String> {
     }) else {
         return Ok(text.to_string());
     };
-    let (s, e) = range(&items[pos]);
-    let (start, end) = if keys.is_flow_style() {
-        // Take the separating comma with the item.
-        let after = &text[e..];
-        let comma_after = after.trim_start().starts_with(',');
-        if comma_after {
-            let c = e + after.find(',').unwrap_or(0) + 1;
-            let ws = text[c..].len() - text[c..].trim_start_matches([' ', '\t']).len();
-            (s, c + ws)
-        } else {
-            let before = text[..s].trim_end();
-            let c = before.rfind(',').filter(|_| pos > 0).unwrap_or(s);
-            (c, e)
-        }
-    } else {
-        let item_end = after_last_content(text, s, e);
-        (line_start(text, s), item_end)
-    };
-    Ok(format!("{}{}", &text[..start], &text[end..]))
+    if pos + 1 == items.len()
+        && let Some(cut) = cut_last_flow_item(text, &keys, &items)
+    {
+        return Ok(cut.apply(text));
+    }
+    keys.remove(pos);
+    Ok(file.to_string())
+}
+
+/// For a flow list of two or more items whose `]` has a line of its own: the cut that takes
+/// its last item and the comma before it, leaving the `]` where it is.
+fn cut_last_flow_item(text: &str, seq: &Sequence, items: &[YamlNode]) -> Option<Edit> {
+    if !seq.is_flow_style() || items.len() < 2 {
+        return None;
+    }
+    let (s, e) = range(items.last()?);
+    let close = text[e..].find(']')?;
+    if !text[e..e + close].contains('\n') {
+        return None;
+    }
+    let comma = text[..s].rfind(',')?;
+    Some(Edit {
+        start: comma,
+        end: e,
+        with: String::new(),
+    })
 }
 
 #[cfg(test)]
@@ -748,6 +804,52 @@ mod tests {
     fn crlf_is_kept() {
         let out = apply("a: 1\r\nclient_auth:\r\n  audience: []\r\n", &patch("k")).unwrap();
         assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
+    }
+
+    #[test]
+    fn removing_an_anchored_key_takes_its_anchor_too() {
+        let src = "client_auth:\n  jwks:\n    keys:\n      - &first\n        kid: 'a'\n        kty: oct\n      # b\n      - kid: 'b'\n        kty: oct\n";
+        assert_eq!(
+            remove_key(src, "a").unwrap(),
+            "client_auth:\n  jwks:\n    keys:\n      # b\n      - kid: 'b'\n        kty: oct\n"
+        );
+    }
+
+    #[test]
+    fn removing_the_last_key_leaves_an_empty_list() {
+        // A bare `keys:` would be null, which the service refuses.
+        let src = "client_auth:\n  jwks:\n    keys:\n      - kid: 'a' # only\n        kty: oct\n  audience: [x]\n";
+        assert_eq!(
+            remove_key(src, "a").unwrap(),
+            "client_auth:\n  jwks:\n    keys: []\n  audience: [x]\n"
+        );
+    }
+
+    #[test]
+    fn removing_from_a_flow_list_over_lines_keeps_the_bracket_line() {
+        let src =
+            "client_auth:\n  jwks:\n    keys: [\n      {kid: 'a'},\n      {kid: 'b'}\n    ]\n";
+        assert_eq!(
+            remove_key(src, "a").unwrap(),
+            "client_auth:\n  jwks:\n    keys: [\n      {kid: 'b'}\n    ]\n"
+        );
+        assert_eq!(
+            remove_key(src, "b").unwrap(),
+            "client_auth:\n  jwks:\n    keys: [\n      {kid: 'a'}\n    ]\n"
+        );
+    }
+
+    #[test]
+    fn a_placeholder_scalar_becomes_a_quoted_list_item() {
+        // Plain `${…}` cannot stand in a flow list.
+        let p = Patch {
+            jwks_uris: vec!["https://x/j".into()],
+            ..Patch::default()
+        };
+        assert_eq!(
+            apply("client_auth:\n  jwks_uri: ${JWKS_URL} # legacy\n", &p).unwrap(),
+            "client_auth:\n  jwks_uri: [\"${JWKS_URL}\", 'https://x/j'] # legacy\n"
+        );
     }
 
     #[test]
