@@ -82,6 +82,8 @@ finding_ids! {
     EnvPrefix = "env-prefix", Refused;
     EnvUndefined = "env-undefined", Refused;
     EnvNotNumber = "env-not-number", Refused;
+    EnvNotBoolean = "env-not-boolean", Refused;
+    EnvTypeInvalid = "env-type-invalid", Refused;
     StorageMissing = "storage-missing", Refused;
     SyncConfigBoth = "sync-config-both", Refused;
     SyncConfigMissing = "sync-config-missing", SyncFails;
@@ -310,10 +312,26 @@ impl Checker<'_> {
                 ),
                 format!("add `{name}=…` to .env (or export it)"),
             ),
-            EnvProblem::NotNumber(_) => (
+            EnvProblem::NotNumber(v) => (
                 FindingId::EnvNotNumber,
-                format!("`{path}: !env {name}::number`: the variable is not a number"),
+                format!(
+                    "`{path}: !env {name}::number`: the variable is `{v}`, not a number; the service refuses this config"
+                ),
                 format!("set `{name}` to a number"),
+            ),
+            EnvProblem::NotBoolean(v) => (
+                FindingId::EnvNotBoolean,
+                format!(
+                    "`{path}: !env {name}::boolean`: the variable is `{v}`; the service accepts only true or false and refuses this config"
+                ),
+                format!("set `{name}` to `true` or `false`"),
+            ),
+            EnvProblem::UnknownType(t) => (
+                FindingId::EnvTypeInvalid,
+                format!(
+                    "`{path}: !env {name}::{t}`: the service knows only `::string`, `::number` and `::boolean` and refuses this config"
+                ),
+                "use one of those suffixes, or none".to_string(),
             ),
         };
         self.push(id, node, path, message, fix);

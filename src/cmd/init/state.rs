@@ -176,6 +176,8 @@ fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
                     | FindingId::EnvUndefined
                     | FindingId::EnvPrefix
                     | FindingId::EnvNotNumber
+                    | FindingId::EnvNotBoolean
+                    | FindingId::EnvTypeInvalid
                     | FindingId::DollarPlaceholder
                     | FindingId::JwksLocalBlocked
             )
