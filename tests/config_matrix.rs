@@ -182,6 +182,43 @@ fn cases() -> Vec<Case> {
             Loads,
             "  jwks_reject_ip_ranges: ['10.0.0.0/8']\n  jwks_uri: http://11.1.2.3/jwks\n",
         ),
+        // Disagreements found by this matrix, each fixed in pskeys' rules.
+        yaml("!env ::boolean of 'yes'", Refused, "  supabase: !env PS_SUPABASE::boolean\n").env("PS_SUPABASE=yes\n"),
+        yaml("!env ::boolean of 'FALSE'", Loads, "  supabase: !env PS_SUPABASE::boolean\n").env("PS_SUPABASE=FALSE\n"),
+        raw("!env ::number of '0x1F90'", Loads, "powersync.yaml", &format!("{STORAGE}port: !env PS_PORT::number\n"))
+            .env("PS_PORT=0x1F90\n"),
+        raw("!env ::number of 'eighty'", Refused, "powersync.yaml", &format!("{STORAGE}port: !env PS_PORT::number\n"))
+            .env("PS_PORT=eighty\n"),
+        yaml("!env ::string", Loads, "  audience: [!env PS_AUDIENCE::string]\n").env("PS_AUDIENCE=powersync\n"),
+        yaml("!env ::int (no such type)", Refused, "  audience: [!env PS_AUDIENCE::int]\n").env("PS_AUDIENCE=powersync\n"),
+        yaml("audience: (null)", Refused, "  audience:\n"),
+        raw("client_auth: (null)", Refused, "powersync.yaml", &format!("{STORAGE}client_auth:\n")),
+        yaml("jwks: (null)", Refused, &format!("{AUDIENCE}  jwks:\n")),
+        raw("storage: {} (no type)", Refused, "powersync.yaml", "storage: {}\n"),
+        raw(
+            "telemetry without disable_telemetry_sharing",
+            Refused,
+            "powersync.yaml",
+            &format!("{STORAGE}telemetry:\n  prometheus_port: 9090\n"),
+        ),
+        raw("sync_config.path: 5", Refused, "powersync.yaml", &format!("{STORAGE}sync_config:\n  path: 5\n")),
+        raw("port: true", Refused, "powersync.yaml", &format!("{STORAGE}port: true\n")),
+        raw("port: .inf", Refused, "powersync.yaml", &format!("{STORAGE}port: .inf\n")),
+        raw("port: '8080'", Loads, "powersync.yaml", &format!("{STORAGE}port: '8080'\n")),
+        raw(
+            "unknown settings",
+            Loads,
+            "powersync.yaml",
+            &format!("{STORAGE}dashboard: true\nclient_auth:\n  extra: 1\n  audience: [powersync]\n"),
+        ),
+        keys("an oct key with k: ''", Refused, "      - {kty: oct, kid: e, alg: HS256, k: ''}\n"),
+        keys("an RSA key without alg", Loads, &item(&without(rsa.clone(), "alg"))),
+        yaml(
+            "supabase with supabase_jwt_secret",
+            Loads,
+            "  supabase: true\n  supabase_jwt_secret: !env PS_SUPABASE_SECRET\n",
+        )
+        .env("PS_SUPABASE_SECRET=super-secret-jwt-token-with-at-least-32-characters\n"),
         // JSON configs: parsed as JSON only, no `!env`.
         raw("JSON: a good config", Loads, "powersync.json", &good_json.to_string()),
         raw(
@@ -299,5 +336,39 @@ fn pskeys_refuses_exactly_the_configs_the_service_refuses() {
         failures.len(),
         cases.len(),
         failures.join("\n")
+    );
+}
+
+/// pskeys validates with a copy of the service's JSON schema; it must be the one the
+/// pinned @powersync/service-types generates.
+#[test]
+fn the_embedded_schema_is_the_services() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let interop = root.join("tests/interop");
+    assert!(
+        interop
+            .join("node_modules/@powersync/service-types")
+            .is_dir(),
+        "tests/interop/node_modules is missing: run `npm ci --prefix tests/interop` (.ci/run does)"
+    );
+    let out = std::process::Command::new("node")
+        .current_dir(&interop)
+        .args([
+            "--input-type=module",
+            "-e",
+            "import { configFile } from '@powersync/service-types'; console.log(JSON.stringify(configFile.PowerSyncConfigJSONSchema))",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): run `npm ci --prefix tests/interop` with Node.js 18+"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        &theirs,
+        pskeys::service::schema::schema(),
+        "src/service/powersync-config.schema.json differs from @powersync/service-types' schema: regenerate it"
     );
 }

@@ -4,6 +4,7 @@
 
 pub mod keystore;
 pub mod rules;
+pub mod schema;
 pub mod verify;
 
 pub use keystore::{KeyStore, Refused};

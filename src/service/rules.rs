@@ -15,6 +15,7 @@ use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
 use crate::fsutil::{self, GitStatus};
 use crate::jws::{Alg, Curve, Kty, VerifyingKey, decode_lenient, is_base64_text};
 use crate::keys::PrivateKey;
+use crate::service::schema;
 
 /// What a finding does to the service and its tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -88,6 +89,7 @@ finding_ids! {
     SyncConfigBoth = "sync-config-both", Refused;
     SyncConfigMissing = "sync-config-missing", SyncFails;
     ClientAuthShape = "client-auth-shape", Refused;
+    SchemaInvalid = "schema-invalid", Refused;
     KeyNotMapping = "key-not-mapping", Refused;
     KtyInvalid = "kty-invalid", Refused;
     RsaNoKid = "rsa-no-kid", Refused;
@@ -244,6 +246,7 @@ pub fn config_findings(config: &Config, env: &Env) -> Vec<Finding> {
         c.audience();
         c.providers();
     }
+    c.schema();
     c.out.sort_by_key(|f| (f.severity(), f.line));
     c.out
 }
@@ -449,6 +452,64 @@ impl Checker<'_> {
         }
         true
     }
+}
+
+impl Checker<'_> {
+    /// The service's JSON schema (after its decoding of ports): what no finding above
+    /// already refuses at that setting. `!env` problems are reported on their own.
+    fn schema(&mut self) {
+        let Ok(resolved) = self.config.root.resolve(&self.env.lookup()) else {
+            return;
+        };
+        for e in schema::validate(&resolved) {
+            let known = self
+                .out
+                .iter()
+                .any(|f| f.refuses_config() && overlaps(&f.setting, &e.path));
+            if known {
+                continue;
+            }
+            let node = node_at(&self.config.root, &e.path);
+            let message = format!(
+                "`{}` {}: the service's schema refuses the config",
+                e.path, e.problem
+            );
+            let fix = if e.problem.starts_with("is null") {
+                "in YAML an empty `key:` is null: give it a value or remove the line".to_string()
+            } else {
+                format!("change `{}` to what the schema expects", e.path)
+            };
+            self.push(FindingId::SchemaInvalid, node, &e.path, message, fix);
+        }
+    }
+}
+
+/// Whether one setting is the other or holds it (`a.b` and `a.b[0].c`).
+fn overlaps(a: &str, b: &str) -> bool {
+    let under = |x: &str, parent: &str| {
+        x.strip_prefix(parent)
+            .is_some_and(|rest| rest.starts_with(['.', '[']))
+    };
+    a == b || under(a, b) || under(b, a)
+}
+
+/// The node at a setting path (`client_auth.jwks.keys[0].kid`), or its nearest ancestor.
+fn node_at<'a>(root: &'a Node, path: &str) -> &'a Node {
+    let mut node = root;
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, indexes) = part.split_once('[').unwrap_or((part, ""));
+        let Some(next) = node.get(key) else {
+            return node;
+        };
+        node = next;
+        for index in indexes.split('[').map(|i| i.trim_end_matches(']')) {
+            match (index.parse::<usize>(), node.as_seq()) {
+                (Ok(i), Some(items)) if i < items.len() => node = &items[i],
+                _ => break,
+            }
+        }
+    }
+    node
 }
 
 /// A `client_auth` setting, the type the schema wants, and the test for it.
