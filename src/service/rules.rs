@@ -3,7 +3,6 @@
 //! secret. `doctor` renders these findings; the key store is built only when no finding
 //! refuses the client-auth part; `init` and `mint` ask the same functions.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as J};
@@ -15,6 +14,7 @@ use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
 use crate::fsutil::{self, GitStatus};
 use crate::jws::{Alg, Curve, Kty, VerifyingKey, decode_lenient, is_base64_text};
 use crate::keys::PrivateKey;
+use crate::service::net::{self, Host, UrlProblem};
 use crate::service::schema;
 
 /// What a finding does to the service and its tokens.
@@ -110,6 +110,7 @@ finding_ids! {
     AudienceNotList = "audience-not-list", Refused;
     SupabaseAudience = "supabase-audience", Trap;
     BlockLocalJwks = "block-local-jwks", Trap;
+    JwksUriInvalid = "jwks-uri-invalid", Refused;
     JwksLocalBlocked = "jwks-local-blocked", Refused;
     EnvKidMissing = "env-kid-missing", Local;
     EnvAlgInvalid = "env-alg-invalid", Local;
@@ -937,22 +938,25 @@ impl Checker<'_> {
                 "use `jwks_reject_ip_ranges: ['local']` instead".into(),
             );
         }
-        self.jwks_blocked(auth, &resolved);
+        self.jwks_uris(auth, &resolved);
     }
 
-    /// S2203: a `jwks_uri` whose IP literal the configured ranges reject stops the service.
-    fn jwks_blocked(&mut self, auth: &Node, resolved: &J) {
-        let mut ranges: Vec<String> = resolved
+    /// RemoteJWKSCollector's constructor, for each `jwks_uri` when the key store is built
+    /// (compound-config-collector.ts): `new URL` (else PSYNC_S3102), `http:`/`https:`
+    /// only (S3103), then lib-services' `validateIpHostname` for an IP-literal host:
+    /// every `jwks_reject_ip_ranges` entry but `local` must parse as CIDR (ipaddr.js
+    /// throws otherwise), IPv6 is refused under `block_local_jwks` (S2202), then a listed
+    /// range (S2203), then with `local` (or `block_local_jwks`) anything ipaddr.js does
+    /// not call unicast (S2203). A hostname is only checked when resolved, at fetch time.
+    fn jwks_uris(&mut self, auth: &Node, resolved: &J) {
+        let mut ranges: Vec<&str> = resolved
             .get("jwks_reject_ip_ranges")
             .and_then(J::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(J::as_str).collect())
             .unwrap_or_default();
-        if resolved.get("block_local_jwks") == Some(&J::Bool(true)) {
-            ranges.push("local".into());
+        let block_local = resolved.get("block_local_jwks") == Some(&J::Bool(true));
+        if block_local {
+            ranges.push("local");
         }
         let uris: Vec<&str> = match resolved.get("jwks_uri") {
             Some(J::String(u)) => vec![u.as_str()],
@@ -960,61 +964,82 @@ impl Checker<'_> {
             _ => Vec::new(),
         };
         let node = auth.get("jwks_uri").unwrap_or(auth);
+        let mut ips = Vec::new();
         for uri in uris {
-            let Some(ip) = uri_ip(uri) else { continue };
-            if let Some(range) = ranges.iter().find(|r| ip_in_range(ip, r)) {
+            match net::http_host(uri) {
+                Ok(Host::Ip(ip)) => ips.push((uri, ip)),
+                Ok(Host::Domain(_)) => {}
+                Err(problem) => self.jwks_uri_invalid(node, uri, &problem),
+            }
+        }
+        if ips.is_empty() {
+            return;
+        }
+        let mut cidrs = Vec::new();
+        for range in ranges.iter().filter(|r| **r != "local") {
+            match net::parse_cidr(range) {
+                Some(c) => cidrs.push(c),
+                None => {
+                    let at = auth.get("jwks_reject_ip_ranges").unwrap_or(auth);
+                    let message = format!(
+                        "`jwks_reject_ip_ranges` entry `{range}` is not an `address/bits` range: with an IP-literal `jwks_uri` the service's ipaddr.js throws and it does not start"
+                    );
+                    let fix = format!("write it as a CIDR range, e.g. `{range}/32`, or `local`");
+                    self.push(
+                        FindingId::ClientAuthShape,
+                        at,
+                        "client_auth.jwks_reject_ip_ranges",
+                        message,
+                        fix,
+                    );
+                    return;
+                }
+            }
+        }
+        for (uri, ip) in ips {
+            let why = if block_local && ip.is_ipv6() {
+                Some("PSYNC_S2202: `block_local_jwks` refuses every IPv6 address".to_string())
+            } else if let Some(c) = cidrs.iter().find(|c| net::in_subnet(ip, c.ip, c.bits)) {
+                Some(format!("PSYNC_S2203: it is in `{}/{}`", c.ip, c.bits))
+            } else if ranges.contains(&"local") && !net::is_unicast(ip) {
+                Some(format!(
+                    "PSYNC_S2203: `{ip}` is not a public unicast address and `local` (or `block_local_jwks`) rejects it"
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = why {
                 let message = format!(
-                    "`jwks_uri` {uri} is an address `{range}` rejects: the service stops with PSYNC_S2203"
+                    "`jwks_uri` {uri} is refused when the service builds its key store ({why}): it does not start"
                 );
                 self.push(FindingId::JwksLocalBlocked, node, "client_auth.jwks_uri", message, "serve the JWKS from a public address, or remove that range (and `block_local_jwks`) for local development".into());
             }
         }
     }
-}
 
-/// The IP literal of an http(s) URI's host, if the host is one.
-fn uri_ip(uri: &str) -> Option<IpAddr> {
-    let rest = uri.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = host.strip_prefix('[') {
-        return v6.split(']').next()?.parse().ok();
-    }
-    host.split(':').next()?.parse().ok()
-}
-
-/// `local` (loopback, private, link-local, unspecified) or a CIDR range.
-fn ip_in_range(ip: IpAddr, range: &str) -> bool {
-    if range == "local" {
-        return match ip {
-            IpAddr::V4(v4) => {
-                v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()
+    fn jwks_uri_invalid(&mut self, node: &Node, uri: &str, problem: &UrlProblem) {
+        let why = match problem {
+            UrlProblem::Invalid(what) => {
+                format!("is not a URL ({what}): PSYNC_S3102 Invalid jwks_uri")
             }
-            IpAddr::V6(v6) => {
-                v6.is_loopback()
-                    || v6.is_unspecified()
-                    || (v6.segments()[0] & 0xfe00) == 0xfc00
-                    || (v6.segments()[0] & 0xffc0) == 0xfe80
+            UrlProblem::NotHttp(scheme) => {
+                format!("is a `{scheme}:` URL: PSYNC_S3103 Only http(s) is supported for jwks_uri")
             }
         };
+        let message = format!("`jwks_uri` `{uri}` {why}; the service does not start");
+        let fix = if placeholder_in(uri).is_some() {
+            "`${…}` is never substituted: put the URL in a `PS_…` variable and write `jwks_uri: !env PS_…`".to_string()
+        } else {
+            "write the full http(s) URL of the JWKS, e.g. `https://auth.example.com/.well-known/jwks.json`".to_string()
+        };
+        self.push(
+            FindingId::JwksUriInvalid,
+            node,
+            "client_auth.jwks_uri",
+            message,
+            fix,
+        );
     }
-    let (net, bits) = range.split_once('/').unwrap_or((range, ""));
-    let Ok(net) = net.parse::<IpAddr>() else {
-        return false;
-    };
-    let to_bits = |ip: IpAddr| -> (u128, u32) {
-        match ip {
-            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
-            IpAddr::V6(v6) => (u128::from(v6), 128),
-        }
-    };
-    let ((a, width), (b, net_width)) = (to_bits(ip), to_bits(net));
-    let prefix = bits.parse::<u32>().unwrap_or(width);
-    if width != net_width || prefix > width {
-        return false;
-    }
-    let shift = width - prefix;
-    prefix == 0 || (a >> shift) == (b >> shift)
 }
 
 /// How `.env`'s private key differs from the config's public key.
@@ -1189,21 +1214,6 @@ mod tests {
     #[test]
     fn offsets_count_characters() {
         assert_eq!(offset("a\nbé: c\n", 2, 5), Some(7));
-    }
-
-    #[test]
-    fn ip_literals_and_ranges() {
-        let ip = |s: &str| uri_ip(s).unwrap();
-        assert_eq!(
-            ip("http://127.0.0.1:8080/jwks"),
-            "127.0.0.1".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(ip("http://[::1]:80/"), "::1".parse::<IpAddr>().unwrap());
-        assert!(uri_ip("http://localhost:8080/").is_none());
-        assert!(ip_in_range(ip("http://127.0.0.1/"), "local"));
-        assert!(ip_in_range(ip("http://10.1.2.3/"), "10.0.0.0/8"));
-        assert!(!ip_in_range(ip("http://11.1.2.3/"), "10.0.0.0/8"));
-        assert!(!ip_in_range(ip("https://8.8.8.8/"), "local"));
     }
 
     #[test]
