@@ -26,6 +26,9 @@ pub enum Impact {
     TokensFail,
     /// The API starts, but the sync runner exits at start.
     SyncFails,
+    /// The config loads, but a storage or replication connection setting does not work:
+    /// its module stops the service when it starts, or connecting fails.
+    ConnectionFails,
     /// A setting does not hold the value its author meant.
     Misread,
     /// A secret is where others can read it.
@@ -283,10 +286,16 @@ impl Checker<'_> {
             }
             (false, _) => "put the whole value in a `PS_…` variable and write `!env PS_…`".into(),
         };
-        let impact = placeholder_impact(path);
+        let impact = placeholder_impact(path, s);
         let effect = match impact {
             Impact::Refused => "; the service refuses to start with it",
+            Impact::TokensFail if path.ends_with("jwks_uri") || path.contains("jwks_uri[") => {
+                "; the keys behind it are never fetched, so their tokens fail"
+            }
             Impact::TokensFail => "; tokens for this key fail",
+            Impact::ConnectionFails => {
+                "; the config loads, but the service stops when the module reads it (PSYNC_S1109 for a value without its scheme) or cannot connect"
+            }
             _ => "",
         };
         let message = format!(
@@ -529,15 +538,25 @@ fn placeholder_in(s: &str) -> Option<&str> {
         .then_some(name)
 }
 
-/// Measured against the service: a placeholder in `port` or `jwks_uri` fails schema
-/// validation, one in a connection `uri` is fatal at startup; one in a key makes its
-/// tokens fail.
-fn placeholder_impact(path: &str) -> Impact {
+/// What `${…}` text does where it is (service v1.25 and its code). `port` and
+/// `telemetry.prometheus_port` are read with `parseInt`: a NaN fails the schema, `80${X}`
+/// is port 80. A `jwks_uri` that is still a URL is fetched as written, so its keys'
+/// tokens fail (one that is not a URL is `jwks-uri-invalid`). The loader keeps the storage
+/// or a replication connection `uri` as text; the module refuses it when it starts
+/// (PSYNC_S1109 without a scheme) or connecting fails. In a key, its tokens fail.
+fn placeholder_impact(path: &str, value: &str) -> Impact {
     let field = path.rsplit('.').next().unwrap_or(path);
     let field = field.split('[').next().unwrap_or(field);
-    if path == "port" || field == "jwks_uri" || field == "uri" {
-        Impact::Refused
-    } else if path.starts_with("client_auth.jwks.") {
+    let connection = path == "storage.uri"
+        || (path.starts_with("replication.connections[") && path.ends_with("].uri"));
+    if path == "port" || path == "telemetry.prometheus_port" {
+        match schema::js_parse_int(value) {
+            Some(_) => Impact::Misread,
+            None => Impact::Refused,
+        }
+    } else if connection {
+        Impact::ConnectionFails
+    } else if field == "jwks_uri" || path.starts_with("client_auth.jwks.") {
         Impact::TokensFail
     } else {
         Impact::Misread
