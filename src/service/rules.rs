@@ -91,6 +91,8 @@ finding_ids! {
     StorageMissing = "storage-missing", Refused;
     SyncConfigBoth = "sync-config-both", Refused;
     SyncConfigMissing = "sync-config-missing", SyncFails;
+    ReplicationConnections = "replication-connections", Refused;
+    ApiParameterInvalid = "api-parameter-invalid", Refused;
     ClientAuthShape = "client-auth-shape", Refused;
     SchemaInvalid = "schema-invalid", Refused;
     KeyNotMapping = "key-not-mapping", Refused;
@@ -245,6 +247,7 @@ pub fn config_findings(config: &Config, env: &Env) -> Vec<Finding> {
     }
     c.placeholders_and_env();
     c.storage_and_sync();
+    c.collect_config();
     if c.client_auth_shape() {
         c.keys();
         c.audience();
@@ -396,6 +399,59 @@ impl Checker<'_> {
                 message,
                 fix,
             );
+        }
+    }
+
+    /// CompoundConfigCollector.collectConfig's own checks after the schema: one
+    /// replication connection at most ("Only a single replication data source is
+    /// supported currently"); `api.parameters.bucket_count_cache_ttl_minutes` and
+    /// `checkpoint_request_retention_minutes` positive integers (non-numbers are the
+    /// schema's). The service refuses to start on either.
+    fn collect_config(&mut self) {
+        let root = &self.config.root;
+        let lookup = self.env.lookup();
+        if let Some(node) = root.get("replication").and_then(|r| r.get("connections"))
+            && let Some(items) = node.as_seq()
+            && items.len() > 1
+        {
+            let message = format!(
+                "`replication.connections` has {} entries; the service supports a single replication data source and does not start",
+                items.len()
+            );
+            let fix = "keep one connection (run one service per source database)".to_string();
+            self.push(
+                FindingId::ReplicationConnections,
+                &items[1],
+                "replication.connections",
+                message,
+                fix,
+            );
+        }
+        let params = root.get("api").and_then(|a| a.get("parameters"));
+        for name in [
+            "bucket_count_cache_ttl_minutes",
+            "checkpoint_request_retention_minutes",
+        ] {
+            let Some(node) = params.and_then(|p| p.get(name)) else {
+                continue;
+            };
+            let Ok(J::Number(n)) = node.resolve(&lookup) else {
+                continue;
+            };
+            let value = n.as_f64().unwrap_or_default();
+            if value.fract() != 0.0 || value < 1.0 {
+                let setting = format!("api.parameters.{name}");
+                let message = format!(
+                    "`{setting}` is {n}; the service wants a positive integer and does not start"
+                );
+                self.push(
+                    FindingId::ApiParameterInvalid,
+                    node,
+                    &setting,
+                    message,
+                    "set a whole number of minutes, 1 or more (default 60)".into(),
+                );
+            }
         }
     }
 
@@ -947,6 +1003,21 @@ impl Checker<'_> {
                 shown.join(", ")
             );
             self.push(FindingId::SupabaseAudience, node, "client_auth.audience", message, "add `authenticated` to the audience (`pskeys init --supabase` does); keep the others only for your other keys".into());
+        }
+        // collectConfig imports the legacy secret as an HS256 key: jose refuses an empty `k`.
+        if resolved.get("supabase") == Some(&J::Bool(true))
+            && resolved.get("supabase_jwt_secret") == Some(&J::String(String::new()))
+        {
+            let node = auth.get("supabase_jwt_secret").unwrap_or(auth);
+            let message = "`supabase_jwt_secret` is empty: the service imports it as an HS256 key, jose refuses an empty key, and the service does not start".to_string();
+            self.push(
+                FindingId::KeyImport,
+                node,
+                "client_auth.supabase_jwt_secret",
+                message,
+                "set it to the project's JWT secret (Supabase dashboard: JWT Keys), or remove it"
+                    .into(),
+            );
         }
         if let Some(n) = auth.get("block_local_jwks") {
             self.push(
