@@ -673,6 +673,25 @@ fn schema(kty: Kty) -> (&'static [&'static str], &'static [Alg], &'static [Curve
     }
 }
 
+/// What the service hands jose for a static key: `configFile.powerSyncConfig.decode`
+/// (ts-codec) keeps only the members of the JWK form the key matches (kty, kid, alg,
+/// use and its own: k; n, e; crv, x, y; crv, x), so private members (`d`, …) and RSA
+/// `oth` never reach `importJWK`.
+pub fn decoded_jwk(jwk: &Map<String, J>) -> Map<String, J> {
+    let Some(kty) = jwk.get("kty").and_then(J::as_str).and_then(Kty::parse) else {
+        return jwk.clone();
+    };
+    let (own, _, _) = schema(kty);
+    let mut out = jwk.clone();
+    out.retain(|name, _| {
+        ["kty", "kid", "alg", "use", "crv"].contains(&name.as_str()) || own.contains(&name.as_str())
+    });
+    if kty == Kty::Rsa || kty == Kty::Oct {
+        out.remove("crv");
+    }
+    out
+}
+
 /// A key's name in messages: `key `kid`` or `key #2`.
 pub fn key_name(index: usize, jwk: &Map<String, J>) -> String {
     match jwk.get("kid").and_then(J::as_str) {
@@ -738,7 +757,7 @@ impl Checker<'_> {
             self.push(id, at, setting, message, fix);
             return;
         }
-        match VerifyingKey::from_jwk(jwk) {
+        match VerifyingKey::from_jwk(&decoded_jwk(jwk)) {
             Ok(key) => self.usable(&name, node, setting, jwk, &key),
             Err(why) => {
                 let message =

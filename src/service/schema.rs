@@ -172,7 +172,7 @@ fn consts_match(schema: &J, value: &J) -> bool {
 }
 
 /// ajv's `validate` for the keywords the schema uses: type, const, anyOf, properties,
-/// required, items (`additionalProperties` is always true; `definitions` is empty).
+/// required, items, additionalProperties (`definitions` is empty).
 fn check(schema: &J, value: &J, path: &mut String, out: &mut Vec<SchemaError>) {
     let mut fail = |path: &str, problem: String| {
         out.push(SchemaError {
@@ -219,16 +219,19 @@ fn check(schema: &J, value: &J, path: &mut String, out: &mut Vec<SchemaError>) {
     if let (Some(props), J::Object(map)) = (schema.get("properties").and_then(J::as_object), value)
     {
         required(schema, map, path, out);
-        for (name, sub) in props {
-            if let Some(v) = map.get(name) {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(name);
-                check(sub, v, path, out);
-                path.truncate(len);
+        // `additionalProperties` is `true` but for records (`metadata`, `parameters`).
+        let others = schema.get("additionalProperties").filter(|a| a.is_object());
+        for (name, v) in map {
+            let Some(sub) = props.get(name).or(others) else {
+                continue;
+            };
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
             }
+            path.push_str(name);
+            check(sub, v, path, out);
+            path.truncate(len);
         }
     }
     if let (Some(items), J::Array(values)) = (schema.get("items"), value) {
@@ -292,6 +295,8 @@ mod tests {
             "client_auth": {"audience": null, "jwks": {"keys": [{"kty": "oct", "k": "x", "alg": "RS256"}]}},
             "replication": {"connections": [{"type": "postgresql", "uri": 5}]},
             "telemetry": {"prometheus_port": [9090]},
+            "metadata": {"a": "x", "b": 1},
+            "parameters": {"p": [1]},
             "extra": {"anything": 1}
         }));
         let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
@@ -299,10 +304,12 @@ mod tests {
             paths,
             [
                 "port",
-                "client_auth.jwks.keys[0].alg",
-                "client_auth.audience",
                 "storage.type",
-                "telemetry.disable_telemetry_sharing"
+                "client_auth.audience",
+                "client_auth.jwks.keys[0].alg",
+                "telemetry.disable_telemetry_sharing",
+                "metadata.b",
+                "parameters.p"
             ],
             "{errors:?}"
         );
