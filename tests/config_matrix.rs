@@ -94,7 +94,170 @@ fn with(mut jwk: Value, member: &str, value: Value) -> Value {
     jwk
 }
 
+/// Storage, then these top-level settings.
+fn top(name: &'static str, want: Want, settings: &str) -> Case {
+    raw(
+        name,
+        want,
+        "powersync.yaml",
+        &format!("{STORAGE}{settings}"),
+    )
+}
+
 fn cases() -> Vec<Case> {
+    let mut all = Vec::new();
+    all.extend(whole_config());
+    all.extend(env_tags());
+    all.extend(client_auth());
+    all.extend(static_keys());
+    all.extend(jwks_uris());
+    all.extend(json_files());
+    all
+}
+
+/// Storage, port, sync config, replication and the other top-level settings: the
+/// service's codec and JSON schema, then collectConfig's own checks.
+fn whole_config() -> Vec<Case> {
+    Vec::from([
+        keys("minimal good config", Loads, HS_ITEM),
+        raw(
+            "no storage",
+            Refused,
+            "powersync.yaml",
+            "client_auth:\n  audience: [powersync]\n",
+        ),
+        raw(
+            "storage: null",
+            Refused,
+            "powersync.yaml",
+            "storage: null\n",
+        ),
+        raw(
+            "storage: {} (no type)",
+            Refused,
+            "powersync.yaml",
+            "storage: {}\n",
+        ),
+        top("port: '${PS_PORT}'", Refused, "port: '${PS_PORT}'\n"),
+        top("port: '8080'", Loads, "port: '8080'\n"),
+        top("port: true", Refused, "port: true\n"),
+        top("port: .inf", Refused, "port: .inf\n"),
+        top(
+            "both sync_config and sync_rules",
+            Refused,
+            "sync_config:\n  path: sync.yaml\nsync_rules:\n  path: sync.yaml\n",
+        ),
+        top("sync_config.path: 5", Refused, "sync_config:\n  path: 5\n"),
+        // The loader keeps a connection uri as text; the Postgres module refuses one
+        // without its `postgresql:` scheme (PSYNC_S1109) only when it initialises, after
+        // the config has loaded (config-check.mjs does not run the modules; pskeys
+        // reports it as connection_fails, not as a refused config).
+        top(
+            "a replication uri '${PS_PG_URI}'",
+            Loads,
+            "replication:\n  connections:\n    - type: postgresql\n      uri: '${PS_PG_URI}'\n",
+        ),
+        top(
+            "two replication connections",
+            Refused,
+            "replication:\n  connections:\n    - type: postgresql\n    - type: postgresql\n",
+        ),
+        top(
+            "api.parameters.bucket_count_cache_ttl_minutes: 0",
+            Refused,
+            "api:\n  parameters:\n    bucket_count_cache_ttl_minutes: 0\n",
+        ),
+        top(
+            "telemetry without disable_telemetry_sharing",
+            Refused,
+            "telemetry:\n  prometheus_port: 9090\n",
+        ),
+        top(
+            "metadata with a number",
+            Refused,
+            "metadata: {region: eu, shard: 1}\n",
+        ),
+        top(
+            "parameters with a list",
+            Refused,
+            "parameters: {tenants: [1, 2]}\n",
+        ),
+        top(
+            "unknown settings",
+            Loads,
+            "dashboard: true\nclient_auth:\n  extra: 1\n  audience: [powersync]\n",
+        ),
+    ])
+}
+
+/// The `!env` tag, as the service's yaml-env.ts resolves it while parsing.
+fn env_tags() -> Vec<Case> {
+    let port = "port: !env PS_PORT::number\n";
+    let supabase = "  supabase: !env PS_SUPABASE::boolean\n";
+    Vec::from([
+        top("port: !env PS_PORT::number", Loads, port).env("PS_PORT=8080\n"),
+        top("!env ::number of '0x1F90'", Loads, port).env("PS_PORT=0x1F90\n"),
+        top("!env ::number of 'eighty'", Refused, port).env("PS_PORT=eighty\n"),
+        yaml("!env ::boolean of 'yes'", Refused, supabase).env("PS_SUPABASE=yes\n"),
+        yaml("!env ::boolean of 'FALSE'", Loads, supabase).env("PS_SUPABASE=FALSE\n"),
+        yaml(
+            "!env ::string",
+            Loads,
+            "  audience: [!env PS_AUD::string]\n",
+        )
+        .env("PS_AUD=powersync\n"),
+        yaml(
+            "!env ::int (no such type)",
+            Refused,
+            "  audience: [!env PS_AUD::int]\n",
+        )
+        .env("PS_AUD=powersync\n"),
+        yaml(
+            "!env without the PS_ prefix",
+            Refused,
+            "  audience: [!env AUDIENCE]\n",
+        )
+        .env("AUDIENCE=powersync\n"),
+        yaml(
+            "!env of an undefined variable",
+            Refused,
+            "  audience: [!env PS_UNDEFINED]\n",
+        ),
+    ])
+}
+
+/// `client_auth`'s own settings (its schema), and the Supabase secret's import.
+fn client_auth() -> Vec<Case> {
+    Vec::from([
+        yaml("audience: a string", Refused, "  audience: powersync\n"),
+        yaml(
+            "audience: a list with a number",
+            Refused,
+            "  audience: [powersync, 123]\n",
+        ),
+        yaml("audience: []", Loads, "  audience: []\n"),
+        yaml("audience missing", Loads, "  jwks:\n    keys: []\n"),
+        yaml("audience: (null)", Refused, "  audience:\n"),
+        top("client_auth: (null)", Refused, "client_auth:\n"),
+        yaml("jwks: (null)", Refused, &format!("{AUDIENCE}  jwks:\n")),
+        yaml("jwks: {keys: {}}", Refused, "  jwks: {keys: {}}\n"),
+        yaml("supabase: 'yes'", Refused, "  supabase: 'yes'\n"),
+        yaml(
+            "supabase with supabase_jwt_secret",
+            Loads,
+            "  supabase: true\n  supabase_jwt_secret: !env PS_SUPABASE_SECRET\n",
+        )
+        .env("PS_SUPABASE_SECRET=super-secret-jwt-token-with-at-least-32-characters\n"),
+        yaml(
+            "supabase with supabase_jwt_secret: ''",
+            Refused,
+            "  supabase: true\n  supabase_jwt_secret: ''\n",
+        ),
+    ])
+}
+
+/// `jwks.keys`: the schema's JWK forms, then jose's importJWK of what the codec keeps.
+fn static_keys() -> Vec<Case> {
     let rsa = public_jwk(&generate(Alg::RS256, 2048).unwrap(), "rsa-1");
     let ec = public_jwk(&generate(Alg::ES256, 0).unwrap(), "ec-1");
     let ed = public_jwk(&generate(Alg::EdDSA, 0).unwrap(), "ed-1");
@@ -102,144 +265,242 @@ fn cases() -> Vec<Case> {
         .map(|i| i.wrapping_mul(37).wrapping_add(250))
         .collect();
     let std_b64 = base64::engine::general_purpose::STANDARD.encode(&secret);
-    let good_json = json!({
-        "storage": {"type": "mongodb"},
-        "client_auth": {"audience": ["powersync"], "jwks": {"keys": [rsa]}}
-    });
-    vec![
-        // The whole config: storage, replication, sync config, port.
-        keys("minimal good config", Loads, HS_ITEM),
-        raw("no storage", Refused, "powersync.yaml", "client_auth:\n  audience: ['powersync']\n"),
-        raw("storage: null", Refused, "powersync.yaml", "storage: null\n"),
-        raw("port: '${PS_PORT}'", Refused, "powersync.yaml", &format!("{STORAGE}port: '${{PS_PORT}}'\n")),
-        raw("port: !env PS_PORT::number", Loads, "powersync.yaml", &format!("{STORAGE}port: !env PS_PORT::number\n"))
-            .env("PS_PORT=8080\n"),
-        raw(
-            "both sync_config and sync_rules",
+    let hs = |members: &str| format!("      - {{kty: oct, {members}}}\n");
+    Vec::from([
+        keys(
+            "a key without kty",
             Refused,
-            "powersync.yaml",
-            &format!("{STORAGE}sync_config:\n  path: sync.yaml\nsync_rules:\n  path: sync.yaml\n"),
+            &item(&without(rsa.clone(), "kty")),
         ),
-        // `!env`.
-        yaml("!env without the PS_ prefix", Refused, "  audience: [!env AUDIENCE]\n").env("AUDIENCE=powersync\n"),
-        yaml("!env of an undefined variable", Refused, "  audience: [!env PS_UNDEFINED_AUDIENCE]\n"),
-        // client_auth settings.
-        yaml("audience: a string", Refused, "  audience: powersync\n"),
-        yaml("audience: a list with a number", Refused, "  audience: [powersync, 123]\n"),
-        yaml("audience: []", Loads, "  audience: []\n"),
-        yaml("audience missing", Loads, "  jwks:\n    keys: []\n"),
-        yaml("supabase: 'yes'", Refused, "  supabase: 'yes'\n"),
-        yaml("jwks_uri: 5", Refused, "  jwks_uri: 5\n"),
-        yaml("jwks: {keys: {}}", Refused, "  jwks: {keys: {}}\n"),
-        yaml("jwks_uri: '${PS_JWKS_URI}'", Refused, "  jwks_uri: '${PS_JWKS_URI}'\n"),
-        // Static keys: the schema, then jose's importJWK.
-        keys("a key without kty", Refused, &item(&without(rsa.clone(), "kty"))),
-        keys("kty: DSA", Refused, &item(&with(rsa.clone(), "kty", json!("DSA")))),
-        keys("an RSA key without kid", Refused, &item(&without(rsa.clone(), "kid"))),
-        keys("an oct key without alg", Refused, "      - {kty: oct, kid: h, k: !env PS_CLIENT_AUTH_KEY}\n"),
-        keys("oct with alg RS256", Refused, "      - {kty: oct, kid: h, alg: RS256, k: !env PS_CLIENT_AUTH_KEY}\n"),
-        keys("EC with crv P-999", Refused, &item(&with(ec.clone(), "crv", json!("P-999")))),
-        keys("EC P-256 with alg ES384", Loads, &item(&with(ec.clone(), "alg", json!("ES384")))),
-        keys("an EC point not on the curve", Refused, &item(&with(ec.clone(), "y", ec["x"].clone()))),
-        keys("kid: 123 (a number)", Refused, "      - {kty: oct, kid: 123, alg: HS256, k: !env PS_CLIENT_AUTH_KEY}\n"),
+        keys(
+            "kty: DSA",
+            Refused,
+            &item(&with(rsa.clone(), "kty", json!("DSA"))),
+        ),
+        keys(
+            "an RSA key without kid",
+            Refused,
+            &item(&without(rsa.clone(), "kid")),
+        ),
+        keys(
+            "an RSA key without alg",
+            Loads,
+            &item(&without(rsa.clone(), "alg")),
+        ),
+        // The codec keeps only a JWK's schema members: `oth` never reaches jose.
+        keys(
+            "an RSA key with oth",
+            Loads,
+            &item(&with(rsa.clone(), "oth", json!([]))),
+        ),
+        // node imports any RSA n and e; the 0-bit key's tokens fail at verification.
+        keys(
+            "an RSA key with n: ''",
+            Loads,
+            &item(&with(rsa.clone(), "n", json!(""))),
+        ),
+        keys(
+            "an oct key without alg",
+            Refused,
+            &hs("kid: h, k: !env PS_CLIENT_AUTH_KEY"),
+        ),
+        keys(
+            "oct with alg RS256",
+            Refused,
+            &hs("kid: h, alg: RS256, k: !env PS_CLIENT_AUTH_KEY"),
+        ),
+        keys(
+            "an oct key with k: ''",
+            Refused,
+            &hs("kid: e, alg: HS256, k: ''"),
+        ),
+        keys(
+            "kid: 123 (a number)",
+            Refused,
+            &hs("kid: 123, alg: HS256, k: !env PS_CLIENT_AUTH_KEY"),
+        ),
         keys(
             "a duplicate kid",
             Loads,
-            &format!("{HS_ITEM}      - {{kty: oct, kid: powersync-1, alg: HS256, k: '{std_b64}'}}\n"),
+            &format!(
+                "{HS_ITEM}{}",
+                hs(&format!("kid: powersync-1, alg: HS256, k: '{std_b64}'"))
+            ),
         ),
-        keys("a JWK with d", Loads, &item(&with(ec.clone(), "d", json!("AAAA")))),
         keys(
             "k in standard base64 with padding",
             Loads,
-            &format!("      - {{kty: oct, kid: std, alg: HS256, k: '{std_b64}'}}\n"),
+            &hs(&format!("kid: std, alg: HS256, k: '{std_b64}'")),
         ),
-        keys("k: 'not base64!'", Loads, "      - {kty: oct, kid: nb, alg: HS256, k: 'not base64!'}\n"),
+        keys(
+            "k: 'not base64!'",
+            Loads,
+            &hs("kid: nb, alg: HS256, k: 'not base64!'"),
+        ),
+        keys(
+            "EC with crv P-999",
+            Refused,
+            &item(&with(ec.clone(), "crv", json!("P-999"))),
+        ),
+        keys(
+            "EC P-256 with alg ES384",
+            Loads,
+            &item(&with(ec.clone(), "alg", json!("ES384"))),
+        ),
+        keys(
+            "an EC point not on the curve",
+            Refused,
+            &item(&with(ec.clone(), "y", ec["x"].clone())),
+        ),
+        keys(
+            "a JWK with d",
+            Loads,
+            &item(&with(ec.clone(), "d", json!("AAAA"))),
+        ),
         keys("an OKP Ed25519 key", Loads, &item(&ed)),
-        // jwks_uri and the IP ranges its key store rejects.
+        keys(
+            "an Ed25519 x of 3 bytes",
+            Refused,
+            &item(&with(ed, "x", json!("abcd"))),
+        ),
+    ])
+}
+
+/// RemoteJWKSCollector's constructor: new URL, http(s) only, and the IP-literal check.
+fn jwks_uris() -> Vec<Case> {
+    let uri = |name, want, uri: &str| yaml(name, want, &format!("  jwks_uri: '{uri}'\n"));
+    let local = |name, want, uri: &str| {
+        let ranges = "  jwks_reject_ip_ranges: ['local']\n";
+        yaml(name, want, &format!("{ranges}  jwks_uri: '{uri}'\n"))
+    };
+    let ranges = |name, want, range: &str, uri: &str| {
+        let text = format!("  jwks_reject_ip_ranges: ['{range}']\n  jwks_uri: '{uri}'\n");
+        yaml(name, want, &text)
+    };
+    let block = "  block_local_jwks: true\n";
+    Vec::from([
+        yaml("jwks_uri: 5", Refused, "  jwks_uri: 5\n"),
+        uri("jwks_uri: '${PS_JWKS_URI}'", Refused, "${PS_JWKS_URI}"),
+        // new URL accepts `$`, `{`, `}` in a host: the fetch fails later, not the load.
+        uri(
+            "jwks_uri: 'https://${PS_AUTH_HOST}/jwks'",
+            Loads,
+            "https://${PS_AUTH_HOST}/jwks",
+        ),
+        uri(
+            "jwks_uri: ftp://… (S3103)",
+            Refused,
+            "ftp://example.com/jwks",
+        ),
+        uri("jwks_uri without a scheme", Refused, "localhost:8080/jwks"),
+        uri(
+            "jwks_uri with a space in the host",
+            Refused,
+            "http://exa mple.com/jwks",
+        ),
+        uri("jwks_uri with 1.2.3.256", Refused, "http://1.2.3.256/jwks"),
+        yaml(
+            "jwks_uri list with one invalid entry",
+            Refused,
+            "  jwks_uri: ['https://auth.example.com/jwks', '${PS_JWKS_URI}']\n",
+        ),
         yaml(
             "block_local_jwks with http://127.0.0.1:8080/jwks",
             Refused,
-            "  block_local_jwks: true\n  jwks_uri: http://127.0.0.1:8080/jwks\n",
+            &format!("{block}  jwks_uri: http://127.0.0.1:8080/jwks\n"),
         ),
         yaml(
-            "jwks_reject_ip_ranges [local] with http://10.0.0.1/…",
+            "block_local_jwks with a public IPv6 literal (S2202)",
             Refused,
-            "  jwks_reject_ip_ranges: ['local']\n  jwks_uri: http://10.0.0.1/.well-known/jwks.json\n",
+            &format!("{block}  jwks_uri: 'https://[2606:4700::1111]/jwks'\n"),
+        ),
+        local(
+            "[local] with http://10.0.0.1/…",
+            Refused,
+            "http://10.0.0.1/.well-known/jwks.json",
         ),
         // A hostname is only resolved (and rejected) when the keys are fetched.
-        yaml(
-            "jwks_reject_ip_ranges [local] with http://localhost:…",
+        local(
+            "[local] with http://localhost:…",
             Loads,
-            "  jwks_reject_ip_ranges: ['local']\n  jwks_uri: http://localhost:8080/jwks\n",
+            "http://localhost:8080/jwks",
         ),
-        yaml(
-            "jwks_reject_ip_ranges [10.0.0.0/8] with 10.1.2.3",
+        local(
+            "[local] with a public IPv4 literal",
+            Loads,
+            "https://8.8.8.8/jwks",
+        ),
+        local(
+            "[local] with 100.64.0.1 (carrier-grade NAT)",
             Refused,
-            "  jwks_reject_ip_ranges: ['10.0.0.0/8']\n  jwks_uri: http://10.1.2.3/jwks\n",
+            "http://100.64.0.1/jwks",
         ),
-        yaml(
-            "jwks_reject_ip_ranges [10.0.0.0/8] with 11.1.2.3",
-            Loads,
-            "  jwks_reject_ip_ranges: ['10.0.0.0/8']\n  jwks_uri: http://11.1.2.3/jwks\n",
-        ),
-        // Disagreements found by this matrix, each fixed in pskeys' rules.
-        yaml("!env ::boolean of 'yes'", Refused, "  supabase: !env PS_SUPABASE::boolean\n").env("PS_SUPABASE=yes\n"),
-        yaml("!env ::boolean of 'FALSE'", Loads, "  supabase: !env PS_SUPABASE::boolean\n").env("PS_SUPABASE=FALSE\n"),
-        raw("!env ::number of '0x1F90'", Loads, "powersync.yaml", &format!("{STORAGE}port: !env PS_PORT::number\n"))
-            .env("PS_PORT=0x1F90\n"),
-        raw("!env ::number of 'eighty'", Refused, "powersync.yaml", &format!("{STORAGE}port: !env PS_PORT::number\n"))
-            .env("PS_PORT=eighty\n"),
-        yaml("!env ::string", Loads, "  audience: [!env PS_AUDIENCE::string]\n").env("PS_AUDIENCE=powersync\n"),
-        yaml("!env ::int (no such type)", Refused, "  audience: [!env PS_AUDIENCE::int]\n").env("PS_AUDIENCE=powersync\n"),
-        yaml("audience: (null)", Refused, "  audience:\n"),
-        raw("client_auth: (null)", Refused, "powersync.yaml", &format!("{STORAGE}client_auth:\n")),
-        yaml("jwks: (null)", Refused, &format!("{AUDIENCE}  jwks:\n")),
-        raw("storage: {} (no type)", Refused, "powersync.yaml", "storage: {}\n"),
-        raw(
-            "telemetry without disable_telemetry_sharing",
+        local(
+            "[local] with [::ffff:127.0.0.1]",
             Refused,
-            "powersync.yaml",
-            &format!("{STORAGE}telemetry:\n  prometheus_port: 9090\n"),
+            "http://[::ffff:127.0.0.1]/jwks",
         ),
-        raw("sync_config.path: 5", Refused, "powersync.yaml", &format!("{STORAGE}sync_config:\n  path: 5\n")),
-        raw("port: true", Refused, "powersync.yaml", &format!("{STORAGE}port: true\n")),
-        raw("port: .inf", Refused, "powersync.yaml", &format!("{STORAGE}port: .inf\n")),
-        raw("port: '8080'", Loads, "powersync.yaml", &format!("{STORAGE}port: '8080'\n")),
-        raw(
-            "unknown settings",
-            Loads,
-            "powersync.yaml",
-            &format!("{STORAGE}dashboard: true\nclient_auth:\n  extra: 1\n  audience: [powersync]\n"),
+        local(
+            "[local] with http://2130706433/ (127.0.0.1)",
+            Refused,
+            "http://2130706433/jwks",
         ),
-        keys("an oct key with k: ''", Refused, "      - {kty: oct, kid: e, alg: HS256, k: ''}\n"),
-        keys("an RSA key without alg", Loads, &item(&without(rsa.clone(), "alg"))),
-        yaml(
-            "supabase with supabase_jwt_secret",
+        ranges(
+            "[10.0.0.0/8] with 10.1.2.3",
+            Refused,
+            "10.0.0.0/8",
+            "http://10.1.2.3/jwks",
+        ),
+        ranges(
+            "[10.0.0.0/8] with 11.1.2.3",
             Loads,
-            "  supabase: true\n  supabase_jwt_secret: !env PS_SUPABASE_SECRET\n",
-        )
-        .env("PS_SUPABASE_SECRET=super-secret-jwt-token-with-at-least-32-characters\n"),
-        // JSON configs: parsed as JSON only, no `!env`.
-        raw("JSON: a good config", Loads, "powersync.json", &good_json.to_string()),
-        raw(
+            "10.0.0.0/8",
+            "http://11.1.2.3/jwks",
+        ),
+        // ipaddr.js parses the ranges only for an IP-literal host, and throws on these.
+        ranges(
+            "a range that is not CIDR, with an IP",
+            Refused,
+            "10.0.0.1",
+            "https://8.8.8.8/jwks",
+        ),
+        ranges(
+            "a range that is not CIDR, with a hostname",
+            Loads,
+            "10.0.0.1",
+            "https://a.example/jwks",
+        ),
+    ])
+}
+
+/// JSON configs: parsed as JSON only (no `!env`), then the same codec and schema.
+fn json_files() -> Vec<Case> {
+    let rsa = public_jwk(&generate(Alg::RS256, 2048).unwrap(), "rsa-1");
+    let json_case =
+        |name, want, config: Value| raw(name, want, "powersync.json", &config.to_string());
+    let storage = json!({"type": "mongodb"});
+    Vec::from([
+        json_case(
+            "JSON: a good config",
+            Loads,
+            json!({"storage": storage, "client_auth": {"audience": ["powersync"], "jwks": {"keys": [rsa]}}}),
+        ),
+        json_case(
             "JSON: audience a string",
             Refused,
-            "powersync.json",
-            &json!({"storage": {"type": "mongodb"}, "client_auth": {"audience": "powersync"}}).to_string(),
+            json!({"storage": storage, "client_auth": {"audience": "powersync"}}),
         ),
-        raw(
+        json_case(
             "JSON: port '${PS_PORT}'",
             Refused,
-            "powersync.json",
-            &json!({"storage": {"type": "mongodb"}, "port": "${PS_PORT}"}).to_string(),
+            json!({"storage": storage, "port": "${PS_PORT}"}),
         ),
-        raw(
+        json_case(
             "JSON: kid a number",
             Refused,
-            "powersync.json",
-            &json!({"storage": {"type": "mongodb"}, "client_auth": {"jwks": {"keys": [with(rsa.clone(), "kid", json!(7))]}}}).to_string(),
+            json!({"storage": storage, "client_auth": {"jwks": {"keys": [with(rsa.clone(), "kid", json!(7))]}}}),
         ),
-    ]
+    ])
 }
 
 /// A well-formed token (its signature matches no key; only the config's verdict counts).
@@ -369,6 +630,6 @@ fn the_embedded_schema_is_the_services() {
     assert_eq!(
         &theirs,
         pskeys::service::schema::schema(),
-        "src/service/powersync-config.schema.json differs from @powersync/service-types' schema: regenerate it"
+        "src/service/powersync-config.schema.json differs from @powersync/service-types' schema: regenerate it (src/service/schema.rs says how)"
     );
 }

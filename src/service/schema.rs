@@ -3,6 +3,11 @@
 //! compares this copy with the package) and a validator for the keywords it uses, with
 //! the semantics of the ajv 8 validator the service runs it through.
 //!
+//! Regenerate the copy after bumping the package in tests/interop/package.json:
+//! `cd tests/interop && node --input-type=module -e "import {configFile} from
+//! '@powersync/service-types'; console.log(JSON.stringify(configFile.PowerSyncConfigJSONSchema, null, 2))"
+//! > ../../src/service/powersync-config.schema.json`.
+//!
 //! The service decodes before it validates (`ConfigCollector.collect`): `port` and
 //! `telemetry.prometheus_port` go through `portCodec`, which keeps a number and reads
 //! anything else with JavaScript's `parseInt`; a NaN then fails the schema.
