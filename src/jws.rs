@@ -568,6 +568,16 @@ pub enum JwkError {
     /// RSA `oth` (multi-prime keys): jose refuses them.
     #[error("it has `oth` (multi-prime RSA), which jose does not support")]
     MultiPrime,
+    /// An OKP `x` of the wrong length for its curve: node refuses the JWK.
+    #[error("its `x` is {len} bytes, not the {want} of an {curve} public key")]
+    KeyLength {
+        /// The curve.
+        curve: Curve,
+        /// Bytes decoded.
+        len: usize,
+        /// Bytes the curve needs.
+        want: usize,
+    },
 }
 
 #[derive(Clone)]
@@ -667,9 +677,15 @@ impl VerifyingKey {
                 if jwk.contains_key("oth") {
                     return Err(JwkError::MultiPrime);
                 }
+                // node imports any n and e, even empty (a 0-bit key whose tokens all fail).
+                let any = |name: &'static str| {
+                    jwk.get(name)
+                        .and_then(Value::as_str)
+                        .ok_or(JwkError::Missing(name))
+                };
                 Verifier::Rsa(PublicKeyComponents {
-                    n: strip_zeros(decode_lenient(text("n")?)),
-                    e: strip_zeros(decode_lenient(text("e")?)),
+                    n: strip_zeros(decode_lenient(any("n")?)),
+                    e: strip_zeros(decode_lenient(any("e")?)),
                 })
             }
             Kty::Ec => {
@@ -681,10 +697,19 @@ impl VerifyingKey {
                 ParsedPublicKey::new(alg, &point).map_err(|_| JwkError::Point(curve))?;
                 Verifier::Ec { curve, point }
             }
-            Kty::Okp => match curve()? {
-                Curve::Ed448 => Verifier::Ed448,
-                _ => Verifier::Ed25519(decode_lenient(text("x")?)),
-            },
+            Kty::Okp => {
+                let curve = curve()?;
+                let x = decode_lenient(text("x")?);
+                let want = if curve == Curve::Ed448 { 57 } else { 32 };
+                if x.len() != want {
+                    let len = x.len();
+                    return Err(JwkError::KeyLength { curve, len, want });
+                }
+                match curve {
+                    Curve::Ed448 => Verifier::Ed448,
+                    _ => Verifier::Ed25519(x),
+                }
+            }
         };
         Ok(VerifyingKey { verifier })
     }
@@ -822,7 +847,8 @@ mod tests {
 
     #[test]
     fn ed448_keys_import_but_cannot_be_checked_here() {
-        let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed448", "x": "AAAA", "alg": "EdDSA"});
+        let x = b64url(&[7u8; 57]);
+        let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed448", "x": x, "alg": "EdDSA"});
         let key = VerifyingKey::from_jwk(jwk.as_object().unwrap()).unwrap();
         assert_eq!(key.verify(Alg::EdDSA, b"x", b"y"), Err(VerifyError::Ed448));
         assert!(matches!(

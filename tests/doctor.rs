@@ -311,12 +311,14 @@ fn fix_rewrites_only_what_it_fixes() {
         stderr.contains("rename the variable to `PS_JWKS_URL`"),
         "{stderr}"
     );
-    // What remains: the unfixable placeholder (error) and the deprecated flag (warning).
+    // What remains: the unfixable placeholder, the service's S3102 for that text as a
+    // jwks_uri (errors) and the deprecated flag (warning).
     let left: Vec<String> = findings(&p).into_iter().map(|f| f.0).collect();
     assert_eq!(
         left,
         vec![
             "dollar-placeholder".to_string(),
+            "jwks-uri-invalid".to_string(),
             "block-local-jwks".to_string()
         ]
     );

@@ -72,6 +72,7 @@ fn impact_name(i: Impact) -> &'static str {
         Impact::Refused => "config_refused",
         Impact::TokensFail => "tokens_fail",
         Impact::SyncFails => "sync_fails",
+        Impact::ConnectionFails => "connection_fails",
         Impact::Misread => "misread",
         Impact::Leak => "leak",
         Impact::Local => "local",

@@ -289,6 +289,19 @@ impl Config {
                 format!("`!env {}::number` is `{v}`, not a number", e.name),
                 "set the variable to a number".to_string(),
             ),
+            node::EnvProblem::NotBoolean(v) => Error::config(
+                loc,
+                format!("`!env {}::boolean` is `{v}`, not true or false", e.name),
+                "set the variable to `true` or `false`".to_string(),
+            ),
+            node::EnvProblem::UnknownType(t) => Error::config(
+                loc,
+                format!(
+                    "`!env {}::{t}`: the service knows only `::string`, `::number` and `::boolean` and refuses this config",
+                    e.name
+                ),
+                "use one of those suffixes, or none".to_string(),
+            ),
         }
     }
 }

@@ -8,14 +8,16 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 /// How an `!env` value is converted (`!env NAME::number`, `!env NAME::boolean`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvConv {
-    /// Plain string.
+    /// Plain string (no suffix, or `::string`).
     Text,
     /// `::number`.
     Number,
     /// `::boolean`.
     Boolean,
+    /// Any other suffix: the service refuses the config.
+    Unknown(String),
 }
 
 /// One value of the document.
@@ -177,14 +179,18 @@ impl Node {
                 let raw = lookup(name).ok_or_else(|| err(EnvProblem::Undefined))?;
                 match conv {
                     EnvConv::Text => J::String(raw),
-                    EnvConv::Number => raw
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
+                    EnvConv::Number => js_number(&raw)
                         .and_then(serde_json::Number::from_f64)
                         .map(J::Number)
                         .ok_or_else(|| err(EnvProblem::NotNumber(raw.clone())))?,
-                    EnvConv::Boolean => J::Bool(raw.trim().eq_ignore_ascii_case("true")),
+                    EnvConv::Boolean => match raw.to_lowercase().as_str() {
+                        "true" => J::Bool(true),
+                        "false" => J::Bool(false),
+                        _ => return Err(err(EnvProblem::NotBoolean(raw))),
+                    },
+                    EnvConv::Unknown(suffix) => {
+                        return Err(err(EnvProblem::UnknownType(suffix.clone())));
+                    }
                 }
             }
             Value::Seq(items) => J::Array(
@@ -211,8 +217,58 @@ pub enum EnvProblem {
     NoPrefix,
     /// The variable is not defined.
     Undefined,
-    /// `::number` on a value that is not a number.
+    /// `::number` on a value that is not a number (as JavaScript's `Number()` reads it;
+    /// `Infinity` counts as none: the schema refuses it wherever a number is expected).
     NotNumber(String),
+    /// `::boolean` on a value other than `true`/`false` (any case).
+    NotBoolean(String),
+    /// A suffix other than `::string`, `::number`, `::boolean`.
+    UnknownType(String),
+}
+
+/// JavaScript's `Number(text)`, which the service's `!env NAME::number` applies: spaces
+/// trimmed, empty is 0, `0x`/`0o`/`0b` integers, decimal literals with an optional sign
+/// and exponent, `Infinity`; anything else (`inf`, `1_000`, `12px`) is NaN (`None`).
+pub fn js_number(text: &str) -> Option<f64> {
+    let t = text.trim_matches(|c: char| (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}');
+    if t.is_empty() {
+        return Some(0.0);
+    }
+    let radix = match t.get(..2) {
+        Some("0x" | "0X") => 16,
+        Some("0o" | "0O") => 8,
+        Some("0b" | "0B") => 2,
+        _ => 10,
+    };
+    if radix != 10 {
+        let digits = &t[2..];
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        return Some(digits.chars().fold(0.0, |n, c| {
+            n * f64::from(radix) + f64::from(c.to_digit(radix).unwrap_or(0))
+        }));
+    }
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if unsigned == "Infinity" {
+        return Some(if t.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
+    }
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (unsigned, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    let ok = digits(int) && digits(frac) && !(int.is_empty() && frac.is_empty()) && exponent_ok;
+    ok.then(|| t.parse::<f64>().ok()).flatten()
 }
 
 /// An `!env` reference that does not resolve.
@@ -392,11 +448,14 @@ fn key_text(key: &Node) -> Option<String> {
 fn scalar_value(text: &str, plain: bool, tag: Option<&str>) -> Value {
     match tag {
         Some("!env") => {
-            let raw = text.trim();
-            let (name, conv) = match raw.rsplit_once("::") {
-                Some((n, "number")) => (n, EnvConv::Number),
-                Some((n, "boolean")) => (n, EnvConv::Boolean),
-                _ => (raw, EnvConv::Text),
+            // As the service's tag: `envName.split('::')`, the first two parts.
+            let mut parts = text.split("::");
+            let name = parts.next().unwrap_or_default();
+            let conv = match parts.next() {
+                None | Some("string") => EnvConv::Text,
+                Some("number") => EnvConv::Number,
+                Some("boolean") => EnvConv::Boolean,
+                Some(other) => EnvConv::Unknown(other.to_string()),
             };
             return Value::Env {
                 name: name.to_string(),
@@ -791,6 +850,54 @@ mod tests {
         assert_eq!(span.children.len(), 2);
         let err = parse_json("{\"a\": 1,}").unwrap_err();
         assert_eq!((err.line, err.column), (1, 9));
+    }
+
+    #[test]
+    fn env_numbers_are_read_as_javascript_does() {
+        for (text, want) in [
+            ("8080", Some(8080.0)),
+            (" 8080 ", Some(8080.0)),
+            ("", Some(0.0)),
+            ("0x1F90", Some(8080.0)),
+            ("0b11", Some(3.0)),
+            ("-1.5e2", Some(-150.0)),
+            (".5", Some(0.5)),
+            ("5.", Some(5.0)),
+            ("Infinity", Some(f64::INFINITY)),
+            ("inf", None),
+            ("NaN", None),
+            ("1_000", None),
+            ("-0x10", None),
+            ("12px", None),
+            ("e5", None),
+            ("1e", None),
+        ] {
+            assert_eq!(js_number(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn env_suffixes_follow_the_service() {
+        let doc = parse_yaml(
+            "a: !env PS_A::string\nb: !env PS_A::boolean\nc: !env PS_A::int\nd: !env PS_B::boolean\n",
+        )
+        .unwrap();
+        let lookup = |n: &str| match n {
+            "PS_A" => Some("yes".to_string()),
+            "PS_B" => Some("FALSE".to_string()),
+            _ => None,
+        };
+        let resolve = |k: &str| doc.get(k).unwrap().resolve(&lookup);
+        assert_eq!(resolve("a").unwrap(), serde_json::json!("yes"));
+        assert_eq!(
+            resolve("b").unwrap_err().problem,
+            EnvProblem::NotBoolean("yes".into())
+        );
+        assert_eq!(
+            resolve("c").unwrap_err().problem,
+            EnvProblem::UnknownType("int".into())
+        );
+        assert_eq!(resolve("d").unwrap(), serde_json::json!(false));
     }
 
     #[test]

@@ -218,7 +218,7 @@ impl KeyStore {
 }
 
 fn static_key(index: usize, line: usize, jwk: &Map<String, J>) -> Option<ServiceKey> {
-    let key = VerifyingKey::from_jwk(jwk).ok()?;
+    let key = VerifyingKey::from_jwk(&rules::decoded_jwk(jwk)).ok()?;
     Some(ServiceKey {
         kid: jwk.get("kid").and_then(J::as_str).map(str::to_string),
         kty: key.kty(),

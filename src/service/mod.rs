@@ -3,7 +3,9 @@
 //! checked against service v1.25 and its code in `service-core/src/auth/`).
 
 pub mod keystore;
+pub mod net;
 pub mod rules;
+pub mod schema;
 pub mod verify;
 
 pub use keystore::{KeyStore, Refused};

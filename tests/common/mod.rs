@@ -162,3 +162,49 @@ pub fn node_verify(
     );
     verdicts
 }
+
+/// Loads each `(config, env file)` with tests/interop/config-check.mjs: the service's own
+/// codec and JSON schema (npm @powersync/service-types, ajv 8 as the service sets it up),
+/// its `!env` tag, jose's importJWK and the jwks_uri checks, in the service's order.
+/// One verdict per config: `{"loads": true}` or `{"loads": false, "stage": …, "message": …}`.
+/// A missing node or node_modules fails the calling test: this judge is never skipped.
+pub fn node_config_check(configs: &[(PathBuf, PathBuf)]) -> Vec<serde_json::Value> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for module in [
+        "@powersync/service-types",
+        "ajv",
+        "ipaddr.js",
+        "jose",
+        "yaml",
+    ] {
+        assert!(
+            root.join("tests/interop/node_modules")
+                .join(module)
+                .is_dir(),
+            "tests/interop/node_modules/{module} is missing: run `npm ci --prefix tests/interop` (.ci/run does)"
+        );
+    }
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(root.join("tests/interop/config-check.mjs"));
+    for (config, env) in configs {
+        cmd.arg(config).arg(env);
+    }
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run node ({e}): the config matrix needs Node.js 18+ and `npm ci --prefix tests/interop`"
+        )
+    });
+    let verdicts: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        verdicts.len(),
+        configs.len(),
+        "config-check.mjs exited with {:?}: {}\n(run `npm ci --prefix tests/interop` if a module is missing)",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    verdicts
+}

@@ -163,12 +163,21 @@ fn compare(config: &Config, cur: &EnvKey, env: &EnvFile) -> Result<State> {
     }
 }
 
+/// Settings the patch writes, so a wrong type there (an empty `client_auth:`) is fixed.
+const INIT_FILLS: [&str; 4] = [
+    "client_auth",
+    "client_auth.jwks",
+    "client_auth.jwks.keys",
+    "client_auth.audience",
+];
+
 /// Keys and `client_auth` settings the service refuses, which a patch would keep broken:
 /// `init` stops before writing (a string audience is not among them: the patch fixes it).
 fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
     let findings: Vec<Finding> = rules::config_findings(config, &env_of(env))
         .into_iter()
         .filter(|f| f.refuses_config() && f.in_client_auth())
+        .filter(|f| !(f.id == FindingId::SchemaInvalid && INIT_FILLS.contains(&f.setting.as_str())))
         .filter(|f| {
             !matches!(
                 f.id,
@@ -176,6 +185,8 @@ fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
                     | FindingId::EnvUndefined
                     | FindingId::EnvPrefix
                     | FindingId::EnvNotNumber
+                    | FindingId::EnvNotBoolean
+                    | FindingId::EnvTypeInvalid
                     | FindingId::DollarPlaceholder
                     | FindingId::JwksLocalBlocked
             )
