@@ -1,13 +1,13 @@
 // Verifies tokens against a PowerSync config the way the PowerSync Service (v1.25) does:
-// config loading (yaml 2, core schema, the `!env` tag with the PS_ rule), static keys
-// imported with jose's importJWK, then KeyStore.verifyJwt's order of checks.
+// the config loaded by the service's own loading (service-config.mjs: yaml 2 with its
+// `!env` tag, the service-types codec, which keeps only a JWK's schema members, and its
+// JSON schema), static keys imported with jose's importJWK, then KeyStore.getCachedKey's
+// key selection and verifyJwt's order of checks.
 //
 // usage: node verify.mjs [--at UNIX_SECONDS] <config> <env-file> <token>...
 // prints one JSON line per token: {"ok":true,...} or {"ok":false,"code":"PSYNC_S21xx","message":...}
-import fs from 'node:fs';
 import * as jose from 'jose';
-import YAML from 'yaml';
-import dotenv from 'dotenv';
+import { loadConfig } from './service-config.mjs';
 
 const args = process.argv.slice(2);
 let currentDate;
@@ -16,36 +16,6 @@ if (args[0] === '--at') {
   args.splice(0, 2);
 }
 const [configPath, envPath, ...tokens] = args;
-
-// .env as node's dotenv reads it (the service reads its environment; `docker --env-file`
-// and dotenv agree on the values pskeys writes).
-function readEnv(path) {
-  if (!path || !fs.existsSync(path)) return {};
-  return dotenv.parse(fs.readFileSync(path));
-}
-
-const env = { ...readEnv(envPath), ...process.env };
-
-// The service's !env tag: NAME, NAME::number, NAME::boolean; NAME must start with PS_.
-const envTag = {
-  tag: '!env',
-  resolve(str) {
-    const [name, conv] = str.trim().split('::');
-    if (!name.startsWith('PS_')) throw new Error(`Attempting to substitute env variable ${name} is not allowed. Variables must start with "PS_"`);
-    const value = env[name];
-    if (value === undefined) throw new Error(`Attempted to substitute undefined environment variable "${name}"`);
-    if (conv === 'number') return Number(value);
-    if (conv === 'boolean') return value.toLowerCase() === 'true';
-    return value;
-  },
-};
-
-function loadConfig(path) {
-  const text = fs.readFileSync(path, 'utf8');
-  if (path.endsWith('.json')) return JSON.parse(text);
-  const doc = YAML.parse(text, { schema: 'core', customTags: [envTag] });
-  return doc ?? {};
-}
 
 const FAMILY = { RSA: /^RS/, oct: /^HS/, EC: /^ES/, OKP: /^EdDSA$/ };
 const ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -127,7 +97,7 @@ async function verify(token, config) {
 
 let config;
 try {
-  config = loadConfig(configPath);
+  config = await loadConfig(configPath, envPath);
 } catch (e) {
   console.log(JSON.stringify({ ok: false, code: 'CONFIG', message: e.message }));
   process.exit(2);
