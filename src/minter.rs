@@ -415,3 +415,79 @@ fn signing_key(env: &Env, kid: &str, jwk: &Map<String, J>) -> Result<SigningKey,
         KeyMatch::Invalid => Err(KeyError::BadPrivateKey { alg }.into()),
     }
 }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::Outcome;
+    use std::path::Path;
+
+    const NOW: u64 = 1_750_000_000;
+
+    fn hs256(audience: &str) -> Minter {
+        let key = crate::keys::generate(Alg::HS256, 0).unwrap();
+        let text = format!(
+            "client_auth:\n  jwks:\n    keys:\n      - {{kty: oct, alg: HS256, kid: k1, k: !env PS_CLIENT_AUTH_KEY}}\n  audience: {audience}\n"
+        );
+        let config = Config::parse(Path::new("powersync.yaml"), text).unwrap();
+        let k = key.hmac_k().unwrap();
+        let env = Env::with_process([("PS_CLIENT_AUTH_KEY", k.as_str())], std::iter::empty());
+        Minter::new(&config, &env, Some("k1")).unwrap()
+    }
+
+    fn claims_text(token: &str) -> String {
+        let part = token.split('.').nth(1).unwrap();
+        String::from_utf8(crate::jws::decode_lenient(part)).unwrap()
+    }
+
+    #[test]
+    fn claims_are_written_in_order_and_verify() {
+        let minter = hs256("[a, b]");
+        let spec = TokenSpec::new("user-\"1\"")
+            .lifetime(3600)
+            .claim("parameters", json!({"team": "a"}));
+        let minted = minter.mint(&spec, NOW).unwrap();
+        assert_eq!(
+            claims_text(&minted.token),
+            r#"{"sub":"user-\"1\"","iat":1750000000,"exp":1750003600,"aud":["a","b"],"parameters":{"team":"a"}}"#
+        );
+        assert_eq!(minter.verify(&minted.token, NOW).outcome, Outcome::Accepted);
+        let one = minter.mint(&spec.clone().audience("b"), NOW).unwrap();
+        assert!(claims_text(&one.token).contains(r#""aud":"b","#));
+        assert!(minter.mint(&spec.audience("c"), NOW).is_err());
+    }
+
+    #[test]
+    fn a_single_config_audience_is_a_string() {
+        let minted = hs256("[only]").mint(&TokenSpec::new("u"), NOW).unwrap();
+        assert!(claims_text(&minted.token).ends_with(r#""aud":"only"}"#));
+    }
+
+    #[test]
+    fn claim_rules_hold() {
+        let minter = hs256("[a]");
+        let with = |name: &str, v: J| minter.mint(&TokenSpec::new("u").claim(name, v), NOW);
+        // The first reserved claim in RESERVED_CLAIMS order is named, not the spec's first.
+        let spec = TokenSpec::new("u")
+            .claim("aud", json!("x"))
+            .claim("sub", json!("y"));
+        assert!(matches!(minter.mint(&spec, NOW), Err(MintError::ReservedClaim(c)) if c == "sub"));
+        assert!(matches!(
+            with("parameters", json!([1])),
+            Err(MintError::Rejected(_))
+        ));
+        assert!(with("parameters", J::Null).is_ok());
+        assert!(matches!(
+            with("nbf", json!("soon")),
+            Err(MintError::Rejected(_))
+        ));
+        assert!(matches!(
+            with("nbf", json!(NOW + 3600)),
+            Err(MintError::Rejected(_))
+        ));
+        assert!(with("nbf", json!(NOW)).is_ok());
+        assert!(matches!(
+            minter.mint(&TokenSpec::new("u").lifetime(0), NOW),
+            Err(MintError::ZeroLifetime)
+        ));
+    }
+}
