@@ -259,19 +259,17 @@ impl Minter {
             json_into(&mut claims, value);
         }
         claims.push(b'}');
-        let mut token = String::with_capacity(self.header_b64.len() + claims.len() * 4 / 3 + 350);
+        // One allocation for the whole token: every part's length is known here.
+        let claims_b64_len = (claims.len() * 4).div_ceil(3);
+        let len = self.header_b64.len() + claims_b64_len + 1 + self.key.signature_b64_len();
+        let mut token = String::with_capacity(len);
         token.push_str(&self.header_b64);
         base64::Engine::encode_string(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             &claims,
             &mut token,
         );
-        let input_len = token.len();
-        token.push('.');
-        let mut sig = String::with_capacity(344);
-        self.key
-            .sign_into(&token.as_bytes()[..input_len], &mut sig)?;
-        token.push_str(&sig);
+        self.key.sign_token(&mut token)?;
         Ok(Minted {
             token,
             issued_at: now,
