@@ -10,12 +10,12 @@ trap 'rm -rf "$work"' EXIT
 command -v hyperfine >/dev/null || { echo "hyperfine is required: apt-get install hyperfine" >&2; exit 1; }
 
 # A project set up once per algorithm family for mint.
-for alg in HS256 RS256 ES256 EdDSA; do
+for alg in HS256 RS256 ES256 ES512 EdDSA; do
   mkdir -p "$work/$alg" && (cd "$work/$alg" && "$bin" init --alg "$alg" >/dev/null 2>&1)
 done
 
 echo "## mint (whole process, token to stdout)"
-for alg in HS256 RS256 ES256 EdDSA; do
+for alg in HS256 RS256 ES256 ES512 EdDSA; do
   (cd "$work/$alg" && hyperfine -N --warmup 20 --runs 300 --style basic -n "mint $alg" \
     --export-json "$work/mint-$alg.json" "$bin mint --sub u1")
 done

@@ -497,10 +497,34 @@ impl SigningKey {
 
     /// Signs `input`, appending the base64url signature to `out`.
     pub fn sign_into(&self, input: &[u8], out: &mut String) -> Result<(), KeyError> {
-        match &self.signer {
-            Signer::Hmac(key) => {
-                URL_SAFE_NO_PAD.encode_string(hmac::sign(key.as_ref(), input), out)
-            }
+        URL_SAFE_NO_PAD.encode_string(self.signature(input)?, out);
+        Ok(())
+    }
+
+    /// Signs the signing input already in `token` (`header.claims`) and appends
+    /// `.signature`, so the input is neither copied nor given a second buffer.
+    pub(crate) fn sign_token(&self, token: &mut String) -> Result<(), KeyError> {
+        let signature = self.signature(token.as_bytes())?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, token);
+        Ok(())
+    }
+
+    /// The length of the base64url signature, so a token can be allocated once.
+    pub(crate) fn signature_b64_len(&self) -> usize {
+        let bytes = match &self.signer {
+            Signer::Hmac(key) => key.algorithm().digest_algorithm().output_len(),
+            Signer::Rsa(pair) => pair.public_modulus_len(),
+            // Fixed-size ECDSA: r || s, each as long as the curve's field.
+            Signer::Ecdsa(pair) => 2 * (pair.public_key().as_ref().len() / 2),
+            Signer::Ed25519(_) => 64,
+        };
+        (bytes * 4).div_ceil(3)
+    }
+
+    fn signature(&self, input: &[u8]) -> Result<Signature, KeyError> {
+        Ok(match &self.signer {
+            Signer::Hmac(key) => Signature::inline(hmac::sign(key.as_ref(), input).as_ref()),
             Signer::Rsa(pair) => {
                 let mut sig = vec![0u8; pair.public_modulus_len()];
                 pair.sign(
@@ -510,17 +534,53 @@ impl SigningKey {
                     &mut sig,
                 )
                 .map_err(|_| KeyError::Crypto("sign with the RSA key"))?;
-                URL_SAFE_NO_PAD.encode_string(&sig, out);
+                Signature::Heap(sig)
             }
-            Signer::Ecdsa(pair) => {
-                let sig = pair
-                    .sign(&SystemRandom::new(), input)
-                    .map_err(|_| KeyError::Crypto("sign with the EC key"))?;
-                URL_SAFE_NO_PAD.encode_string(sig, out);
+            Signer::Ecdsa(pair) => Signature::inline(
+                pair.sign(&SystemRandom::new(), input)
+                    .map_err(|_| KeyError::Crypto("sign with the EC key"))?
+                    .as_ref(),
+            ),
+            Signer::Ed25519(pair) => Signature::inline(pair.sign(input).as_ref()),
+        })
+    }
+}
+
+/// The longest signature kept on the stack: ECDSA P-521's `r || s`.
+const INLINE_SIGNATURE: usize = 132;
+
+/// A signature's bytes before base64url. aws-lc-rs's own `Signature` is a 4.6 KB array,
+/// too large to move around for every token, so its bytes are copied out.
+enum Signature {
+    Inline {
+        bytes: [u8; INLINE_SIGNATURE],
+        len: usize,
+    },
+    Heap(Vec<u8>),
+}
+
+impl Signature {
+    fn inline(sig: &[u8]) -> Signature {
+        let mut bytes = [0u8; INLINE_SIGNATURE];
+        match bytes.get_mut(..sig.len()) {
+            Some(head) => {
+                head.copy_from_slice(sig);
+                Signature::Inline {
+                    bytes,
+                    len: sig.len(),
+                }
             }
-            Signer::Ed25519(pair) => URL_SAFE_NO_PAD.encode_string(pair.sign(input), out),
+            None => Signature::Heap(sig.to_vec()),
         }
-        Ok(())
+    }
+}
+
+impl AsRef<[u8]> for Signature {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Signature::Inline { bytes, len } => &bytes[..*len],
+            Signature::Heap(sig) => sig,
+        }
     }
 }
 
@@ -537,11 +597,7 @@ pub fn sign_raw(
     let mut token = b64url(&json(&header));
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(json(claims), &mut token);
-    let input_len = token.len();
-    token.push('.');
-    let (input, _) = token.split_at(input_len);
-    let input = input.as_bytes().to_vec();
-    key.sign_into(&input, &mut token)?;
+    key.sign_token(&mut token)?;
     Ok(token)
 }
 
@@ -864,6 +920,20 @@ mod tests {
         send_sync::<VerifyingKey>();
         send_sync::<crate::Minter>();
         send_sync::<crate::service::KeyStore>();
+    }
+
+    #[test]
+    fn signature_length_is_known_before_signing() {
+        for alg in [Alg::HS384, Alg::RS256, Alg::ES256, Alg::ES512, Alg::EdDSA] {
+            let key = crate::keys::generate(alg, 2048)
+                .unwrap()
+                .signing_key()
+                .unwrap();
+            let mut token = "e30.e30".to_string();
+            key.sign_token(&mut token).unwrap();
+            let (_, sig) = token.rsplit_once('.').unwrap();
+            assert_eq!(sig.len(), key.signature_b64_len(), "{alg}");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! from a config and an [`Env`], then used for any number of tokens (a CLI run, a test
 //! harness, a server). Every token passes the service's rules in [`crate::service`].
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value as J, json};
 
 use crate::config::Config;
@@ -143,6 +145,8 @@ pub struct Minter {
     kid: String,
     key: SigningKey,
     header_b64: String,
+    /// The `aud` JSON of tokens that take the config's audiences, written once.
+    default_aud: Vec<u8>,
     store: KeyStore,
     max_lifetime: u64,
     warnings: Vec<Finding>,
@@ -192,6 +196,8 @@ impl Minter {
         let header = json!({"alg": key.alg().as_str(), "kid": kid, "typ": "JWT"});
         let mut header_b64 = b64url(header.to_string().as_bytes());
         header_b64.push('.');
+        let mut default_aud = Vec::new();
+        aud_into(&mut default_aud, &store.audiences);
         let max_lifetime = store
             .by_kid(&kid)
             .map_or(MAX_LIFETIME_SECS, |k| k.max_lifetime);
@@ -203,6 +209,7 @@ impl Minter {
             kid,
             key,
             header_b64,
+            default_aud,
             store,
             max_lifetime,
             warnings,
@@ -240,17 +247,36 @@ impl Minter {
     pub fn mint(&self, spec: &TokenSpec, now: u64) -> Result<Minted, MintError> {
         self.check(spec, now)?;
         let exp = now + spec.lifetime;
-        let mut claims = Vec::with_capacity(128 + spec.sub.len());
+        let claims = self.claims_json(spec, now, exp);
+        // One allocation for the whole token: every part's length is known here.
+        let claims_b64_len = (claims.len() * 4).div_ceil(3);
+        let len = self.header_b64.len() + claims_b64_len + 1 + self.key.signature_b64_len();
+        let mut token = String::with_capacity(len);
+        token.push_str(&self.header_b64);
+        URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
+        self.key.sign_token(&mut token)?;
+        Ok(Minted {
+            token,
+            issued_at: now,
+            expires_at: exp,
+        })
+    }
+
+    /// The claims as JSON written straight into bytes (no `Value` tree): `sub`, `iat`,
+    /// `exp`, `aud`, then the spec's claims in order. This runs for every token.
+    fn claims_json(&self, spec: &TokenSpec, iat: u64, exp: u64) -> Vec<u8> {
+        let mut claims = Vec::with_capacity(128 + spec.sub.len() + self.default_aud.len());
         claims.extend_from_slice(b"{\"sub\":");
         json_into(&mut claims, &spec.sub);
-        claims.extend_from_slice(format!(",\"iat\":{now},\"exp\":{exp},\"aud\":").as_bytes());
-        match spec.audiences.as_slice() {
-            [] => match self.store.audiences.as_slice() {
-                [one] => json_into(&mut claims, one),
-                many => json_into(&mut claims, many),
-            },
-            [one] => json_into(&mut claims, one),
-            many => json_into(&mut claims, many),
+        claims.extend_from_slice(b",\"iat\":");
+        claims.extend_from_slice(itoa::Buffer::new().format(iat).as_bytes());
+        claims.extend_from_slice(b",\"exp\":");
+        claims.extend_from_slice(itoa::Buffer::new().format(exp).as_bytes());
+        claims.extend_from_slice(b",\"aud\":");
+        if spec.audiences.is_empty() {
+            claims.extend_from_slice(&self.default_aud);
+        } else {
+            aud_into(&mut claims, &spec.audiences);
         }
         for (name, value) in &spec.claims {
             claims.push(b',');
@@ -259,24 +285,7 @@ impl Minter {
             json_into(&mut claims, value);
         }
         claims.push(b'}');
-        let mut token = String::with_capacity(self.header_b64.len() + claims.len() * 4 / 3 + 350);
-        token.push_str(&self.header_b64);
-        base64::Engine::encode_string(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            &claims,
-            &mut token,
-        );
-        let input_len = token.len();
-        token.push('.');
-        let mut sig = String::with_capacity(344);
-        self.key
-            .sign_into(&token.as_bytes()[..input_len], &mut sig)?;
-        token.push_str(&sig);
-        Ok(Minted {
-            token,
-            issued_at: now,
-            expires_at: exp,
-        })
+        claims
     }
 
     fn check(&self, spec: &TokenSpec, now: u64) -> Result<(), MintError> {
@@ -290,24 +299,7 @@ impl Minter {
             verify::check_audience(Some(&aud), &self.store.audiences, false)
                 .map_err(MintError::Rejected)?;
         }
-        if spec.claims.is_empty() {
-            return Ok(());
-        }
-        if let Some(name) = RESERVED_CLAIMS
-            .iter()
-            .find(|c| spec.claims.contains_key(**c))
-        {
-            return Err(MintError::ReservedClaim((*name).to_string()));
-        }
-        verify::check_parameters(spec.claims.get("parameters")).map_err(MintError::Rejected)?;
-        let nbf = match spec.claims.get("nbf") {
-            None => None,
-            Some(v) => Some(v.as_f64().ok_or(MintError::Rejected(Rejection {
-                code: verify::Code::S2101,
-                reason: verify::Reason::NotNumber("nbf"),
-            }))?),
-        };
-        verify::check_nbf(nbf, now).map_err(MintError::Rejected)
+        check_claims(&spec.claims, now)
     }
 
     /// Checks `token` at `now` exactly as `pskeys verify` does, against this config.
@@ -331,6 +323,38 @@ impl Minter {
         }
         jwk.insert("use".into(), "sig".into());
         Ok(json!({"keys": [jwk]}))
+    }
+}
+
+/// The extra claims: none the minter sets itself, `parameters` an object, `nbf` not in the
+/// future. Scans the few claims a token has instead of hashing six names: this runs for
+/// every token.
+fn check_claims(claims: &Map<String, J>, now: u64) -> Result<(), MintError> {
+    let claim = |name: &str| claims.iter().find(|(k, _)| *k == name).map(|(_, v)| v);
+    // Reported in RESERVED_CLAIMS order, whatever the spec's order.
+    let reserved = claims
+        .keys()
+        .filter_map(|k| RESERVED_CLAIMS.iter().position(|r| r == k))
+        .min();
+    if let Some(i) = reserved {
+        return Err(MintError::ReservedClaim(RESERVED_CLAIMS[i].to_string()));
+    }
+    verify::check_parameters(claim("parameters")).map_err(MintError::Rejected)?;
+    let nbf = match claim("nbf") {
+        None => None,
+        Some(v) => Some(v.as_f64().ok_or(MintError::Rejected(Rejection {
+            code: verify::Code::S2101,
+            reason: verify::Reason::NotNumber("nbf"),
+        }))?),
+    };
+    verify::check_nbf(nbf, now).map_err(MintError::Rejected)
+}
+
+/// Writes `aud` as JSON: a single audience as a string, several as a list.
+fn aud_into(buf: &mut Vec<u8>, audiences: &[String]) {
+    match audiences {
+        [one] => json_into(buf, one),
+        many => json_into(buf, many),
     }
 }
 
@@ -413,5 +437,82 @@ fn signing_key(env: &Env, kid: &str, jwk: &Map<String, J>) -> Result<SigningKey,
             param,
         }),
         KeyMatch::Invalid => Err(KeyError::BadPrivateKey { alg }.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::Outcome;
+    use std::path::Path;
+
+    const NOW: u64 = 1_750_000_000;
+
+    fn hs256(audience: &str) -> Minter {
+        let key = crate::keys::generate(Alg::HS256, 0).unwrap();
+        let text = format!(
+            "client_auth:\n  jwks:\n    keys:\n      - {{kty: oct, alg: HS256, kid: k1, k: !env PS_CLIENT_AUTH_KEY}}\n  audience: {audience}\n"
+        );
+        let config = Config::parse(Path::new("powersync.yaml"), text).unwrap();
+        let k = key.hmac_k().unwrap();
+        let env = Env::with_process([("PS_CLIENT_AUTH_KEY", k.as_str())], std::iter::empty());
+        Minter::new(&config, &env, Some("k1")).unwrap()
+    }
+
+    fn claims_text(token: &str) -> String {
+        let part = token.split('.').nth(1).unwrap();
+        String::from_utf8(crate::jws::decode_lenient(part)).unwrap()
+    }
+
+    #[test]
+    fn claims_are_written_in_order_and_verify() {
+        let minter = hs256("[a, b]");
+        let spec = TokenSpec::new("user-\"1\"")
+            .lifetime(3600)
+            .claim("parameters", json!({"team": "a"}));
+        let minted = minter.mint(&spec, NOW).unwrap();
+        assert_eq!(
+            claims_text(&minted.token),
+            r#"{"sub":"user-\"1\"","iat":1750000000,"exp":1750003600,"aud":["a","b"],"parameters":{"team":"a"}}"#
+        );
+        assert_eq!(minter.verify(&minted.token, NOW).outcome, Outcome::Accepted);
+        let one = minter.mint(&spec.clone().audience("b"), NOW).unwrap();
+        assert!(claims_text(&one.token).contains(r#""aud":"b","#));
+        assert!(minter.mint(&spec.audience("c"), NOW).is_err());
+    }
+
+    #[test]
+    fn a_single_config_audience_is_a_string() {
+        let minted = hs256("[only]").mint(&TokenSpec::new("u"), NOW).unwrap();
+        assert!(claims_text(&minted.token).ends_with(r#""aud":"only"}"#));
+    }
+
+    #[test]
+    fn claim_rules_hold() {
+        let minter = hs256("[a]");
+        let with = |name: &str, v: J| minter.mint(&TokenSpec::new("u").claim(name, v), NOW);
+        // The first reserved claim in RESERVED_CLAIMS order is named, not the spec's first.
+        let spec = TokenSpec::new("u")
+            .claim("aud", json!("x"))
+            .claim("sub", json!("y"));
+        assert!(matches!(minter.mint(&spec, NOW), Err(MintError::ReservedClaim(c)) if c == "sub"));
+        assert!(matches!(
+            with("parameters", json!([1])),
+            Err(MintError::Rejected(_))
+        ));
+        assert!(with("parameters", J::Null).is_ok());
+        assert!(matches!(
+            with("nbf", json!("soon")),
+            Err(MintError::Rejected(_))
+        ));
+        assert!(matches!(
+            with("nbf", json!(NOW + 3600)),
+            Err(MintError::Rejected(_))
+        ));
+        assert!(with("nbf", json!(NOW)).is_ok());
+        assert!(matches!(
+            minter.mint(&TokenSpec::new("u").lifetime(0), NOW),
+            Err(MintError::ZeroLifetime)
+        ));
     }
 }
