@@ -134,6 +134,9 @@ pub enum MintError {
     /// A lifetime of zero.
     #[error("the lifetime must be at least 1 s")]
     ZeroLifetime,
+    /// `now + lifetime` does not fit in unix seconds.
+    #[error("the issue time plus the lifetime is past the end of unix time")]
+    TimeOutOfRange,
     /// The service would reject the token.
     #[error("{0}")]
     Rejected(Rejection),
@@ -246,7 +249,7 @@ impl Minter {
     /// claim rules (audience, lifetime cap, `parameters`, `nbf`).
     pub fn mint(&self, spec: &TokenSpec, now: u64) -> Result<Minted, MintError> {
         self.check(spec, now)?;
-        let exp = now + spec.lifetime;
+        let exp = now.checked_add(spec.lifetime).ok_or(MintError::TimeOutOfRange)?;
         let claims = self.claims_json(spec, now, exp);
         // One allocation for the whole token: every part's length is known here.
         let claims_b64_len = (claims.len() * 4).div_ceil(3);
@@ -513,6 +516,10 @@ mod tests {
         assert!(matches!(
             minter.mint(&TokenSpec::new("u").lifetime(0), NOW),
             Err(MintError::ZeroLifetime)
+        ));
+        assert!(matches!(
+            minter.mint(&TokenSpec::new("u"), u64::MAX - 5),
+            Err(MintError::TimeOutOfRange)
         ));
     }
 }

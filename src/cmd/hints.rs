@@ -114,6 +114,7 @@ pub fn mint(e: &MintError) -> String {
             }
         ),
         MintError::ZeroLifetime => "use --expires-in 1s or more".into(),
+        MintError::TimeOutOfRange => "check the system clock".into(),
         MintError::Rejected(r) => rejection(r),
         MintError::Key(k) => key(k),
     }
