@@ -249,7 +249,9 @@ impl Minter {
     /// claim rules (audience, lifetime cap, `parameters`, `nbf`).
     pub fn mint(&self, spec: &TokenSpec, now: u64) -> Result<Minted, MintError> {
         self.check(spec, now)?;
-        let exp = now.checked_add(spec.lifetime).ok_or(MintError::TimeOutOfRange)?;
+        let exp = now
+            .checked_add(spec.lifetime)
+            .ok_or(MintError::TimeOutOfRange)?;
         let claims = self.claims_json(spec, now, exp);
         // One allocation for the whole token: every part's length is known here.
         let claims_b64_len = (claims.len() * 4).div_ceil(3);
