@@ -1036,23 +1036,3 @@ fn known_layouts() {
         "client_auth:\n  jwks:\n    keys: [\n      {kid: 'a'}]\n"
     );
 }
-
-/// Prints the outputs, ours and the library's, for the inputs whose name holds `$CASE`.
-#[test]
-#[ignore = "a tool: prints outputs"]
-fn show() {
-    let want = std::env::var("CASE").unwrap_or_default();
-    for c in compare().iter().filter(|c| c.input.contains(&want)) {
-        println!("===== {:?} {} {:?}", c.kind, c.input, c.patch);
-        println!(
-            "--- ours: {}\n{}",
-            c.ours.summary(),
-            c.ours.text.as_deref().unwrap_or("")
-        );
-        println!(
-            "--- yaml-edit: {}\n{}",
-            c.theirs.summary(),
-            c.theirs.text.as_deref().unwrap_or("")
-        );
-    }
-}
