@@ -480,3 +480,74 @@ fn an_unreadable_config_is_an_io_error() {
         .stderr(predicate::str::contains("cannot read `powersync.yaml`"));
     assert!(!p.path(".env").exists());
 }
+
+#[test]
+fn a_json_string_audience_becomes_a_list_in_init_and_doctor_fix() {
+    let p = Project::new();
+    let config = "{\n  \"storage\": {\"type\": \"mongodb\"},\n  \"client_auth\": {\"audience\": \"powersync\"}\n}\n";
+    p.write("config.json", config);
+    let out = p.run(&["init", "--alg", "ES256"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("audience `powersync` is now a list")
+            && stderr.contains("audience += powersync-dev"),
+        "{stderr}"
+    );
+    assert!(
+        p.read("config.json")
+            .contains("\"audience\": [\"powersync\",\"powersync-dev\"]")
+    );
+    p.ok(&["mint", "--sub", "u"]);
+    let q = Project::new();
+    q.write("config.json", config);
+    q.run(&["doctor", "--fix"]);
+    assert!(
+        q.read("config.json")
+            .contains("\"audience\": [\"powersync\"]"),
+        "{}",
+        q.read("config.json")
+    );
+}
+
+#[test]
+fn force_replaces_in_the_list_style_and_drops_the_old_secret() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys:\n      - kty: oct\n        alg: HS256\n        kid: old\n        k: !env PS_CLIENT_AUTH_KEY\n  audience: [a]\n",
+    );
+    p.write(
+        ".env",
+        "PS_CLIENT_AUTH_KEY=c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI\nPSKEYS_KID=old\nPSKEYS_ALG=HS256\n",
+    );
+    p.ok(&["init", "--force", "--alg", "ES256", "--kid", "new"]);
+    let config = p.read("powersync.yaml");
+    assert!(
+        config.contains("    keys:\n      - kty: 'EC'\n"),
+        "{config}"
+    );
+    assert!(!config.contains("old"), "{config}");
+    assert!(
+        !p.read(".env").contains("PS_CLIENT_AUTH_KEY"),
+        "{}",
+        p.read(".env")
+    );
+    p.ok(&["mint", "--sub", "u"]);
+    // HMAC to HMAC reuses the variable in place.
+    let q = Project::new();
+    q.ok(&["init", "--kid", "one"]);
+    let before = q.read(".env");
+    q.ok(&["init", "--force", "--kid", "two"]);
+    let after = q.read(".env");
+    let line = |s: &str| {
+        s.lines()
+            .position(|l| l.starts_with("PS_CLIENT_AUTH_KEY="))
+            .unwrap()
+    };
+    assert_eq!(line(&before), line(&after));
+}

@@ -220,10 +220,8 @@ fn plan_retire(
         notes.push(hand_over(&all, row, kid, force, &mut env)?);
     }
     // The HMAC secret's variable goes too, unless anything else in the config reads it.
-    if let Some(Value::Env { name, .. }) = config
-        .key_by_kid(kid)
-        .and_then(|k| k.field("k").map(|n| n.value.clone()))
-        && env_references(config, &name) == 1
+    if let Some(name) = config.key_secret_var(kid)
+        && config.env_references(&name) == 1
     {
         env.remove(&name)?;
     }
@@ -275,17 +273,6 @@ fn hand_over(all: &[Row], row: &Row, kid: &str, force: bool, env: &mut EnvFile) 
     };
     env.remove(PRIVATE_KEY_VAR)?;
     Ok(note)
-}
-
-/// How many `!env NAME` tags the config holds for `name`.
-fn env_references(config: &Config, name: &str) -> usize {
-    let mut n = 0;
-    config.root.visit(&mut String::new(), &mut |_, node| {
-        if matches!(&node.value, Value::Env { name: v, .. } if v == name) {
-            n += 1;
-        }
-    });
-    n
 }
 
 /// Runs `jwks`.

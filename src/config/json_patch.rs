@@ -18,27 +18,7 @@ pub fn apply(text: &str, patch: &Patch) -> Res<String> {
         out = ensure(&out, &["client_auth", "jwks", "keys"], &[value])?;
     }
     if !patch.audiences.is_empty() {
-        let (root, _) = parse_json(&out).map_err(|e| e.message)?;
-        let existing: Vec<String> = root
-            .get("client_auth")
-            .and_then(|a| a.get("audience"))
-            .and_then(Node::as_seq)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let missing: Vec<serde_json::Value> = patch
-            .audiences
-            .iter()
-            .filter(|a| !existing.contains(a))
-            .map(|a| serde_json::Value::String(a.clone()))
-            .collect();
-        if !missing.is_empty() {
-            out = ensure(&out, &["client_auth", "audience"], &missing)?;
-        }
+        out = ensure_audiences(&out, &patch.audiences)?;
     }
     if !patch.jwks_uris.is_empty() {
         out = ensure_uris(&out, &patch.jwks_uris)?;
@@ -47,6 +27,39 @@ pub fn apply(text: &str, patch: &Patch) -> Res<String> {
         out = set(&out, &["client_auth", key.as_str()], field_json(value))?;
     }
     Ok(out)
+}
+
+/// `audience` holds `wanted`: appended to a list; a string (which the service refuses)
+/// becomes a list that keeps it first.
+fn ensure_audiences(text: &str, wanted: &[String]) -> Res<String> {
+    let (root, _) = parse_json(text).map_err(|e| e.message)?;
+    let current = root.get("client_auth").and_then(|a| a.get("audience"));
+    let existing: Vec<String> = match current.map(|n| &n.value) {
+        Some(super::node::Value::Seq(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        Some(super::node::Value::Str(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let missing: Vec<serde_json::Value> = wanted
+        .iter()
+        .filter(|a| !existing.contains(a))
+        .map(|a| serde_json::Value::String(a.clone()))
+        .collect();
+    match current.map(|n| &n.value) {
+        Some(super::node::Value::Str(s)) => {
+            let mut all = vec![serde_json::Value::String(s.clone())];
+            all.extend(missing);
+            set(
+                text,
+                &["client_auth", "audience"],
+                serde_json::Value::Array(all),
+            )
+        }
+        _ if missing.is_empty() => Ok(text.to_string()),
+        _ => ensure(text, &["client_auth", "audience"], &missing),
+    }
 }
 
 /// `jwks_uri`: a single string stays a string; a second URI turns it into a list.

@@ -197,6 +197,25 @@ impl Config {
             .filter(|n| n.value != Value::Null)
     }
 
+    /// How many `!env NAME` tags the config holds for `name`.
+    pub fn env_references(&self, name: &str) -> usize {
+        let mut n = 0;
+        self.root.visit(&mut String::new(), &mut |_, node| {
+            if matches!(&node.value, Value::Env { name: v, .. } if v == name) {
+                n += 1;
+            }
+        });
+        n
+    }
+
+    /// The variable a static key's `k` reads (`k: !env NAME`), if any.
+    pub fn key_secret_var(&self, kid: &str) -> Option<String> {
+        match self.key_by_kid(kid)?.field("k").map(|n| &n.value) {
+            Some(Value::Env { name, .. }) => Some(name.clone()),
+            _ => None,
+        }
+    }
+
     /// The static keys of `client_auth.jwks.keys`.
     pub fn static_keys(&self) -> Vec<StaticKey<'_>> {
         let Some(items) = self

@@ -27,15 +27,17 @@ type Res<T> = Result<T, String>;
 /// Applies the patch: remove a key, add a key, ensure audiences (each step re-parses).
 pub fn apply(text: &str, patch: &Patch) -> Res<String> {
     let mut out = text.to_string();
-    if let Some(kid) = &patch.remove_kid {
-        out = remove_key(&out, kid)?;
-    }
+    // Add before removing: a replaced key's successor then takes the list's style from it
+    // (a list left empty by the removal would be written `[]`, and its next item flow).
     if let Some(key) = &patch.add_key {
         out = ensure(
             &out,
             &["client_auth", "jwks", "keys"],
             &Leaf::Key(key.clone()),
         )?;
+    }
+    if let Some(kid) = &patch.remove_kid {
+        out = remove_key(&out, kid)?;
     }
     if !patch.audiences.is_empty() {
         let leaf = Leaf::Strings {

@@ -981,7 +981,7 @@ impl Checker<'_> {
             }
             (Value::Seq(_), Err(_)) => {} // an `!env` problem, reported on its own
             (Value::Str(_), _) => {
-                let autofix = (self.config.format == Format::Yaml).then_some(Fix::AudienceToList);
+                let autofix = Some(Fix::AudienceToList);
                 let message = "`client_auth.audience` is a string; the service wants a list and refuses to load this config".to_string();
                 self.push_with(
                     FindingId::AudienceNotList,

@@ -38,6 +38,8 @@ pub(super) struct Planned {
     pub final_config: Config,
     /// `.env` as it will be.
     pub final_env: EnvFile,
+    /// A string audience the patch turns into a list (it keeps the value).
+    pub scalar_audience: Option<String>,
 }
 
 /// Decides everything `init` will write.
@@ -57,6 +59,7 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     )?;
     if let KeyAction::New { key, kid, replaces } = &action {
         patch.remove_kid = replaces.clone();
+
         patch.add_key = Some(key_edits(
             req,
             inputs,
@@ -66,6 +69,16 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
             &mut env_vars,
             &mut secrets,
         )?);
+        // The replaced key's secret goes with it, unless something still reads it (the
+        // new key reuses the variable, or another setting reads it too).
+        if let Some(name) = replaces
+            .as_deref()
+            .and_then(|r| inputs.config.key_secret_var(r))
+            && inputs.config.env_references(&name) == 1
+            && !env_vars.contains(&name)
+        {
+            env.remove(&name)?;
+        }
     }
     if inputs.created && inputs.config.format == Format::Yaml {
         template_vars(&mut env, &mut env_vars, &mut secrets)?;
@@ -97,6 +110,7 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
         env_vars,
         final_config: Config::parse(&config.path, new_config)?,
         final_env: env,
+        scalar_audience: scalar_audience(&inputs.config),
     })
 }
 
@@ -162,6 +176,12 @@ fn new_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
         ));
     }
     Ok(KeyAction::New { key, kid, replaces })
+}
+
+/// The value of a string `audience` (which the service refuses to load).
+fn scalar_audience(config: &Config) -> Option<String> {
+    let node = config.client_auth()?.get("audience")?;
+    node.as_str().map(str::to_string)
 }
 
 /// The audiences the config has (a string audience, which the service refuses, counts as

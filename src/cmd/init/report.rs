@@ -139,8 +139,17 @@ fn changes(planned: &Planned) -> Vec<String> {
     if !patch.jwks_uris.is_empty() {
         changes.push(format!("jwks_uri += {}", patch.jwks_uris.join(", ")));
     }
-    if !patch.audiences.is_empty() {
-        changes.push(format!("audience += {}", patch.audiences.join(", ")));
+    if let Some(old) = &planned.scalar_audience {
+        changes.push(format!("audience `{old}` is now a list"));
+    }
+    let added: Vec<&str> = patch
+        .audiences
+        .iter()
+        .map(String::as_str)
+        .filter(|a| Some(*a) != planned.scalar_audience.as_deref())
+        .collect();
+    if !added.is_empty() {
+        changes.push(format!("audience += {}", added.join(", ")));
     }
     changes
 }
