@@ -116,7 +116,7 @@ pub enum Error {
     #[error("{0}")]
     Rejected(Rejection),
     /// The service refuses to load the config.
-    #[error("the service would refuse to load `{}`: {refused}", path.display())]
+    #[error("{}", refused_message(path, refused))]
     Refused {
         /// The config.
         path: PathBuf,
@@ -162,6 +162,20 @@ fn plural(n: usize, word: &str) -> String {
     } else {
         format!("{word}s")
     }
+}
+
+fn refused_message(path: &Path, refused: &Refused) -> String {
+    let Some(first) = refused.findings.first() else {
+        return format!("the service would refuse to load `{}`", path.display());
+    };
+    let at = match first.line {
+        Some(l) => format!("`{}` line {l}", first.file.display()),
+        None => format!("`{}`", first.file.display()),
+    };
+    format!(
+        "{at}: {} (the service would refuse to load this config)",
+        first.message
+    )
 }
 
 fn unverified_message(u: &Unverified) -> String {

@@ -226,7 +226,15 @@ impl PrivateKey {
         if alg.is_hmac() {
             return Err(KeyError::NotPem("HMAC keys have no PEM form"));
         }
-        let inner = pem
+        // The forms a PEM takes after a trip through a CI secret or `. .env`: surrounding
+        // quotes kept, line breaks as literal `\n`.
+        let unquoted = pem.trim();
+        let unquoted = ['"', '\'']
+            .iter()
+            .find_map(|q| unquoted.strip_prefix(*q)?.strip_suffix(*q))
+            .unwrap_or(unquoted);
+        let normalized = unquoted.replace("\\n", "\n").replace("\\r", "");
+        let inner = normalized
             .trim()
             .strip_prefix("-----BEGIN PRIVATE KEY-----")
             .and_then(|s| s.strip_suffix("-----END PRIVATE KEY-----"))
@@ -303,6 +311,25 @@ mod tests {
             b64url(&jwk.thumbprint()),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
+    }
+
+    #[test]
+    fn pem_survives_quotes_and_escaped_newlines() {
+        let key = generate(Alg::ES256, 0).unwrap();
+        let pem = key.to_pem().unwrap();
+        let escaped = pem.replace('\n', "\\n");
+        for form in [
+            pem.clone(),
+            escaped.clone(),
+            format!("\"{escaped}\""),
+            format!("'{pem}'"),
+        ] {
+            assert_eq!(
+                PrivateKey::from_pem(Alg::ES256, &form).unwrap(),
+                key,
+                "{form}"
+            );
+        }
     }
 
     #[test]

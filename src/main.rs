@@ -1,18 +1,19 @@
 //! The `pskeys` binary: parse the command line, run it, print the error once.
 
 use clap::Parser as _;
+use clap::error::ErrorKind;
 
 fn main() -> std::process::ExitCode {
-    let cli = pskeys::cli::Cli::parse();
+    let cli = match pskeys::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let json = cli.wants_json();
     match pskeys::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             if json && !matches!(err, pskeys::Error::Reported(_)) {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&err.to_json()).unwrap_or_default()
-                );
+                print_json(&err.to_json());
             }
             match err.code() {
                 Some(code) => eprintln!("error: {code} {err}"),
@@ -24,4 +25,31 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(err.exit_code() as u8)
         }
     }
+}
+
+/// A command line clap refuses: its own message on stderr (help and version are not
+/// errors), and with `--json` among the arguments the usual error object on stdout.
+fn usage_error(e: clap::Error) -> std::process::ExitCode {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || !std::env::args().any(|a| a == "--json")
+    {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let message = rendered
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ");
+    let err = pskeys::Error::usage(message.to_string(), None);
+    print_json(&err.to_json());
+    let _ = e.print();
+    std::process::ExitCode::from(pskeys::ExitCode::Invalid as u8)
+}
+
+/// The error object on stdout; a reader that has gone away is not another error.
+fn print_json(value: &serde_json::Value) {
+    use std::io::Write as _;
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    let _ = writeln!(std::io::stdout(), "{text}");
 }

@@ -204,9 +204,17 @@ impl Minter {
         let max_lifetime = store
             .by_kid(&kid)
             .map_or(MAX_LIFETIME_SECS, |k| k.max_lifetime);
+        // What the service would hold against this config although this key's tokens are
+        // fine: its private members in the shared file, and refusals outside client_auth
+        // (undefined variables aside: they may be defined where the service runs).
         let warnings = findings
             .into_iter()
-            .filter(|f| f.setting == own && f.impact == Impact::Leak)
+            .filter(|f| {
+                (f.setting == own && f.impact == Impact::Leak)
+                    || (f.refuses_config()
+                        && !f.in_client_auth()
+                        && f.id != FindingId::EnvUndefined)
+            })
             .collect();
         Ok(Minter {
             kid,
@@ -234,8 +242,9 @@ impl Minter {
         &self.store.audiences
     }
 
-    /// What is wrong with the signing key although the service accepts its tokens (private
-    /// members in the shared config).
+    /// What the service would hold against the config although it accepts this key's
+    /// tokens: private members of the key in the shared config, and reasons outside
+    /// `client_auth` for which it would not load the config (no `storage:`, …).
     pub fn warnings(&self) -> &[Finding] {
         &self.warnings
     }

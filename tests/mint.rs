@@ -246,3 +246,59 @@ fn json_failures_are_one_error_object_on_stdout() {
     let out = p.run(&["mint", "--sub", "u"]);
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn argument_errors_are_json_too_and_missing_files_are_named() {
+    let p = setup();
+    let out = p.run(&["mint", "--sub", "u", "--expires-in", "25h", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "usage");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PSYNC_S2104")
+    );
+    p.cmd(&["mint", "--sub", "u", "--config", "nope.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`nope.yaml` (from --config) does not exist",
+        ));
+    p.cmd(&["mint", "--sub", "u", "--env-file", "nope.env"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`nope.env` does not exist"));
+    // A refused config names its file and line on stderr too.
+    p.write(
+        "powersync.yaml",
+        "storage: {type: mongodb}\nclient_auth:\n  audience: powersync\n",
+    );
+    p.cmd(&["verify", "a.b.c"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`powersync.yaml` line 3:"));
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let p = setup();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pskeys"))
+        .current_dir(p.dir.path())
+        .args(["mint", "--sub", "u", "--json"])
+        .env_remove("PSKEYS_KID")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 141)),
+        "{:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

@@ -15,22 +15,22 @@ pub fn run(args: DecodeArgs) -> Result<()> {
     let parsed = Jws::parse(&raw).map_err(|why| Error::usage(format!("not a JWT: {why}"), None))?;
     if json {
         let out = json!({"verified": false, "header": parsed.header, "claims": parsed.claims, "times": times(&parsed.claims)});
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(());
     }
-    println!("UNVERIFIED: decoded only; run `pskeys verify` to check it as the service would");
-    println!("header:");
-    println!(
+    outln!("UNVERIFIED: decoded only; run `pskeys verify` to check it as the service would");
+    outln!("header:");
+    outln!(
         "{}",
         indent(&serde_json::to_string_pretty(&parsed.header).unwrap_or_default())
     );
-    println!("claims:");
-    println!(
+    outln!("claims:");
+    outln!(
         "{}",
         indent(&serde_json::to_string_pretty(&parsed.claims).unwrap_or_default())
     );
     for (name, text) in times(&parsed.claims) {
-        println!("{name:>8}: {}", text.as_str().unwrap_or_default());
+        outln!("{name:>8}: {}", text.as_str().unwrap_or_default());
     }
     Ok(())
 }
@@ -48,7 +48,9 @@ fn times(claims: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     for name in ["iat", "nbf", "exp"] {
         if let Some(t) = claims.get(name).and_then(Value::as_u64) {
-            let rel = if t >= now {
+            let rel = if t == now {
+                "now".to_string()
+            } else if t > now {
                 format!("in {}", human_duration(t - now))
             } else {
                 format!("{} ago", human_duration(now - t))

@@ -39,7 +39,7 @@ pub fn run(args: DoctorArgs) -> Result<()> {
             "fixed": fixed,
             "findings": findings.iter().map(to_json).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         render(&findings, &fixed, fix, &path, &files.env_file);
     }

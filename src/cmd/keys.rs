@@ -120,12 +120,12 @@ pub fn list(args: KeysListArgs) -> Result<()> {
             .map(|r| json!({"kid": r.kid, "kty": r.kty, "alg": r.alg, "line": r.line, "where": r.public, "private_in_env": r.can_sign, "signing": r.signing}))
             .collect();
         let out = json!({"config": show(&config.path), "keys": keys, "jwks_uri": uris, "supabase": supabase, "audience": audiences});
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(());
     }
-    println!("keys in `{}` (client_auth.jwks.keys):", show(&config.path));
+    outln!("keys in `{}` (client_auth.jwks.keys):", show(&config.path));
     if rows.is_empty() {
-        println!("  (none; `pskeys init` adds one)");
+        outln!("  (none; `pskeys init` adds one)");
     }
     for r in &rows {
         let kid = r.kid.as_deref().unwrap_or("(no kid)");
@@ -135,16 +135,19 @@ pub fn list(args: KeysListArgs) -> Result<()> {
             (false, true) => "can sign (pskeys mint --kid)",
             (false, false) => "verify only",
         };
-        println!(
+        outln!(
             "  {kid:<24} {:<4} {:<6} line {:<4} {}; {sign}",
-            r.kty, r.alg, r.line, r.public
+            r.kty,
+            r.alg,
+            r.line,
+            r.public
         );
     }
     if !uris.is_empty() {
-        println!("jwks_uri: {}", uris.join(", "));
+        outln!("jwks_uri: {}", uris.join(", "));
     }
     if supabase {
-        println!(
+        outln!(
             "supabase: true{}",
             if auth.get("supabase_jwt_secret").is_some() {
                 " (with the legacy JWT secret)"
@@ -153,7 +156,7 @@ pub fn list(args: KeysListArgs) -> Result<()> {
             }
         );
     }
-    println!(
+    outln!(
         "audience: {}",
         if audiences.is_empty() {
             "(none: every token fails)".to_string()
@@ -175,7 +178,7 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
     let (config, env) = load(&files)?;
     let (plan, notes) = plan_retire(&config, &env, &kid, force)?;
     if dry_run {
-        print!("{}", plan.diff(show));
+        out!("{}", plan.diff(show));
         eprintln!("pskeys: dry run, nothing written");
         return Ok(());
     }
@@ -298,7 +301,7 @@ pub fn jwks(args: JwksArgs) -> Result<()> {
     if hmac > 0 {
         eprintln!("note: {hmac} HMAC key(s) left out: secrets are never published");
     }
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&json!({ "keys": keys })).unwrap_or_default()
     );

@@ -5,10 +5,11 @@ use serde_json::{Value, json};
 
 use crate::cli::MintArgs;
 use crate::clock::{now, rfc3339};
-use crate::cmd::open;
+use crate::cmd::{open, show};
+use crate::envfile::KID_VAR;
 use crate::error::{Error, Result};
 use crate::jws::Jws;
-use crate::minter::{Minter, TokenSpec};
+use crate::minter::{MintError, Minter, TokenSpec};
 use crate::service::verify::Outcome;
 
 /// Runs `mint`.
@@ -40,9 +41,24 @@ pub fn run(args: MintArgs) -> Result<()> {
     }
 
     let project = open(&files)?;
-    let minter = Minter::new(project.config(), project.env(), kid.as_deref())?;
+    let minter =
+        Minter::new(project.config(), project.env(), kid.as_deref()).map_err(|e| match e {
+            MintError::NoSigningKey if !project.env_file().existed => Error::usage(
+                format!(
+                    "no signing key: `{}` does not exist and {KID_VAR} is not in the environment",
+                    show(&files.env_file)
+                ),
+                "check --env-file, or run `pskeys init` first".to_string(),
+            ),
+            other => other.into(),
+        })?;
     for w in minter.warnings() {
-        eprintln!("warning: {} ({})", w.message, w.fix);
+        let what = if w.refuses_config() {
+            format!("the service would not load `{}`: ", show(&w.file))
+        } else {
+            String::new()
+        };
+        eprintln!("warning: {what}{} (fix: {})", w.message, w.fix);
     }
     let mut spec = TokenSpec::new(sub).lifetime(expires_in);
     spec.audiences = if aud.is_empty() {
@@ -80,9 +96,9 @@ pub fn run(args: MintArgs) -> Result<()> {
             "expires_at": rfc3339(minted.expires_at),
             "expires_in": spec.lifetime,
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        println!("{}", minted.token);
+        outln!("{}", minted.token);
     }
     Ok(())
 }

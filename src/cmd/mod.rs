@@ -1,5 +1,16 @@
 //! One module per subcommand; each turns its args into a plan, then acts.
 
+/// `println!` for data on stdout, without the panic when the reader has gone away
+/// (`pskeys verify … | head -1`): the process then ends quietly, as with SIGPIPE.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cmd::write_stdout(format_args!($($arg)*), true) };
+}
+
+/// `print!` for data on stdout; see [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cmd::write_stdout(format_args!($($arg)*), false) };
+}
+
 pub mod decode;
 pub mod doctor;
 pub(crate) mod hints;
@@ -37,6 +48,19 @@ pub(crate) fn env_of(env: &EnvFile) -> Env {
 /// The path of an existing config, for a command that needs one.
 pub(crate) fn require_config_path(flag: Option<&Path>) -> Result<PathBuf> {
     let (path, found) = locate_config(flag)?;
+    let named = match found {
+        Found::Flag => Some("--config"),
+        Found::EnvVar => Some("POWERSYNC_CONFIG_PATH"),
+        Found::Discovered | Found::Missing => None,
+    };
+    if let Some(source) = named
+        && !path.exists()
+    {
+        return Err(Error::usage(
+            format!("`{}` (from {source}) does not exist", show(&path)),
+            "check the path; `pskeys init --config PATH` creates a config there".to_string(),
+        ));
+    }
     if found == Found::Missing || !path.exists() {
         return Err(Error::usage(
             format!(
@@ -95,4 +119,29 @@ pub(crate) fn clean_token(raw: &str) -> &str {
         }
     }
     t
+}
+
+/// Writes to stdout; a closed pipe ends the process with 141 (128 + SIGPIPE), as a
+/// program killed by SIGPIPE would, and any other write error with exit code 4.
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(args)
+        .and_then(|()| {
+            if newline {
+                stdout.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            std::process::exit(crate::ExitCode::Io as i32);
+        }
+    }
 }

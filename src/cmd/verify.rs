@@ -116,7 +116,7 @@ fn print_json(report: &Report, now: u64, config: &str) {
         "claims": claims,
         "sync_rules": sync_view(&claims),
     });
-    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
 }
 
 fn print_accepted(report: &Report, now: u64, config: &str) {
@@ -125,19 +125,19 @@ fn print_accepted(report: &Report, now: u64, config: &str) {
         .get("sub")
         .map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_string))
         .unwrap_or_default();
-    println!("accepted: the service at `{config}` would accept this token");
-    println!("  subject:  {sub}");
-    println!("  key:      {}", report.key.clone().unwrap_or_default());
-    println!(
+    outln!("accepted: the service at `{config}` would accept this token");
+    outln!("  subject:  {sub}");
+    outln!("  key:      {}", report.key.clone().unwrap_or_default());
+    outln!(
         "  alg:      {}",
         header.get("alg").and_then(Value::as_str).unwrap_or("?")
     );
-    println!(
+    outln!(
         "  audience: {} (matched)",
         report.audience_matched.clone().unwrap_or_default()
     );
     if let Some(iat) = claims.get("iat").and_then(Value::as_u64) {
-        println!("  issued:   {}", rfc3339(iat));
+        outln!("  issued:   {}", rfc3339(iat));
     }
     if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
         let rel = if exp >= now {
@@ -148,9 +148,9 @@ fn print_accepted(report: &Report, now: u64, config: &str) {
                 human_duration(now - exp)
             )
         };
-        println!("  expires:  {} ({rel})", rfc3339(exp));
+        outln!("  expires:  {} ({rel})", rfc3339(exp));
     }
-    println!(
+    outln!(
         "  sync rules see: {}",
         serde_json::to_string(&sync_view(&claims)).unwrap_or_default()
     );

@@ -1235,7 +1235,7 @@ pub fn env_findings(config: &Config, env_file: &EnvFile, env: &Env) -> Vec<Findi
             None,
             "the file is tracked by git: its secrets are in the repository history".into(),
             format!(
-                "git rm --cached {}, add it to .gitignore, then rotate every key in it (`pskeys init --rotate`)",
+                "git rm --cached {}, add it to .gitignore, then replace every key in it (`pskeys init --force`) and restart the service",
                 path.display()
             ),
             None,

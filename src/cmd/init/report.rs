@@ -58,14 +58,14 @@ pub(super) fn dry_run(req: &Request, inputs: &Inputs, planned: &Planned) {
     let warnings = warnings(req, planned);
     if req.json {
         let out = summary(req, inputs, planned, &warnings);
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return;
     }
     let diff = planned.plan.diff(show);
     if diff.is_empty() {
         eprintln!("pskeys: nothing to change (dry run)");
     } else {
-        print!("{diff}");
+        out!("{diff}");
         eprintln!("pskeys: dry run, nothing written");
     }
 }
@@ -75,7 +75,7 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     let warnings = warnings(req, planned);
     if req.json {
         let out = summary(req, inputs, planned, &warnings);
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return;
     }
     let plan = &planned.plan;
@@ -112,7 +112,7 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
         eprintln!("warning: {w}");
     }
     if !plan.is_empty() {
-        next_steps();
+        next_steps(matches!(planned.action, KeyAction::Nothing));
     }
 }
 
@@ -154,9 +154,18 @@ fn changes(planned: &Planned) -> Vec<String> {
     changes
 }
 
-fn next_steps() {
+fn next_steps(no_dev_key: bool) {
     eprintln!();
     eprintln!("next steps:");
+    if no_dev_key {
+        eprintln!(
+            "  1. restart the PowerSync Service so it loads the new settings (it reads them at startup)"
+        );
+        eprintln!(
+            "  2. sign in through your auth provider; `pskeys verify \"$TOKEN\"` checks one of its tokens"
+        );
+        return;
+    }
     eprintln!(
         "  1. restart the PowerSync Service so it loads the new key (it reads keys at startup)"
     );
@@ -201,7 +210,7 @@ fn env_file_warnings(env_file: &Path) -> Vec<String> {
             show(env_file)
         )),
         GitStatus::Tracked => out.push(format!(
-            "`{}` is tracked by git: run `git rm --cached {}` and add it to .gitignore, then rotate the key (`pskeys init --rotate`)",
+            "`{}` is tracked by git: run `git rm --cached {}` and add it to .gitignore, then replace the key (`pskeys init --force`)",
             show(env_file),
             show(env_file)
         )),
