@@ -10,8 +10,15 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A unix time as RFC 3339 (UTC), e.g. `2026-01-02T03:04:05Z`.
+/// The last second RFC 3339 can write: 9999-12-31T23:59:59Z.
+const MAX_RFC3339: u64 = 253_402_300_799;
+
+/// A unix time as RFC 3339 (UTC), e.g. `2026-01-02T03:04:05Z`; times past the year 9999
+/// (a token may claim any) as unix seconds.
 pub fn rfc3339(secs: u64) -> String {
+    if secs > MAX_RFC3339 {
+        return format!("{secs} (unix seconds, after the year 9999)");
+    }
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
 }
 
@@ -38,6 +45,8 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(MAX_RFC3339), "9999-12-31T23:59:59Z");
+        assert!(rfc3339(u64::MAX).contains("after the year 9999"));
         assert_eq!(human_duration(43_140), "11h 59m");
         assert_eq!(human_duration(45), "45s");
         assert_eq!(human_duration(90), "1m 30s");

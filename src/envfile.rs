@@ -80,7 +80,16 @@ impl EnvFile {
                 out.replace_range(a.value_span.clone(), mask);
             }
         }
-        out
+        // Commented-out assignments (`# OLD_KEY=…`) may hold secrets too.
+        out.split_inclusive('\n')
+            .map(|line| match commented_value(line) {
+                Some((name, at)) if !keep(name) => {
+                    let end = line.len() - (line.len() - line.trim_end_matches(['\r', '\n']).len());
+                    format!("{}{mask}{}", &line[..at], &line[end..])
+                }
+                _ => line.to_string(),
+            })
+            .collect()
     }
 
     /// Reads `path`; a missing file is an empty one.
@@ -302,6 +311,23 @@ fn same_lines<'a>(
         && a.iter().zip(&b).all(|(x, y)| {
             x.key == y.key && old.text[x.value_span.clone()] == new.text[y.value_span.clone()]
         })
+}
+
+/// The name of a commented-out assignment (`# KEY=value`) and where its value starts, if
+/// the line is one and the value is not empty.
+fn commented_value(line: &str) -> Option<(&str, usize)> {
+    let body = line.trim_start();
+    let rest = body.strip_prefix('#')?.trim_start();
+    let rest = rest.strip_prefix("export ").unwrap_or(rest).trim_start();
+    let name_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(rest.len());
+    if name_len == 0 {
+        return None;
+    }
+    let value = rest[name_len..].trim_start().strip_prefix('=')?;
+    let at = line.len() - value.len();
+    (!value.trim().is_empty()).then_some((&rest[..name_len], at))
 }
 
 /// The text `set` writes for `value`: one line that dotenvy 0.15 and node's dotenv both

@@ -359,9 +359,15 @@ impl Jws {
         let [header, payload, signature] = parts[..] else {
             return Err(Malformed::Parts(parts.len()));
         };
-        let object = |part: &str, what| match serde_json::from_slice(&decode_lenient(part)) {
-            Ok(Value::Object(m)) => Ok(m),
-            _ => Err(Malformed::NotJsonObject(what)),
+        // As jose reads a part: a TextDecoder (a leading BOM dropped, invalid UTF-8 replaced
+        // by U+FFFD), then JSON.parse.
+        let object = |part: &str, what| {
+            let bytes = decode_lenient(part);
+            let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+            match serde_json::from_str(&String::from_utf8_lossy(bytes)) {
+                Ok(Value::Object(m)) => Ok(m),
+                _ => Err(Malformed::NotJsonObject(what)),
+            }
         };
         Ok(Jws {
             header: object(header, "header")?,
@@ -382,6 +388,19 @@ impl Jws {
             .get("kid")
             .and_then(Value::as_str)
             .filter(|k| !k.is_empty())
+    }
+
+    /// The `kid` as the service compares it with a key's (`key.kid == kid` in JavaScript):
+    /// a non-empty string, or a non-zero number in its JavaScript form.
+    pub fn kid_for_lookup(&self) -> Option<String> {
+        match self.header.get("kid")? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => {
+                let f = n.as_f64()?;
+                (f != 0.0).then(|| crate::service::verify::js_number(f))
+            }
+            _ => None,
+        }
     }
 }
 

@@ -335,7 +335,79 @@ fn human_output_names_file_line_and_fix() {
         format!("port: ${{PS_PORT}}\nclient_auth:\n{GOOD_AUD}"),
     );
     p.cmd(&["doctor"]).assert().code(1).stderr(
-        predicate::str::contains("error[dollar-placeholder] powersync.yaml:1:")
-            .and(predicate::str::contains("fix: write `port: !env PS_PORT`")),
+        predicate::str::contains("error[dollar-placeholder] powersync.yaml:1:").and(
+            predicate::str::contains(
+                "fix: define `PS_PORT` in .env, then write `port: !env PS_PORT`",
+            ),
+        ),
     );
+    // Once the variable is defined, --fix writes the tag.
+    p.write(".env", "PS_PORT=8080\n");
+    p.cmd(&["doctor"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "fix: write `port: !env PS_PORT` (`pskeys doctor --fix` does) [--fix]",
+        ));
+}
+
+#[test]
+fn values_from_the_environment_never_reach_a_message() {
+    let p = Project::new();
+    let secret = "SUPERSECRETVALUE_abc123XYZ";
+    p.write(
+        "powersync.yaml",
+        "storage:\n  type: mongodb\nport: !env PS_PORT_SECRET::number\nsync_config:\n  path: !env PS_PATH_SECRET\nclient_auth:\n  audience: [!env PS_AUD_SECRET::number]\n  jwks_uri: !env PS_URI_SECRET\n  jwks:\n    keys:\n      - {kty: oct, alg: !env PS_ALG_SECRET, kid: !env PS_KID_SECRET, k: !env PS_K}\n",
+    );
+    let mut env = String::new();
+    for var in [
+        "PS_PORT_SECRET",
+        "PS_PATH_SECRET",
+        "PS_AUD_SECRET",
+        "PS_URI_SECRET",
+        "PS_ALG_SECRET",
+        "PS_KID_SECRET",
+        "PS_K",
+    ] {
+        env.push_str(&format!("{var}={secret}\n"));
+    }
+    env.push_str(&format!("PSKEYS_KID={secret}\n"));
+    p.write(".env", env);
+    for args in [
+        &["doctor"][..],
+        &["doctor", "--json"][..],
+        &["verify", "a.b.c"][..],
+        &["verify", "--json", "a.b.c"][..],
+        &["mint", "--sub", "u"][..],
+        &["mint", "--sub", "u", "--json"][..],
+        &["keys", "list"][..],
+        &["init", "--dry-run"][..],
+    ] {
+        let out = p.run(args);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(secret), "{args:?} printed the value: {all}");
+    }
+}
+
+#[test]
+fn a_dollar_in_a_value_the_config_reads_is_a_warning() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys:\n      - {kty: oct, alg: HS256, kid: a, k: !env PS_K}\n  audience: [a]\n",
+    );
+    p.write(
+        ".env",
+        "PS_K=abcdefghijklmnop$qrstuvwxyz0123456789abcdef\nOTHER=$x\n",
+    );
+    has(&p, "env-dollar", "warning", Some(1));
+    p.write(
+        ".env",
+        "PS_K='abcdefghijklmnop$qrstuvwxyz0123456789abcdef'\nOTHER=$x\n",
+    );
+    assert!(!findings(&p).iter().any(|(id, _, _)| id == "env-dollar"));
 }

@@ -551,3 +551,39 @@ fn force_replaces_in_the_list_style_and_drops_the_old_secret() {
     };
     assert_eq!(line(&before), line(&after));
 }
+
+#[test]
+fn dry_run_masks_inline_secrets_and_commented_out_values() {
+    let p = Project::new();
+    p.ok(&["init", "--inline", "--kid", "one"]);
+    let config = p.read("powersync.yaml");
+    let old_k = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("k: '"))
+        .unwrap()
+        .trim_end_matches('\'')
+        .to_string();
+    let env = p.read(".env").replace(
+        "PSKEYS_KID=",
+        "# OLD_SECRET=retired-secret-value-0123456789\nPSKEYS_KID=",
+    );
+    p.write(".env", &env);
+    for args in [
+        &["init", "--force", "--inline", "--dry-run"][..],
+        &["init", "--rotate", "--inline", "--dry-run"][..],
+        &["keys", "retire", "one", "--force", "--dry-run"][..],
+    ] {
+        let out = p.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !shown.contains(&old_k),
+            "{args:?} printed the inline secret: {shown}"
+        );
+        assert!(!shown.contains("retired-secret-value"), "{args:?}: {shown}");
+    }
+}

@@ -49,6 +49,25 @@ fn claims(
     m
 }
 
+/// A token whose payload starts with a UTF-8 BOM (jose's TextDecoder drops it).
+fn bom_token(key: &PrivateKey) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = json!({"alg": key.alg().as_str(), "kid": "HS256", "typ": "JWT"});
+    let mut payload = b"\xef\xbb\xbf".to_vec();
+    payload.extend(serde_json::to_vec(&Value::Object(std_claims())).unwrap());
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let mut token = format!("{input}.");
+    key.signing_key()
+        .unwrap()
+        .sign_into(input.as_bytes(), &mut token)
+        .unwrap();
+    token
+}
+
 /// `sub`, `aud: powersync` and the given `iat` and `exp`.
 fn timed(iat: u64, exp: u64) -> Map<String, Value> {
     claims(Some("u"), Some(iat), Some(exp), Some(json!("powersync")))
@@ -190,6 +209,17 @@ fn verify_agrees_with_the_service_on_every_case() {
     };
     jwks.push(json!({"kty": "oct", "alg": "HS256", "kid": "std-b64",
         "k": base64::engine::general_purpose::STANDARD.encode(&std_secret)}));
+    // Kid-less keys are tried in order and a key jose cannot use for the token stops the
+    // search: a P-256 key with alg ES384 before the P-384 key that signed.
+    let p256 = generate(Alg::ES256, 0).unwrap();
+    let mut p256_as_es384 = public_jwk(&p256, None);
+    p256_as_es384["alg"] = json!("ES384");
+    jwks.push(p256_as_es384);
+    let p384 = generate(Alg::ES384, 0).unwrap();
+    jwks.push(public_jwk(&p384, None));
+    // A number kid meets a string kid as JavaScript's `==` does.
+    let numbered = generate(Alg::HS512, 0).unwrap();
+    jwks.push(public_jwk(&numbered, Some("5")));
     let first = generate(Alg::HS256, 0).unwrap();
     let second = generate(Alg::HS256, 0).unwrap();
     jwks.push(public_jwk(&first, Some("dup")));
@@ -485,6 +515,17 @@ fn verify_agrees_with_the_service_on_every_case() {
             sign(&second, kid("dup"), std_claims()),
             Some("PSYNC_S2101"),
         ),
+        (
+            "a kid-less key jose cannot use stops the search",
+            sign(&p384, obj(json!({"typ": "JWT"})), std_claims()),
+            Some("PSYNC_S2101"),
+        ),
+        (
+            "a number kid matches a string kid",
+            sign(&numbered, obj(json!({"kid": 5})), std_claims()),
+            None,
+        ),
+        ("a payload with a BOM", bom_token(hs), None),
         (
             "lifetime as a float",
             sign(

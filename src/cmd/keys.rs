@@ -9,7 +9,7 @@ use crate::config::{self, Config, Patch, StaticKey, node::Value};
 use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
 use crate::error::{Error, Result};
 use crate::keys::{Alg, PrivateKey};
-use crate::plan::{Change, Plan};
+use crate::plan::{Change, Plan, Secret};
 use crate::service::rules::{KeyMatch, private_matches};
 
 /// One key as `keys list` shows it.
@@ -236,7 +236,11 @@ fn plan_retire(
     let mut plan = Plan {
         config: Change::of(&config.path, Some(config.text()), new_config, 0o644),
         env: Change::env(env_file, &env),
-        secrets: Vec::new(),
+        secrets: config
+            .inline_secrets()
+            .into_iter()
+            .map(Secret::new)
+            .collect(),
     };
     plan.mask_env_values(
         env_file

@@ -197,6 +197,24 @@ impl Config {
             .filter(|n| n.value != Value::Null)
     }
 
+    /// Secrets written into the config itself: static keys' inline `k` and an inline
+    /// `supabase_jwt_secret` (diffs mask them).
+    pub fn inline_secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .static_keys()
+            .iter()
+            .filter_map(|k| k.field("k").and_then(Node::as_str).map(str::to_string))
+            .collect();
+        if let Some(s) = self
+            .client_auth()
+            .and_then(|a| a.get("supabase_jwt_secret"))
+            .and_then(Node::as_str)
+        {
+            out.push(s.to_string());
+        }
+        out
+    }
+
     /// How many `!env NAME` tags the config holds for `name`.
     pub fn env_references(&self, name: &str) -> usize {
         let mut n = 0;
@@ -303,14 +321,17 @@ impl Config {
                     e.name
                 ),
             ),
-            node::EnvProblem::NotNumber(v) => Error::config(
+            node::EnvProblem::NotNumber(_) => Error::config(
                 loc,
-                format!("`!env {}::number` is `{v}`, not a number", e.name),
+                format!("`!env {}::number`: the variable is not a number", e.name),
                 "set the variable to a number".to_string(),
             ),
-            node::EnvProblem::NotBoolean(v) => Error::config(
+            node::EnvProblem::NotBoolean(_) => Error::config(
                 loc,
-                format!("`!env {}::boolean` is `{v}`, not true or false", e.name),
+                format!(
+                    "`!env {}::boolean`: the variable is neither true nor false",
+                    e.name
+                ),
                 "set the variable to `true` or `false`".to_string(),
             ),
             node::EnvProblem::UnknownType(t) => Error::config(
@@ -432,8 +453,16 @@ fn missing_after_patch(config: &Config, patched: &Config, patch: &Patch) -> Opti
         return Some(format!("key `{kid}` is missing"));
     }
     if let Some(kid) = &patch.remove_kid {
-        let added = patch.add_key.as_ref().and_then(NewKey::kid) == Some(kid.as_str());
-        if !added && patched.key_by_kid(kid).is_some() {
+        // One key with that kid goes (of duplicates, the first); one comes back when the
+        // new key reuses the kid.
+        let count = |c: &Config| {
+            c.static_keys()
+                .iter()
+                .filter(|k| k.kid.as_deref() == Some(kid.as_str()))
+                .count()
+        };
+        let added = usize::from(patch.add_key.as_ref().and_then(NewKey::kid) == Some(kid.as_str()));
+        if count(patched) + 1 != count(config) + added {
             return Some(format!("key `{kid}` is still there"));
         }
     }

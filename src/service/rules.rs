@@ -124,6 +124,7 @@ finding_ids! {
     EnvFileMode = "env-file-mode", Trap;
     EnvFileTracked = "env-file-tracked", Leak;
     EnvFileNotIgnored = "env-file-not-ignored", Trap;
+    EnvDollar = "env-dollar", Trap;
     Syntax = "syntax", Refused;
 }
 
@@ -255,7 +256,29 @@ pub fn config_findings(config: &Config, env: &Env) -> Vec<Finding> {
     }
     c.schema();
     c.out.sort_by_key(|f| (f.severity(), f.line));
+    redact_env_values(config, env, &mut c.out);
     c.out
+}
+
+/// Findings describe settings by their resolved values; a value that came from the
+/// environment may be a secret, so it is shown as `<value of NAME>` instead.
+fn redact_env_values(config: &Config, env: &Env, findings: &mut [Finding]) {
+    let mut values: Vec<(String, String)> = Vec::new();
+    config.root.visit(&mut String::new(), &mut |_, node| {
+        if let Value::Env { name, .. } = &node.value
+            && let Some(v) = env.get(name).filter(|v| v.trim().len() >= 3)
+        {
+            values.push((v.to_string(), format!("<value of {name}>")));
+        }
+    });
+    // Longest first, so a value is replaced before a shorter one inside it.
+    values.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+    for f in findings.iter_mut() {
+        for (value, shown) in &values {
+            f.message = f.message.replace(value.as_str(), shown);
+            f.fix = f.fix.replace(value.as_str(), shown);
+        }
+    }
 }
 
 impl Checker<'_> {
@@ -279,10 +302,16 @@ impl Checker<'_> {
             return;
         };
         let whole = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) == Some(name);
-        let autofix = (whole && self.config.format == Format::Yaml && name.starts_with("PS_"))
-            .then(|| placeholder_edit(self.config.text(), node, s, name))
-            .flatten();
+        // Only when the variable is defined: `!env` of an undefined one stops the service.
+        let defined = self.env.get(name).is_some();
+        let autofix =
+            (whole && defined && self.config.format == Format::Yaml && name.starts_with("PS_"))
+                .then(|| placeholder_edit(self.config.text(), node, s, name))
+                .flatten();
         let fix = match (whole, name.starts_with("PS_")) {
+            (true, true) if !defined => format!(
+                "define `{name}` in .env, then write `{path}: !env {name}` (`pskeys doctor --fix` does once it is defined)"
+            ),
             (true, true) => format!("write `{path}: !env {name}` (`pskeys doctor --fix` does)"),
             (true, false) => {
                 format!("rename the variable to `PS_{name}` and write `{path}: !env PS_{name}`")
@@ -328,17 +357,17 @@ impl Checker<'_> {
                 ),
                 format!("add `{name}=…` to .env (or export it)"),
             ),
-            EnvProblem::NotNumber(v) => (
+            EnvProblem::NotNumber(_) => (
                 FindingId::EnvNotNumber,
                 format!(
-                    "`{path}: !env {name}::number`: the variable is `{v}`, not a number; the service refuses this config"
+                    "`{path}: !env {name}::number`: the variable is not a number; the service refuses this config"
                 ),
                 format!("set `{name}` to a number"),
             ),
-            EnvProblem::NotBoolean(v) => (
+            EnvProblem::NotBoolean(_) => (
                 FindingId::EnvNotBoolean,
                 format!(
-                    "`{path}: !env {name}::boolean`: the variable is `{v}`; the service accepts only true or false and refuses this config"
+                    "`{path}: !env {name}::boolean`: the variable is neither `true` nor `false`; the service refuses this config"
                 ),
                 format!("set `{name}` to `true` or `false`"),
             ),
@@ -1212,6 +1241,17 @@ pub fn env_findings(config: &Config, env_file: &EnvFile, env: &Env) -> Vec<Findi
     if let Some((id, var, message, fix)) = signing_key_problem(config, env) {
         push(id, env_file.line_of(var), message, fix, None);
     }
+    for (var, line) in dollar_values(config, env_file) {
+        push(
+            FindingId::EnvDollar,
+            Some(line),
+            format!(
+                "`{var}` holds a `$` outside single quotes: dotenv readers disagree on it (dotenvy, which pskeys follows, and docker compose expand `$NAME`; node's dotenv and `docker run --env-file` keep it), so the service may see another value than pskeys signs with"
+            ),
+            format!("write the value in single quotes: {var}='…'"),
+            None,
+        );
+    }
     if !env_file.existed {
         return out;
     }
@@ -1250,6 +1290,29 @@ pub fn env_findings(config: &Config, env_file: &EnvFile, env: &Env) -> Vec<Findi
         GitStatus::Ignored | GitStatus::NoRepo => {}
     }
     out
+}
+
+/// The variables the config or pskeys reads whose `.env` text has a `$` that is not inside
+/// single quotes, with their lines.
+fn dollar_values(config: &Config, env_file: &EnvFile) -> Vec<(String, usize)> {
+    let mut read: Vec<String> = [KID_VAR, ALG_VAR, PRIVATE_KEY_VAR]
+        .map(String::from)
+        .to_vec();
+    config.root.visit(&mut String::new(), &mut |_, node| {
+        if let Value::Env { name, .. } = &node.value {
+            read.push(name.clone());
+        }
+    });
+    env_file
+        .assignments()
+        .iter()
+        .filter(|a| read.contains(&a.key))
+        .filter(|a| {
+            let raw = &env_file.text()[a.value_span.clone()];
+            raw.contains('$') && !raw.starts_with('\'')
+        })
+        .map(|a| (a.key.clone(), a.line))
+        .collect()
 }
 
 /// Whether `PSKEYS_KID`/`PSKEYS_ALG`/`PSKEYS_PRIVATE_KEY` can sign for the config.

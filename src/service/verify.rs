@@ -274,6 +274,10 @@ fn steps(
                 Ok(()) => (Some(key), None),
             }
         }
+        Selected::Unsupported(key) => {
+            report.key = Some(key.describe());
+            (Some(key), Some(Unverified::Unsupported(VerifyError::Ed448)))
+        }
         Selected::Remote => (None, Some(remote(store, jws))),
     };
     if !b64 {
@@ -345,15 +349,19 @@ pub fn check_alg(header: &Map<String, J>) -> Result<Alg, Rejection> {
 }
 
 enum Selected<'a> {
+    /// The key the signature is checked with.
     Key(&'a ServiceKey),
+    /// A kid-less key pskeys cannot check (Ed448): what follows is unknown offline.
+    Unsupported(&'a ServiceKey),
+    /// No key known offline; it would be fetched.
     Remote,
 }
 
 /// The service's `getCachedKey`: the first key with the token's kid (its algorithm must
 /// fit), else the first kid-less key of the algorithm whose signature matches.
 fn select_key<'a>(store: &'a KeyStore, jws: &Jws, alg: Alg) -> Result<Selected<'a>, Rejection> {
-    if let Some(kid) = jws.kid()
-        && let Some(key) = store.by_kid(kid)
+    if let Some(kid) = jws.kid_for_lookup()
+        && let Some(key) = store.by_kid(&kid)
     {
         if !key.accepts(alg) {
             let key_accepts = key
@@ -370,27 +378,35 @@ fn select_key<'a>(store: &'a KeyStore, jws: &Jws, alg: Alg) -> Result<Selected<'
         }
         return Ok(Selected::Key(key));
     }
-    let wildcard = store
+    // Kid-less keys are tried in order, as `isValidSignature` does: a signature that does
+    // not match moves on, any other failure (jose throws) stops the search.
+    let input = jws.signing_input.as_bytes();
+    for key in store
         .keys
         .iter()
         .filter(|k| k.kid.is_none() && k.accepts(alg))
-        .find(|k| {
-            k.key
-                .verify(alg, jws.signing_input.as_bytes(), &jws.signature)
-                == Ok(true)
-        });
-    match wildcard {
-        Some(key) => Ok(Selected::Key(key)),
-        None if store.has_unknown_remote_keys() => Ok(Selected::Remote),
-        None => reject(
-            Code::S2101,
-            Reason::NoKey {
-                kid: jws.kid().map(str::to_string),
-                alg,
-                known: store.kids().into_iter().map(str::to_string).collect(),
-            },
-        ),
+    {
+        match key.key.verify(alg, input, &jws.signature) {
+            Ok(true) => return Ok(Selected::Key(key)),
+            Ok(false) => {}
+            Err(VerifyError::Ed448) => return Ok(Selected::Unsupported(key)),
+            Err(why) => {
+                let key = key.describe();
+                return reject(Code::S2101, Reason::KeyCannotVerify { key, why });
+            }
+        }
     }
+    if store.has_unknown_remote_keys() {
+        return Ok(Selected::Remote);
+    }
+    reject(
+        Code::S2101,
+        Reason::NoKey {
+            kid: jws.kid_for_lookup(),
+            alg,
+            known: store.kids().into_iter().map(str::to_string).collect(),
+        },
+    )
 }
 
 /// `Err(None)`: pskeys cannot check it (Ed448).
@@ -423,7 +439,7 @@ fn remote(store: &KeyStore, jws: &Jws) -> Unverified {
         sources.push("the Supabase project's JWKS (from the replication connection)".into());
     }
     Unverified::Remote {
-        kid: jws.kid().map(str::to_string),
+        kid: jws.kid_for_lookup(),
         sources,
     }
 }

@@ -95,6 +95,8 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
         env: Change::env(&inputs.env, &env),
         secrets,
     };
+    plan.secrets
+        .extend(inputs.config.inline_secrets().into_iter().map(Secret::new));
     plan.mask_env_values(
         inputs
             .env

@@ -167,7 +167,9 @@ impl Request {
             ));
         }
         if let Some(k) = &self.kid
-            && (k.trim().is_empty() || k.chars().any(char::is_control))
+            && (k.trim().is_empty()
+                || k.chars().any(|c| c.is_control() || c.is_whitespace())
+                || k.contains("${"))
         {
             return Err(Error::usage(
                 format!("--kid `{k}` is not a usable key id"),
