@@ -415,7 +415,13 @@ enum Problem {
     UnclosedBrace,
     BackslashAtEnd,
     BlankAtEnd,
+    /// `$NAME` substitution made a value larger than [`MAX_VALUE_LEN`].
+    TooLong,
 }
+
+/// The largest value `$NAME` substitution may build: far past any key, far below memory
+/// (`A=${A}${A}` forty times over would otherwise need a terabyte).
+const MAX_VALUE_LEN: usize = 1 << 20;
 
 /// A rejected line: the problem and the byte offset it is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,6 +461,10 @@ impl Syntax {
             Problem::BlankAtEnd => (
                 "the last line ends in a blank and the file has no final line break",
                 Some("end the file with a line break: dotenvy rejects it otherwise"),
+            ),
+            Problem::TooLong => (
+                "`$` substitution makes this value larger than 1 MiB",
+                Some("quote the value in single quotes, or drop the repeated `$NAME`"),
             ),
         };
         let hint = hint.unwrap_or(
@@ -706,6 +716,8 @@ struct ValueReader<'r> {
     /// Where the blank that ended an unquoted value is; after it only blanks and a comment.
     blank_at: Option<usize>,
     resolve: &'r dyn Fn(&str) -> String,
+    /// Where a substitution went past [`MAX_VALUE_LEN`].
+    too_long: Option<usize>,
 }
 
 impl<'r> ValueReader<'r> {
@@ -721,6 +733,7 @@ impl<'r> ValueReader<'r> {
             eaten_quote: None,
             blank_at: None,
             resolve,
+            too_long: None,
         }
     }
 
@@ -728,6 +741,12 @@ impl<'r> ValueReader<'r> {
     /// The order of the tests is dotenvy's: it decides, e.g., that `"$A"` leaves the quote
     /// open (the name ends at `"`, which is then kept as a character).
     fn step(&mut self, c: char, at: usize) -> Result<bool, Syntax> {
+        if let Some(at) = self.too_long {
+            return Err(Syntax {
+                at,
+                problem: Problem::TooLong,
+            });
+        }
         if self.blank_at.is_some() {
             return match c {
                 ' ' | '\t' => Ok(true),
@@ -819,7 +838,12 @@ impl<'r> ValueReader<'r> {
 
     fn substitute(&mut self) {
         let name = std::mem::take(&mut self.name);
-        self.out.push_str(&(self.resolve)(&name));
+        let value = (self.resolve)(&name);
+        if self.out.len() + value.len() > MAX_VALUE_LEN {
+            self.too_long = Some(self.dollar_at);
+            return;
+        }
+        self.out.push_str(&value);
     }
 
     /// The value and where its text ends (`end` unless a blank ended it earlier).
@@ -845,6 +869,12 @@ impl<'r> ValueReader<'r> {
         // dotenvy substitutes here even with no `$` pending (the empty name): kept, so
         // the lookups are the same ones.
         self.substitute();
+        if let Some(at) = self.too_long {
+            return Err(Syntax {
+                at,
+                problem: Problem::TooLong,
+            });
+        }
         Ok((self.out, self.blank_at.unwrap_or(end)))
     }
 }
@@ -893,6 +923,17 @@ mod tests {
             format!("# c\r\nexport A=2 # note\r\nB='x y'\r\n\r\n{HEADER}\r\nC=3\r\n")
         );
         assert_eq!(e.get("B"), Some("x y"));
+    }
+
+    #[test]
+    fn doubling_substitutions_stop_at_a_mebibyte() {
+        let mut text = String::from("AA=xxxxxxxxxxxxxxxx\n");
+        for _ in 0..40 {
+            text.push_str("AA=${AA}${AA}\n");
+        }
+        let (line, _, message) = error(&text);
+        assert!(message.contains("larger than 1 MiB"), "{message}");
+        assert!(line > 10 && line < 20, "{line}");
     }
 
     #[test]

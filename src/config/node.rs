@@ -293,33 +293,55 @@ pub fn parse_yaml(text: &str) -> Result<Node, ParseError> {
     let mut builder = YamlBuilder {
         events: Parser::new_from_str(text),
         anchors: HashMap::new(),
+        depth: 0,
     };
     builder.document()
 }
 
 struct YamlBuilder<'a> {
     events: Parser<'a, saphyr_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, Anchor>,
+    depth: usize,
 }
+
+/// An anchored node and yaml 2's bookkeeping against alias bombs.
+struct Anchor {
+    node: Node,
+    /// How often it has been aliased so far.
+    count: usize,
+    /// The largest alias weight inside it (yaml's `getAliasCount`).
+    weight: usize,
+}
+
+/// yaml 2's `maxAliasCount`: past it, resolving aliases is refused as a resource
+/// exhaustion attack (the service would refuse the config too).
+const MAX_ALIAS_COUNT: usize = 100;
+
+/// How deep collections may nest: far beyond any real config, well within the stack.
+pub const MAX_DEPTH: usize = 256;
 
 fn pos(span: &Span) -> (usize, usize) {
     (span.start.line(), span.start.col() + 1)
+}
+
+fn error_at(message: impl Into<String>, line: usize, column: usize) -> ParseError {
+    ParseError {
+        message: message.into(),
+        line,
+        column,
+    }
 }
 
 impl<'a> YamlBuilder<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Span), ParseError> {
         match self.events.next_event() {
             Some(Ok(ev)) => Ok(ev),
-            Some(Err(e)) => Err(ParseError {
-                message: e.info().to_string(),
-                line: e.marker().line(),
-                column: e.marker().col() + 1,
-            }),
-            None => Err(ParseError {
-                message: "unexpected end of input".into(),
-                line: 0,
-                column: 0,
-            }),
+            Some(Err(e)) => Err(error_at(
+                e.info().to_string(),
+                e.marker().line(),
+                e.marker().col() + 1,
+            )),
+            None => Err(error_at("unexpected end of input", 0, 0)),
         }
     }
 
@@ -331,36 +353,50 @@ impl<'a> YamlBuilder<'a> {
                 Event::StreamEnd => return Ok(Node::new(Value::Null, 1, 1)),
                 Event::DocumentStart(_) => {
                     let (ev, span) = self.next()?;
-                    let node = self.node(ev, span)?;
-                    // Drain the rest so that syntax errors later in the file are reported too.
-                    loop {
-                        let (ev, _) = self.next()?;
-                        if matches!(ev, Event::StreamEnd) {
-                            break;
-                        }
-                    }
+                    let (node, _) = self.node(ev, span)?;
+                    self.rest_of_stream()?;
                     return Ok(node);
                 }
                 _ => {
                     let (line, column) = pos(&span);
-                    return Err(ParseError {
-                        message: "unexpected event before the document".into(),
+                    return Err(error_at(
+                        "unexpected event before the document",
                         line,
                         column,
-                    });
+                    ));
                 }
             }
         }
     }
 
-    fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node, ParseError> {
+    /// Reads to the end, so later syntax errors are reported too; a second document is one
+    /// (the service's `parseDocument` refuses a file that holds several).
+    fn rest_of_stream(&mut self) -> Result<(), ParseError> {
+        let mut ended = false;
+        loop {
+            let (ev, span) = self.next()?;
+            match ev {
+                Event::StreamEnd => return Ok(()),
+                Event::DocumentEnd => ended = true,
+                Event::DocumentStart(_) if ended => {
+                    let (line, column) = pos(&span);
+                    return Err(error_at(
+                        "the file holds more than one YAML document; the service reads exactly one",
+                        line,
+                        column,
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A node and its alias weight (1 for a scalar, the largest inside a collection, the
+    /// aliased anchor's count times its weight for an alias).
+    fn node(&mut self, ev: Event<'a>, span: Span) -> Result<(Node, usize), ParseError> {
         let (line, column) = pos(&span);
         match ev {
-            Event::Alias(id) => self.anchors.get(&id).cloned().ok_or(ParseError {
-                message: "alias to an unknown anchor".into(),
-                line,
-                column,
-            }),
+            Event::Alias(id) => self.alias(id, line, column),
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let plain = style == ScalarStyle::Plain;
@@ -371,65 +407,105 @@ impl<'a> YamlBuilder<'a> {
                     column,
                     plain,
                 };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
-                }
-                Ok(node)
+                Ok(self.anchored(anchor, node, 1))
             }
             Event::SequenceStart(anchor, _tag) => {
-                let mut items = Vec::new();
+                self.enter(line, column)?;
+                let (mut items, mut weight) = (Vec::new(), 0);
                 loop {
                     let (ev, span) = self.next()?;
                     if matches!(ev, Event::SequenceEnd) {
                         break;
                     }
-                    items.push(self.node(ev, span)?);
+                    let (item, w) = self.node(ev, span)?;
+                    items.push(item);
+                    weight = weight.max(w);
                 }
-                let node = Node::new(Value::Seq(items), line, column);
-                if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
-                }
-                Ok(node)
+                self.depth -= 1;
+                Ok(self.anchored(anchor, Node::new(Value::Seq(items), line, column), weight))
             }
             Event::MappingStart(anchor, _tag) => {
-                let mut entries: Vec<(String, Node)> = Vec::new();
-                loop {
-                    let (ev, span) = self.next()?;
-                    if matches!(ev, Event::MappingEnd) {
-                        break;
-                    }
-                    let key = self.node(ev, span)?;
-                    let (ev, span) = self.next()?;
-                    let value = self.node(ev, span)?;
-                    let name = key_text(&key).ok_or(ParseError {
-                        message: format!(
-                            "a mapping key must be a scalar, found {}",
-                            key.type_name()
-                        ),
-                        line: key.line,
-                        column: key.column,
-                    })?;
-                    if entries.iter().any(|(k, _)| *k == name) {
-                        return Err(ParseError {
-                            message: format!("duplicate key `{name}`"),
-                            line: key.line,
-                            column: key.column,
-                        });
-                    }
-                    entries.push((name, value));
-                }
-                let node = Node::new(Value::Map(entries), line, column);
-                if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
-                }
-                Ok(node)
+                self.enter(line, column)?;
+                let (entries, weight) = self.entries()?;
+                self.depth -= 1;
+                Ok(self.anchored(anchor, Node::new(Value::Map(entries), line, column), weight))
             }
-            _ => Err(ParseError {
-                message: "unexpected YAML event".into(),
+            _ => Err(error_at("unexpected YAML event", line, column)),
+        }
+    }
+
+    fn enter(&mut self, line: usize, column: usize) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(error_at(
+                format!("collections nest deeper than {MAX_DEPTH} levels"),
                 line,
                 column,
-            }),
+            ));
         }
+        Ok(())
+    }
+
+    fn entries(&mut self) -> Result<(Vec<(String, Node)>, usize), ParseError> {
+        let (mut entries, mut weight): (Vec<(String, Node)>, usize) = (Vec::new(), 0);
+        loop {
+            let (ev, span) = self.next()?;
+            if matches!(ev, Event::MappingEnd) {
+                return Ok((entries, weight));
+            }
+            let (key, kw) = self.node(ev, span)?;
+            let (ev, span) = self.next()?;
+            let (value, vw) = self.node(ev, span)?;
+            weight = weight.max(kw).max(vw);
+            let name = key_text(&key).ok_or_else(|| {
+                let message = format!("a mapping key must be a scalar, found {}", key.type_name());
+                error_at(message, key.line, key.column)
+            })?;
+            if entries.iter().any(|(k, _)| *k == name) {
+                return Err(error_at(
+                    format!("duplicate key `{name}`"),
+                    key.line,
+                    key.column,
+                ));
+            }
+            entries.push((name, value));
+        }
+    }
+
+    fn anchored(&mut self, anchor: usize, node: Node, weight: usize) -> (Node, usize) {
+        if anchor > 0 {
+            let data = Anchor {
+                node: node.clone(),
+                count: 0,
+                weight,
+            };
+            self.anchors.insert(anchor, data);
+        }
+        (node, weight)
+    }
+
+    /// yaml 2's `Alias.resolve`: each use counts, and `count × weight` past
+    /// [`MAX_ALIAS_COUNT`] is refused.
+    fn alias(
+        &mut self,
+        id: usize,
+        line: usize,
+        column: usize,
+    ) -> Result<(Node, usize), ParseError> {
+        let data = self
+            .anchors
+            .get_mut(&id)
+            .ok_or_else(|| error_at("alias to an unknown anchor", line, column))?;
+        data.count += 1;
+        let weight = data.count.saturating_mul(data.weight.max(1));
+        if weight > MAX_ALIAS_COUNT {
+            return Err(error_at(
+                "excessive alias count indicates a resource exhaustion attack (yaml, which the service reads configs with, refuses it too)",
+                line,
+                column,
+            ));
+        }
+        Ok((data.node.clone(), weight))
     }
 }
 
@@ -583,6 +659,7 @@ pub fn parse_json(text: &str) -> Result<(Node, JsonSpan), ParseError> {
         s: text.as_bytes(),
         i: offset,
         text,
+        depth: 0,
     };
     p.ws();
     let out = p.value()?;
@@ -597,6 +674,7 @@ struct JsonParser<'a> {
     s: &'a [u8],
     i: usize,
     text: &'a str,
+    depth: usize,
 }
 
 impl JsonParser<'_> {
@@ -653,8 +731,21 @@ impl JsonParser<'_> {
             )
         };
         match self.s.get(self.i) {
-            Some(b'{') => self.object(start, line, column),
-            Some(b'[') => self.array(start, line, column),
+            Some(b'{' | b'[') if self.depth >= MAX_DEPTH => {
+                Err(self.err(&format!("collections nest deeper than {MAX_DEPTH} levels")))
+            }
+            Some(b'{') => {
+                self.depth += 1;
+                let out = self.object(start, line, column);
+                self.depth -= 1;
+                out
+            }
+            Some(b'[') => {
+                self.depth += 1;
+                let out = self.array(start, line, column);
+                self.depth -= 1;
+                out
+            }
             Some(b'"') => {
                 let s = self.string()?;
                 Ok(leaf(Value::Str(s), self.i))
@@ -827,6 +918,38 @@ mod tests {
         assert_eq!(
             (m.get("k").unwrap().line, m.get("k").unwrap().column),
             (5, 6)
+        );
+    }
+
+    #[test]
+    fn alias_bombs_deep_nesting_and_second_documents_are_refused() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (name, prev) in [("b", "a"), ("c", "b"), ("d", "c"), ("e", "d")] {
+            let refs = vec![format!("*{prev}"); 9].join(", ");
+            bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        let err = parse_yaml(&bomb).unwrap_err();
+        assert!(err.message.contains("excessive alias count"), "{err:?}");
+        // A few aliases are fine.
+        assert!(parse_yaml("a: &a [1]\nb: [*a, *a, *a]\n").is_ok());
+        let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        // saphyr-parser's own recursion limit stops flow nesting first.
+        assert!(parse_yaml(&deep).is_err());
+        assert!(
+            parse_json(&deep)
+                .unwrap_err()
+                .message
+                .contains("nest deeper")
+        );
+        let block: String = (0..10_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
+        assert!(parse_yaml(&block).is_err());
+        assert!(
+            parse_yaml("a: 1\n---\nb: 2\n")
+                .unwrap_err()
+                .message
+                .contains("more than one")
         );
     }
 
