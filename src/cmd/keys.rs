@@ -82,6 +82,23 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
         .collect()
 }
 
+/// The configured `jwks_uri`s as written (`!env NAME` for a variable).
+fn jwks_uris(config: &Config) -> Vec<String> {
+    let shown = |n: &crate::config::node::Node| match &n.value {
+        Value::Str(s) => s.clone(),
+        Value::Env { name, .. } => format!("!env {name}"),
+        _ => "?".into(),
+    };
+    match config.client_auth().and_then(|a| a.get("jwks_uri")) {
+        Some(n) => match &n.value {
+            Value::Seq(items) => items.iter().map(shown).collect(),
+            Value::Null => Vec::new(),
+            _ => vec![shown(n)],
+        },
+        None => Vec::new(),
+    }
+}
+
 /// Runs `keys list`.
 pub fn list(args: KeysListArgs) -> Result<()> {
     let KeysListArgs { files, json } = args;
@@ -91,23 +108,7 @@ pub fn list(args: KeysListArgs) -> Result<()> {
         .client_auth()
         .and_then(|a| a.resolve(&|_| Some(String::new())).ok())
         .unwrap_or(J::Null);
-    let uris: Vec<String> = match config
-        .client_auth()
-        .and_then(|a| a.get("jwks_uri"))
-        .map(|n| &n.value)
-    {
-        Some(Value::Str(s)) => vec![s.clone()],
-        Some(Value::Env { name, .. }) => vec![format!("!env {name}")],
-        Some(Value::Seq(items)) => items
-            .iter()
-            .map(|n| match &n.value {
-                Value::Str(s) => s.clone(),
-                Value::Env { name, .. } => format!("!env {name}"),
-                _ => "?".into(),
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let uris = jwks_uris(&config);
     let supabase = auth.get("supabase").and_then(J::as_bool).unwrap_or(false);
     let audiences = config
         .audiences(&env_of(&env).lookup())

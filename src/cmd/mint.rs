@@ -3,13 +3,14 @@
 
 use serde_json::{Value, json};
 
+use crate::Project;
 use crate::cli::MintArgs;
 use crate::clock::{now, rfc3339};
 use crate::cmd::{open, show};
 use crate::envfile::KID_VAR;
 use crate::error::{Error, Result};
 use crate::jws::Jws;
-use crate::minter::{MintError, Minter, TokenSpec};
+use crate::minter::{MintError, Minted, Minter, TokenSpec};
 use crate::service::verify::Outcome;
 
 /// Runs `mint`.
@@ -41,25 +42,7 @@ pub fn run(args: MintArgs) -> Result<()> {
     }
 
     let project = open(&files)?;
-    let minter =
-        Minter::new(project.config(), project.env(), kid.as_deref()).map_err(|e| match e {
-            MintError::NoSigningKey if !project.env_file().existed => Error::usage(
-                format!(
-                    "no signing key: `{}` does not exist and {KID_VAR} is not in the environment",
-                    show(&files.env_file)
-                ),
-                "check --env-file, or run `pskeys init` first".to_string(),
-            ),
-            other => other.into(),
-        })?;
-    for w in minter.warnings() {
-        let what = if w.refuses_config() {
-            format!("the service would not load `{}`: ", show(&w.file))
-        } else {
-            String::new()
-        };
-        eprintln!("warning: {what}{} (fix: {})", w.message, w.fix);
-    }
+    let minter = prepare(&project, kid.as_deref(), &files.env_file)?;
     let mut spec = TokenSpec::new(sub).lifetime(expires_in);
     spec.audiences = if aud.is_empty() {
         minter.audiences().to_vec()
@@ -87,6 +70,35 @@ pub fn run(args: MintArgs) -> Result<()> {
     if let Outcome::Rejected(r) = report.outcome {
         return Err(Error::Rejected(r));
     }
+    print(&minted, spec.lifetime, json);
+    Ok(())
+}
+
+/// The minter for the project's key, with its warnings printed.
+fn prepare(project: &Project, kid: Option<&str>, env_file: &std::path::Path) -> Result<Minter> {
+    let minter = Minter::new(project.config(), project.env(), kid).map_err(|e| match e {
+        MintError::NoSigningKey if !project.env_file().existed => Error::usage(
+            format!(
+                "no signing key: `{}` does not exist and {KID_VAR} is not in the environment",
+                show(env_file)
+            ),
+            "check --env-file, or run `pskeys init` first".to_string(),
+        ),
+        other => other.into(),
+    })?;
+    for w in minter.warnings() {
+        let what = if w.refuses_config() {
+            format!("the service would not load `{}`: ", show(&w.file))
+        } else {
+            String::new()
+        };
+        eprintln!("warning: {what}{} (fix: {})", w.message, w.fix);
+    }
+    Ok(minter)
+}
+
+/// The token alone on stdout, or with its header, claims and expiry as JSON.
+fn print(minted: &Minted, lifetime: u64, json: bool) {
     if json {
         let jws = Jws::parse(&minted.token).ok();
         let out = json!({
@@ -94,11 +106,10 @@ pub fn run(args: MintArgs) -> Result<()> {
             "header": jws.as_ref().map_or(Value::Null, |j| Value::Object(j.header.clone())),
             "claims": jws.as_ref().map_or(Value::Null, |j| Value::Object(j.claims.clone())),
             "expires_at": rfc3339(minted.expires_at),
-            "expires_in": spec.lifetime,
+            "expires_in": lifetime,
         });
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         outln!("{}", minted.token);
     }
-    Ok(())
 }
