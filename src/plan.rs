@@ -98,6 +98,8 @@ pub struct Plan {
     pub env: Option<Change>,
     /// The service config.
     pub config: Option<Change>,
+    /// Files the config names, created beside it (the template's sync config).
+    pub extra: Vec<Change>,
     /// Values masked in every view of the plan.
     pub secrets: Vec<Secret>,
 }
@@ -111,7 +113,7 @@ const PUBLIC_VARS: [&str; 3] = [KID_VAR, ALG_VAR, "PS_PORT"];
 impl Plan {
     /// Whether nothing changes.
     pub fn is_empty(&self) -> bool {
-        self.env.is_none() && self.config.is_none()
+        self.env.is_none() && self.config.is_none() && self.extra.is_empty()
     }
 
     /// Masks every value of `vars` except the public ones (old and new values alike).
@@ -128,6 +130,7 @@ impl Plan {
         let writes: Vec<Write> = [&self.env, &self.config]
             .into_iter()
             .flatten()
+            .chain(&self.extra)
             .map(|c| Write {
                 path: c.path.clone(),
                 content: c.after.clone(),
@@ -140,7 +143,11 @@ impl Plan {
     /// Unified diffs of both files (names as `show` gives them), secrets masked.
     pub fn diff(&self, show: impl Fn(&Path) -> String) -> String {
         let mut out = String::new();
-        for change in [&self.config, &self.env].into_iter().flatten() {
+        for change in [&self.config, &self.env]
+            .into_iter()
+            .flatten()
+            .chain(&self.extra)
+        {
             let name = show(&change.path);
             let old = if change.creates() {
                 "/dev/null".to_string()

@@ -150,6 +150,12 @@ fn empty_folder_gets_config_and_env() {
         "{stderr}"
     );
     insta::assert_snapshot!("empty_folder__powersync.yaml", p.read("powersync.yaml"));
+    // The sync config the template names comes with it, valid and empty.
+    assert!(stderr.contains("created `sync-config.yaml`"), "{stderr}");
+    assert!(
+        p.read("sync-config.yaml")
+            .ends_with("bucket_definitions: {}\n")
+    );
     insta::assert_snapshot!("empty_folder__env", redact(&p.read(".env")));
     #[cfg(unix)]
     {

@@ -237,6 +237,7 @@ fn plan_retire(
     let mut plan = Plan {
         config: Change::of(&config.path, Some(config.text()), new_config, 0o644),
         env: Change::env(env_file, &env),
+        extra: Vec::new(),
         secrets: config
             .inline_secrets()
             .into_iter()

@@ -14,6 +14,13 @@ use node::{Node, Value};
 /// The embedded template `init` writes when no config exists.
 pub const TEMPLATE: &str = include_str!("../../templates/powersync.yaml");
 
+/// The sync config the template names (`sync_config.path`), created beside it when missing:
+/// valid and empty, so the service's sync runner starts.
+pub const SYNC_CONFIG_TEMPLATE: (&str, &str) = (
+    "sync-config.yaml",
+    include_str!("../../templates/sync-config.yaml"),
+);
+
 /// The variables the template reads and the local-development values `init` gives them in
 /// .env when it creates the config (never overwriting a value already there).
 pub const TEMPLATE_VARS: [(&str, &str); 3] = [

@@ -93,6 +93,7 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     let mut plan = Plan {
         config: Change::of(&config.path, before, new_config.clone(), 0o644),
         env: Change::env(&inputs.env, &env),
+        extra: sync_config_stub(inputs),
         secrets,
     };
     plan.secrets
@@ -114,6 +115,24 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
         final_env: env,
         scalar_audience: scalar_audience(&inputs.config),
     })
+}
+
+/// The template's sync config, when the config is created from the template and the
+/// file it names is not there yet.
+fn sync_config_stub(inputs: &Inputs) -> Vec<Change> {
+    let (name, text) = config::SYNC_CONFIG_TEMPLATE;
+    let dir = inputs
+        .config
+        .path
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    let path = dir.join(name);
+    if !inputs.created || inputs.config.format != Format::Yaml || path.exists() {
+        return Vec::new();
+    }
+    Change::of(&path, None, text.to_string(), 0o644)
+        .into_iter()
+        .collect()
 }
 
 /// Keep, add or replace the signing key, or stop with the ways out.

@@ -44,6 +44,7 @@ fn summary(req: &Request, inputs: &Inputs, planned: &Planned, warnings: &[String
         "env_file": {"path": inputs.env.path, "changed": plan.env.is_some(), "variables": planned.env_vars},
         "rotated": req.mode == Mode::Rotate && matches!(planned.action, KeyAction::New { .. }),
         "replaced": planned.patch.remove_kid,
+        "created": plan.extra.iter().map(|c| c.path.display().to_string()).collect::<Vec<_>>(),
         "warnings": warnings,
     });
     if req.dry_run {
@@ -90,6 +91,12 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
         eprintln!("created `{cfg}` from the built-in template{why}: {changes}");
     } else if plan.config.is_some() {
         eprintln!("patched `{cfg}`: {changes}");
+    }
+    for extra in &plan.extra {
+        eprintln!(
+            "created `{}`: empty sync rules (the config names this file); add your buckets",
+            show(&extra.path)
+        );
     }
     if plan.env.is_some() {
         eprintln!(
