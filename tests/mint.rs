@@ -302,3 +302,25 @@ fn a_closed_stdout_ends_quietly() {
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn verify_in_an_env_only_job_needs_only_what_client_auth_reads() {
+    let p = setup();
+    let token = p.ok(&["mint", "--sub", "ci"]).trim().to_string();
+    let env = p.read(".env");
+    let value = |k: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap()
+            .to_string()
+    };
+    std::fs::remove_file(p.path(".env")).unwrap();
+    // The template reads PS_DATA_SOURCE_URI, PS_MONGO_URI, PS_PORT and PS_ADMIN_TOKEN too:
+    // the job defines none of them.
+    p.cmd(&["verify", &token])
+        .env("PS_CLIENT_AUTH_KEY", value("PS_CLIENT_AUTH_KEY"))
+        .assert()
+        .success();
+    // Without the key's own variable the service would not load client_auth.
+    p.cmd(&["verify", &token]).assert().code(2);
+}
