@@ -35,6 +35,31 @@ pub const TEMPLATE_VARS: [(&str, &str); 3] = [
     ("PS_PORT", "8080"),
 ];
 
+/// A variable, the setting that reads it, and the setting and value its default needs.
+pub type TemplateSlot = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
+
+/// Where the template reads each of [`TEMPLATE_VARS`] (and its admin token), with the
+/// setting that must hold the template's value for its default to fit: a config read the
+/// same way (the template's, or one shaped like it on a fresh checkout) gets the defaults.
+pub const TEMPLATE_SLOTS: [TemplateSlot; 4] = [
+    (
+        "PS_DATA_SOURCE_URI",
+        "replication.connections[0].uri",
+        Some(("replication.connections[0].type", "postgresql")),
+    ),
+    (
+        "PS_MONGO_URI",
+        "storage.uri",
+        Some(("storage.type", "mongodb")),
+    ),
+    ("PS_PORT", "port", None),
+    ("PS_ADMIN_TOKEN", "api.tokens[0]", None),
+];
+
 /// Where pskeys looks for a config, in order, after `--config` and `POWERSYNC_CONFIG_PATH`.
 pub const CANDIDATES: [&str; 5] = [
     "powersync.yaml",

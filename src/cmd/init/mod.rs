@@ -4,6 +4,7 @@
 //! writing, the plan written all or nothing, a report. Idempotent; `--rotate`, `--force`,
 //! `--dry-run`.
 
+mod adopt;
 mod plan;
 mod report;
 mod request;

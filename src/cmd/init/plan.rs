@@ -10,6 +10,7 @@ use crate::keys::{self, Alg, PrivateKey};
 use crate::plan::{Change, Plan, Secret};
 use crate::service::keystore::FIREBASE_JWKS_URI;
 
+use super::adopt::{Adoption, adoption};
 use super::request::{Mode, Request};
 use super::state::{Inputs, State};
 
@@ -19,6 +20,8 @@ pub(super) enum KeyAction {
     Nothing,
     /// `.env`'s key is in the config and matches.
     Keep { kid: String, alg: Alg },
+    /// Keys of the shared config this machine takes over (a fresh checkout).
+    Adopt(Adoption),
     /// A new key, replacing `replaces` in the config when set.
     New {
         key: PrivateKey,
@@ -52,11 +55,15 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     providers(
         req,
         inputs,
+        matches!(action, KeyAction::Adopt(_)),
         &mut env,
         &mut patch,
         &mut env_vars,
         &mut secrets,
     )?;
+    if let KeyAction::Adopt(adoption) = &action {
+        adopt_edits(adoption, &mut env, &mut env_vars, &mut secrets)?;
+    }
     if let KeyAction::New { key, kid, replaces } = &action {
         patch.remove_kid = replaces.clone();
 
@@ -80,8 +87,8 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
             env.remove(&name)?;
         }
     }
-    if inputs.created && inputs.config.format == Format::Yaml {
-        template_vars(&mut env, &mut env_vars, &mut secrets)?;
+    if inputs.config.format == Format::Yaml {
+        template_vars(&inputs.config, &mut env, &mut env_vars, &mut secrets)?;
     }
     let config = &inputs.config;
     let new_config = if patch.is_empty() && !inputs.created {
@@ -165,8 +172,50 @@ fn decide_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
             message: format!("the config's key `{kid}` is not the key in `{}`: {why}", show(&inputs.env.path)),
             hint: "pass --force to replace both with a new key, or --rotate to add a new key and keep the config's".to_string(),
         }),
+        (State::Fresh, Mode::Ensure) => match adoption(req, inputs)? {
+            Some(a) => Ok(KeyAction::Adopt(a)),
+            None if req.kid.is_none() => {
+                refuse_foreign_signing_keys(inputs)?;
+                new_key(req, inputs)
+            }
+            None => new_key(req, inputs),
+        },
         _ => new_key(req, inputs),
     }
+}
+
+/// A fresh checkout of a config whose asymmetric keys were made elsewhere: this machine has
+/// no private key for them, and a plain `init` must not add a key to the shared config.
+fn refuse_foreign_signing_keys(inputs: &Inputs) -> Result<()> {
+    let literal = |k: &crate::config::StaticKey<'_>| {
+        ["n", "e", "x", "y"]
+            .iter()
+            .filter_map(|m| k.field(m))
+            .all(|n| matches!(n.value, Value::Str(_)))
+    };
+    let keys: Vec<String> = inputs
+        .config
+        .static_keys()
+        .iter()
+        .filter(|k| k.kty.is_some_and(|t| t != crate::keys::Kty::Oct) && literal(k))
+        .filter_map(|k| {
+            let kid = k.kid.as_deref()?;
+            Some(format!("`{kid}` ({})", k.alg.map_or("?", |a| a.as_str())))
+        })
+        .collect();
+    let Some(first) = keys.first() else {
+        return Ok(());
+    };
+    Err(Error::Conflict {
+        message: format!(
+            "`{}` already has signing keys set up elsewhere ({}), and this machine has no private key for them",
+            show(&inputs.config.path),
+            keys.join(", ")
+        ),
+        hint: format!(
+            "to sign with {first} here, put the team's private key in PSKEYS_PRIVATE_KEY with PSKEYS_KID and PSKEYS_ALG (in .env or the environment); or pass --rotate to add this machine's own key to the shared config"
+        ),
+    })
 }
 
 fn new_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
@@ -221,9 +270,11 @@ fn configured_audiences(inputs: &Inputs) -> Result<Vec<String>> {
 }
 
 /// Supabase, Firebase and `jwks_uri` settings, and the audiences to add.
+#[allow(clippy::too_many_arguments)]
 fn providers(
     req: &Request,
     inputs: &Inputs,
+    adopting: bool,
     env: &mut EnvFile,
     patch: &mut Patch,
     env_vars: &mut Vec<String>,
@@ -233,7 +284,8 @@ fn providers(
     // Explicit --audience values; else, for a dev key on a config with no audience yet,
     // the defaults; then whatever the providers need.
     let mut wanted = req.audiences.clone();
-    if wanted.is_empty() && configured.is_empty() && req.mode != Mode::NoKey {
+    // Adopting a shared config leaves it byte-identical.
+    if wanted.is_empty() && configured.is_empty() && req.mode != Mode::NoKey && !adopting {
         wanted.extend(DEFAULT_AUDIENCES.iter().map(|s| s.to_string()));
     }
     if req.supabase {
@@ -347,23 +399,61 @@ fn key_edits(
     Ok(NewKey { fields })
 }
 
-/// Local-development values for the template's `!env` tags (never overwriting a value).
-fn template_vars(
+/// A fresh secret for every undefined variable the shared keys read, and the kid `mint`
+/// signs with.
+fn adopt_edits(
+    adoption: &Adoption,
     env: &mut EnvFile,
     env_vars: &mut Vec<String>,
     secrets: &mut Vec<Secret>,
 ) -> Result<()> {
-    for (name, value) in config::TEMPLATE_VARS {
-        if env.get(name).is_none() {
-            env.set(name, value)?;
-            env_vars.push(name.to_string());
+    for (var, alg) in &adoption.generate {
+        let key = keys::generate(*alg, 0)?;
+        let k = key.hmac_k().unwrap_or_default();
+        env.set(var, &k)?;
+        env_vars.push(var.clone());
+        secrets.push(Secret::new(k));
+    }
+    env.set(KID_VAR, &adoption.kid)?;
+    env.set(ALG_VAR, adoption.alg.as_str())?;
+    env_vars.extend([KID_VAR.to_string(), ALG_VAR.to_string()]);
+    Ok(())
+}
+
+/// Local-development values for the variables the config reads where the template does
+/// (`replication.connections[0].uri` of a postgresql source, a mongodb `storage.uri`,
+/// `port`, the admin token), when nothing defines them yet; never overwriting a value.
+fn template_vars(
+    config: &Config,
+    env: &mut EnvFile,
+    env_vars: &mut Vec<String>,
+    secrets: &mut Vec<Secret>,
+) -> Result<()> {
+    let mut settings: Vec<(String, Value)> = Vec::new();
+    config.root.visit(&mut String::new(), &mut |path, node| {
+        settings.push((path.to_string(), node.value.clone()))
+    });
+    let at = |path: &str| settings.iter().find(|(p, _)| p == path).map(|(_, v)| v);
+    let defined = env_of(env);
+    let mut wanted: Vec<&str> = Vec::new();
+    for (name, path, shape) in config::TEMPLATE_SLOTS {
+        let reads = matches!(at(path), Some(Value::Env { name: n, .. }) if n == name);
+        let fits = shape.is_none_or(|(p, v)| at(p) == Some(&Value::Str(v.to_string())));
+        if reads && fits && defined.get(name).is_none() {
+            wanted.push(name);
         }
     }
-    if env.get("PS_ADMIN_TOKEN").is_none() {
-        let token = keys::random_hex(24)?;
-        env.set("PS_ADMIN_TOKEN", &token)?;
-        env_vars.push("PS_ADMIN_TOKEN".to_string());
-        secrets.push(Secret::new(token));
+    for name in wanted {
+        let value = match config::TEMPLATE_VARS.iter().find(|(n, _)| *n == name) {
+            Some((_, default)) => default.to_string(),
+            None => {
+                let token = keys::random_hex(24)?;
+                secrets.push(Secret::new(token.clone()));
+                token
+            }
+        };
+        env.set(name, &value)?;
+        env_vars.push(name.to_string());
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ fn final_key(req: &Request, planned: &Planned) -> (Option<String>, Alg) {
     match &planned.action {
         KeyAction::New { key, kid, .. } => (Some(kid.clone()), key.alg()),
         KeyAction::Keep { kid, alg } => (Some(kid.clone()), *alg),
+        KeyAction::Adopt(a) => (Some(a.kid.clone()), a.alg),
         KeyAction::Nothing => (None, req.alg),
     }
 }
@@ -44,6 +45,10 @@ fn summary(req: &Request, inputs: &Inputs, planned: &Planned, warnings: &[String
         "env_file": {"path": inputs.env.path, "changed": plan.env.is_some(), "variables": planned.env_vars},
         "rotated": req.mode == Mode::Rotate && matches!(planned.action, KeyAction::New { .. }),
         "replaced": planned.patch.remove_kid,
+        "adopted": match &planned.action {
+            KeyAction::Adopt(a) => Some(&a.kid),
+            _ => None,
+        },
         "created": plan.extra.iter().map(|c| c.path.display().to_string()).collect::<Vec<_>>(),
         "warnings": warnings,
     });
@@ -91,6 +96,18 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
         eprintln!("created `{cfg}` from the built-in template{why}: {changes}");
     } else if plan.config.is_some() {
         eprintln!("patched `{cfg}`: {changes}");
+    }
+    if let KeyAction::Adopt(a) = &planned.action {
+        let fresh: Vec<&str> = a.generate.iter().map(|(v, _)| v.as_str()).collect();
+        let secrets = if fresh.is_empty() {
+            String::new()
+        } else {
+            format!("; new secrets for {} on this machine", fresh.join(", "))
+        };
+        eprintln!(
+            "using key `{}` ({}) of `{cfg}`, set up elsewhere: the config is unchanged{secrets}",
+            a.kid, a.alg
+        );
     }
     for extra in &plan.extra {
         eprintln!(

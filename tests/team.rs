@@ -1,0 +1,144 @@
+//! A team: one developer runs `init` and commits the config; a teammate clones and runs
+//! `init`. The shared config stays byte-identical, the teammate's `.env` defines every
+//! variable it reads, and the teammate's tokens pass the service's own loader and verifier.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed assertion
+
+mod common;
+
+use common::{Project, node_verify};
+use predicates::prelude::*;
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .output()
+        .expect("git is required for the team tests");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The first developer's repository, committed, and a teammate's fresh clone of it.
+fn committed_and_cloned(init_args: &[&str]) -> (Project, Project) {
+    let first = Project::new();
+    first.write(".gitignore", ".env\n");
+    first.ok(init_args);
+    git(first.dir.path(), &["init", "-q"]);
+    git(first.dir.path(), &["add", "."]);
+    git(first.dir.path(), &["commit", "-qm", "powersync"]);
+    let mate = Project::new();
+    let target = mate.dir.path().join("repo");
+    git(
+        mate.dir.path(),
+        &["clone", "-q", first.dir.path().to_str().unwrap(), "repo"],
+    );
+    // The teammate works in the clone.
+    for entry in std::fs::read_dir(&target).unwrap() {
+        let entry = entry.unwrap();
+        let to = mate.dir.path().join(entry.file_name());
+        std::fs::rename(entry.path(), to).unwrap();
+    }
+    (first, mate)
+}
+
+#[test]
+fn a_teammate_init_completes_env_and_leaves_the_shared_config_alone() {
+    for alg in ["HS256", "HS512"] {
+        let (first, mate) = committed_and_cloned(&["init", "--alg", alg]);
+        let shared = mate.read("powersync.yaml");
+        assert!(!mate.path(".env").exists());
+        let out = mate.run(&["init"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("set up elsewhere: the config is unchanged"),
+            "{stderr}"
+        );
+        assert_eq!(
+            mate.read("powersync.yaml"),
+            shared,
+            "{alg}: the shared config changed"
+        );
+        // The teammate signs with the committed kid, with a secret of their own.
+        let kid = |p: &Project| {
+            p.read(".env")
+                .lines()
+                .find_map(|l| l.strip_prefix("PSKEYS_KID=").map(str::to_string))
+                .unwrap()
+        };
+        assert_eq!(kid(&mate), kid(&first));
+        let secret = |p: &Project| {
+            p.read(".env")
+                .lines()
+                .find(|l| l.starts_with("PS_CLIENT_AUTH_KEY="))
+                .unwrap()
+                .to_string()
+        };
+        assert_ne!(secret(&mate), secret(&first));
+        let token = mate.ok(&["mint", "--sub", "mate"]).trim().to_string();
+        let r = node_verify(&mate, "powersync.yaml", None, &[token]);
+        assert_eq!(r[0]["ok"], true, "{alg}: {}", r[0]);
+        // A second run changes nothing.
+        let files = mate.snapshot_files();
+        mate.ok(&["init"]);
+        assert_eq!(files, mate.snapshot_files());
+    }
+}
+
+#[test]
+fn adopting_refuses_another_algorithm_without_rotate() {
+    let (_, mate) = committed_and_cloned(&["init"]);
+    let shared = mate.read("powersync.yaml");
+    mate.cmd(&["init", "--alg", "ES256"])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("--rotate"));
+    assert_eq!(mate.read("powersync.yaml"), shared);
+    assert!(!mate.path(".env").exists());
+}
+
+#[test]
+fn an_asymmetric_team_key_is_not_silently_joined_by_another() {
+    let (first, mate) = committed_and_cloned(&["init", "--alg", "ES256", "--kid", "team"]);
+    let shared = mate.read("powersync.yaml");
+    mate.cmd(&["init"]).assert().code(3).stderr(
+        predicates::str::contains("`team` (ES256)")
+            .and(predicates::str::contains("PSKEYS_PRIVATE_KEY"))
+            .and(predicates::str::contains("--rotate")),
+    );
+    assert_eq!(mate.read("powersync.yaml"), shared);
+    // With the team's private key in the environment, mint signs with the shared key.
+    let env = first.read(".env");
+    let value = |k: &str| {
+        dotenvy::from_read_iter(env.as_bytes())
+            .map(Result::unwrap)
+            .find(|(n, _)| n == k)
+            .unwrap()
+            .1
+    };
+    let token = mate
+        .cmd(&["mint", "--sub", "mate"])
+        .env("PSKEYS_KID", "team")
+        .env("PSKEYS_ALG", "ES256")
+        .env("PSKEYS_PRIVATE_KEY", value("PSKEYS_PRIVATE_KEY"))
+        .env("PS_DATA_SOURCE_URI", "x")
+        .output()
+        .unwrap();
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    // --rotate is the explicit way to add this machine's own key.
+    mate.ok(&["init", "--rotate"]);
+    assert_ne!(mate.read("powersync.yaml"), shared);
+}
