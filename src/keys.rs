@@ -233,7 +233,19 @@ impl PrivateKey {
             .iter()
             .find_map(|q| unquoted.strip_prefix(*q)?.strip_suffix(*q))
             .unwrap_or(unquoted);
-        let normalized = unquoted.replace("\\n", "\n").replace("\\r", "");
+        let mut normalized = unquoted.replace("\\n", "\n").replace("\\r", "");
+        // The whole PEM in base64 (a common way to keep it on one line in a secret store).
+        if !normalized.trim_start().starts_with("-----") {
+            let compact: String = normalized.chars().filter(|c| !c.is_whitespace()).collect();
+            if let Some(pem) = STANDARD
+                .decode(compact)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|t| t.trim_start().starts_with("-----BEGIN PRIVATE KEY-----"))
+            {
+                normalized = pem;
+            }
+        }
         let inner = normalized
             .trim()
             .strip_prefix("-----BEGIN PRIVATE KEY-----")
@@ -318,11 +330,15 @@ mod tests {
         let key = generate(Alg::ES256, 0).unwrap();
         let pem = key.to_pem().unwrap();
         let escaped = pem.replace('\n', "\\n");
+        let spaced = pem.trim_end().replace('\n', " ");
+        let base64_pem = STANDARD.encode(&pem);
         for form in [
             pem.clone(),
             escaped.clone(),
             format!("\"{escaped}\""),
             format!("'{pem}'"),
+            spaced,
+            base64_pem,
         ] {
             assert_eq!(
                 PrivateKey::from_pem(Alg::ES256, &form).unwrap(),

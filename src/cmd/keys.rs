@@ -53,9 +53,16 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
         .map(|k: &StaticKey<'_>| {
             let kty = k.kty.map_or("?", |k| k.as_str()).to_string();
             let (public, can_sign) = match k.field("k").map(|n| &n.value) {
-                Some(Value::Env { name, .. }) => {
-                    (format!("secret in .env ({name})"), get(name).is_some())
-                }
+                Some(Value::Env { name, .. }) => match env_vars.source(name) {
+                    Some(crate::env::Source::File) => (format!("secret in .env ({name})"), true),
+                    Some(crate::env::Source::Process) => {
+                        (format!("secret in the environment ({name})"), true)
+                    }
+                    None => (
+                        format!("secret in {name}, not defined here (`pskeys init` writes it)"),
+                        false,
+                    ),
+                },
                 Some(Value::Str(_)) => ("secret inline in the config".to_string(), true),
                 _ => {
                     let matches = match (&private, &k.kid) {

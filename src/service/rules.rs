@@ -350,6 +350,15 @@ impl Checker<'_> {
                 ),
                 format!("rename it to `PS_{name}` here and in .env"),
             ),
+            EnvProblem::Undefined if path.starts_with("client_auth.jwks.keys[") => (
+                FindingId::EnvUndefined,
+                format!(
+                    "`{path}: !env {name}` is defined neither in .env nor in the environment; the service will not start"
+                ),
+                format!(
+                    "on a fresh checkout, run `pskeys init`: it writes this machine's secret for `{name}` and leaves the config as it is"
+                ),
+            ),
             EnvProblem::Undefined => (
                 FindingId::EnvUndefined,
                 format!(
