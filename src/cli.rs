@@ -66,14 +66,15 @@ pub enum KeysCommand {
 #[derive(Debug, Clone, Args)]
 pub struct Files {
     /// Service config [default: $POWERSYNC_CONFIG_PATH, then powersync.yaml, config.yaml,
-    /// config.json, config/powersync.yaml, powersync/service.yaml; `init` creates one from
-    /// its template when none exists].
+    /// config.json, config/powersync.yaml, powersync/service.yaml here or in a parent
+    /// folder up to the repository root; `init` creates one from its template when none
+    /// exists].
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// The .env file with the private parts and the config's `!env` values (the process
-    /// environment overrides it).
-    #[arg(long, value_name = "PATH", default_value = ".env")]
-    pub env_file: PathBuf,
+    /// environment overrides it) [default: .env in the folder the config was found from].
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
 }
 
 /// An extra claim from `--claim KEY=VALUE`.

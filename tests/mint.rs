@@ -324,3 +324,37 @@ fn verify_in_an_env_only_job_needs_only_what_client_auth_reads() {
     // Without the key's own variable the service would not load client_auth.
     p.cmd(&["verify", &token]).assert().code(2);
 }
+
+#[test]
+fn the_config_is_found_from_subfolders_up_to_the_repository_root() {
+    let p = setup();
+    std::fs::create_dir_all(p.path("src/deep")).unwrap();
+    let out = p
+        .cmd(&["mint", "--sub", "u", "--json"])
+        .current_dir(p.path("src/deep"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = p
+        .cmd(&["keys", "list"])
+        .current_dir(p.path("src"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("`../powersync.yaml`"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A repository inside stops the search at its root.
+    std::fs::create_dir_all(p.path("vendored/.git")).unwrap();
+    std::fs::create_dir_all(p.path("vendored/lib")).unwrap();
+    p.cmd(&["mint", "--sub", "u"])
+        .current_dir(p.path("vendored/lib"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no PowerSync config found"));
+}

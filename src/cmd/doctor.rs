@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::cli::DoctorArgs;
-use crate::cmd::{require_config_path, show};
+use crate::cmd::{env_path, locate_config, require_config_path, show};
 use crate::config::{self, Config, Patch};
 use crate::env::Env;
 use crate::envfile::EnvFile;
@@ -19,11 +19,13 @@ use crate::service::rules::{self, Finding, FindingId, Fix, Impact, Severity};
 pub fn run(args: DoctorArgs) -> Result<()> {
     let DoctorArgs { files, fix, json } = args;
     let path = require_config_path(files.config.as_deref())?;
-    let mut findings = examine(&path, &files.env_file)?;
+    let (_, found) = locate_config(files.config.as_deref())?;
+    let env_file = env_path(&files, &path, &found);
+    let mut findings = examine(&path, &env_file)?;
     let mut fixed = Vec::new();
     if fix && findings.iter().any(|f| f.autofix.is_some()) {
-        fixed = apply_fixes(&path, &files.env_file)?;
-        findings = examine(&path, &files.env_file)?;
+        fixed = apply_fixes(&path, &env_file)?;
+        findings = examine(&path, &env_file)?;
     }
     let errors = findings
         .iter()
@@ -33,7 +35,7 @@ pub fn run(args: DoctorArgs) -> Result<()> {
     if json {
         let out = json!({
             "config": show(&path),
-            "env_file": show(&files.env_file),
+            "env_file": show(&env_file),
             "errors": errors,
             "warnings": warnings,
             "fixed": fixed,
@@ -41,7 +43,7 @@ pub fn run(args: DoctorArgs) -> Result<()> {
         });
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        render(&findings, &fixed, fix, &path, &files.env_file);
+        render(&findings, &fixed, fix, &path, &env_file);
     }
     match errors {
         0 => Ok(()),

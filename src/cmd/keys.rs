@@ -193,7 +193,7 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
     plan.apply()?;
     eprintln!("patched `{}`: removed key `{kid}`", show(&config.path));
     if plan.env.is_some() {
-        eprintln!("wrote `{}`", show(&files.env_file));
+        eprintln!("wrote `{}`", show(&env.path));
     }
     for n in notes {
         eprintln!("{n}");
@@ -307,7 +307,7 @@ pub fn jwks(args: JwksArgs) -> Result<()> {
         .count();
     if keys.is_empty() {
         return Err(Error::usage(
-            format!("`{}` holds no asymmetric private key, so there is no public key to publish", show(&files.env_file)),
+            format!("`{}` holds no asymmetric private key, so there is no public key to publish", show(&env.path)),
             "HMAC secrets are never published (the service skips oct keys from a jwks_uri); add one with `pskeys init --rotate --alg ES256`".to_string(),
         ));
     }

@@ -42,7 +42,7 @@ pub fn run(args: MintArgs) -> Result<()> {
     }
 
     let project = open(&files)?;
-    let minter = prepare(&project, kid.as_deref(), &files.env_file)?;
+    let minter = prepare(&project, kid.as_deref())?;
     let mut spec = TokenSpec::new(sub).lifetime(expires_in);
     spec.audiences = if aud.is_empty() {
         minter.audiences().to_vec()
@@ -75,12 +75,12 @@ pub fn run(args: MintArgs) -> Result<()> {
 }
 
 /// The minter for the project's key, with its warnings printed.
-fn prepare(project: &Project, kid: Option<&str>, env_file: &std::path::Path) -> Result<Minter> {
+fn prepare(project: &Project, kid: Option<&str>) -> Result<Minter> {
     let minter = Minter::new(project.config(), project.env(), kid).map_err(|e| match e {
         MintError::NoSigningKey if !project.env_file().existed => Error::usage(
             format!(
                 "no signing key: `{}` does not exist and {KID_VAR} is not in the environment",
-                show(env_file)
+                show(&project.env_file().path)
             ),
             "check --env-file, or run `pskeys init` first".to_string(),
         ),

@@ -28,16 +28,56 @@ use crate::env::Env;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 
-/// Where the config is and how it was found.
+/// Where the config is and how it was found: `--config`, `$POWERSYNC_CONFIG_PATH`, the
+/// usual places here, then in each parent folder up to the repository root (as git and
+/// cargo look), named relative to the current folder (`../powersync.yaml`).
 pub(crate) fn locate_config(flag: Option<&Path>) -> Result<(PathBuf, Found)> {
-    // Relative to the current folder, so messages name `powersync.yaml`, not a long path.
     let env_path = std::env::var("POWERSYNC_CONFIG_PATH").ok();
-    Ok(config::locate(flag, env_path.as_deref(), Path::new("")))
+    let here = config::locate(flag, env_path.as_deref(), Path::new(""));
+    if here.1 != Found::Missing {
+        return Ok(here);
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return Ok(here);
+    };
+    let mut up = PathBuf::new();
+    for dir in cwd.ancestors() {
+        if dir.join(".git").exists() {
+            break;
+        }
+        up.push("..");
+        if dir.parent().is_none() {
+            break;
+        }
+        let found = config::locate(None, None, &up);
+        if found.1 == Found::Discovered {
+            return Ok(found);
+        }
+    }
+    Ok(here)
+}
+
+/// The `.env` a command reads: `--env-file`, else `.env` in the folder the config was
+/// discovered from (the project's root), else here.
+pub(crate) fn env_path(files: &Files, config: &Path, found: &Found) -> PathBuf {
+    if let Some(path) = &files.env_file {
+        return path.clone();
+    }
+    let base = match found {
+        Found::Discovered => config::CANDIDATES
+            .iter()
+            .find_map(|c| config.to_str()?.strip_suffix(c))
+            .map(PathBuf::from),
+        _ => None,
+    };
+    base.unwrap_or_default().join(".env")
 }
 
 /// Opens the config (which must exist) and `.env` a command works on.
 pub(crate) fn open(files: &Files) -> Result<Project> {
-    Project::open(files.config.as_deref(), &files.env_file)
+    let config = require_config_path(files.config.as_deref())?;
+    let (_, found) = locate_config(files.config.as_deref())?;
+    Project::open(Some(&config), &env_path(files, &config, &found))
 }
 
 /// The process environment over this `.env`.

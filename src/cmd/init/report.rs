@@ -210,7 +210,7 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
                 .to_string(),
         );
     }
-    out.extend(env_file_warnings(&req.files.env_file));
+    out.extend(env_file_warnings(&planned.final_env.path));
     out.extend(service_refusal(&planned.final_config, &planned.final_env));
     out
 }

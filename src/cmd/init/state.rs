@@ -1,7 +1,7 @@
 //! What `init` finds: the config (or the template), `.env`, and how the signing key `.env`
 //! names relates to the config.
 
-use crate::cmd::{env_of, locate_config};
+use crate::cmd::{env_of, env_path, locate_config};
 use crate::config::node::Value;
 use crate::config::{self, Config, Format, Found};
 use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
@@ -62,7 +62,7 @@ impl Inputs {
         } else {
             Config::load(&config_path)?
         };
-        let env = EnvFile::load(&req.files.env_file)?;
+        let env = EnvFile::load(&env_path(&req.files, &config_path, &found))?;
         refuse_broken_keys(&config, &env)?;
         let current = read_env_key(&env)?;
         let state = match &current {
