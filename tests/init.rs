@@ -593,3 +593,32 @@ fn dry_run_masks_inline_secrets_and_commented_out_values() {
         assert!(!shown.contains("retired-secret-value"), "{args:?}: {shown}");
     }
 }
+
+#[test]
+fn the_official_cli_layout_uses_the_env_file_its_docker_setup_reads() {
+    let p = Project::new();
+    // What `npx powersync init self-hosted` and `powersync docker configure` leave.
+    p.write("powersync/cli.yaml", "type: self-hosted\n");
+    p.write(
+        "powersync/service.yaml",
+        "storage:\n  type: mongodb\n  uri: mongodb://mongo:27017/powersync\nclient_auth:\n  audience: [powersync]\n",
+    );
+    p.write("powersync/docker/docker-compose.yaml", "services: {}\n");
+    p.write("powersync/docker/.env", "PS_PORT=8080\n");
+    p.ok(&["init", "--alg", "ES256"]);
+    let env = p.read("powersync/docker/.env");
+    assert!(
+        env.starts_with("PS_PORT=8080\n") && env.contains("PSKEYS_PRIVATE_KEY="),
+        "{env}"
+    );
+    assert!(!p.path(".env").exists());
+    p.ok(&["mint", "--sub", "u"]);
+    // Without the docker folder, .env stays at the project's root.
+    let q = Project::new();
+    q.write(
+        "powersync/service.yaml",
+        "storage:\n  type: mongodb\n  uri: mongodb://mongo:27017/powersync\nclient_auth:\n  audience: [powersync]\n",
+    );
+    q.ok(&["init"]);
+    assert!(q.path(".env").exists());
+}

@@ -57,11 +57,19 @@ pub(crate) fn locate_config(flag: Option<&Path>) -> Result<(PathBuf, Found)> {
     Ok(here)
 }
 
-/// The `.env` a command reads: `--env-file`, else `.env` in the folder the config was
-/// discovered from (the project's root), else here.
+/// The `.env` a command reads: `--env-file`, else the one the service reads in the
+/// official CLI's layout (`powersync/docker/.env` once `powersync docker configure` made
+/// `powersync/docker/`), else `.env` in the folder the config was discovered from (the
+/// project's root), else here.
 pub(crate) fn env_path(files: &Files, config: &Path, found: &Found) -> PathBuf {
     if let Some(path) = &files.env_file {
         return path.clone();
+    }
+    if config.ends_with("powersync/service.yaml")
+        && let Some(docker) = config.parent().map(|p| p.join("docker"))
+        && docker.is_dir()
+    {
+        return docker.join(".env");
     }
     let base = match found {
         Found::Discovered => config::CANDIDATES
