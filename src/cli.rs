@@ -29,6 +29,7 @@ impl Cli {
             Command::Doctor(a) => a.json,
             Command::Keys(KeysCommand::List(a)) => a.json,
             Command::Keys(KeysCommand::Retire(_)) | Command::Jwks(_) => false,
+            Command::Export(a) => a.format == ExportFormat::Json,
         }
     }
 }
@@ -51,6 +52,41 @@ pub enum Command {
     Keys(KeysCommand),
     /// Print the public JWKS of the keys whose private part is in .env (for a `jwks_uri`).
     Jwks(JwksArgs),
+    /// Print the variables the config and pskeys read, for another tool: a CI step's env
+    /// file, `docker run --env-file`, a shell, JSON (prints secrets: it is asked for).
+    Export(ExportArgs),
+}
+
+/// `pskeys export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Which files.
+    #[command(flatten)]
+    pub files: Files,
+    /// dotenv (as .env holds them), shell (`export K='v'`), json, docker (`docker run
+    /// --env-file`: one line each, no quotes), github (appended to $GITHUB_ENV with its
+    /// multi-line syntax; `::add-mask::` for each secret on stdout).
+    #[arg(long, value_enum, default_value = "dotenv")]
+    pub format: ExportFormat,
+    /// Only this variable (repeatable) [default: every defined variable the config reads,
+    /// and PSKEYS_KID, PSKEYS_ALG, PSKEYS_PRIVATE_KEY].
+    #[arg(long = "var", value_name = "NAME")]
+    pub vars: Vec<String>,
+}
+
+/// The formats `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// `KEY=value`, quoted as pskeys quotes `.env`.
+    Dotenv,
+    /// `export KEY='value'` for a POSIX shell.
+    Shell,
+    /// One JSON object.
+    Json,
+    /// `docker run --env-file`: `KEY=value`, literal, line breaks as `\n`.
+    Docker,
+    /// GitHub Actions' `$GITHUB_ENV`.
+    Github,
 }
 
 /// `pskeys keys …`.

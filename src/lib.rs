@@ -106,5 +106,6 @@ pub fn run(cli: cli::Cli) -> Result<()> {
         cli::Command::Keys(cli::KeysCommand::List(args)) => cmd::keys::list(args),
         cli::Command::Keys(cli::KeysCommand::Retire(args)) => cmd::keys::retire(args),
         cli::Command::Jwks(args) => cmd::keys::jwks(args),
+        cli::Command::Export(args) => cmd::export::run(args),
     }
 }

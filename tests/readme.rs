@@ -40,7 +40,8 @@ fn readme_section(cmd: &str) -> String {
 }
 
 /// Each subcommand and the README section that documents it.
-const SECTIONS: [(&[&str], &str); 8] = [
+const SECTIONS: [(&[&str], &str); 9] = [
+    (&["export"], "export"),
     (&["init"], "init"),
     (&["mint"], "mint"),
     (&["verify"], "verify"),

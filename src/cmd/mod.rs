@@ -13,6 +13,7 @@ macro_rules! out {
 
 pub mod decode;
 pub mod doctor;
+pub mod export;
 pub(crate) mod hints;
 pub mod init;
 pub mod keys;

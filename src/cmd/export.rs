@@ -1,0 +1,120 @@
+//! `pskeys export`: the variables the config and pskeys read, as another tool wants them: a
+//! CI step's env file, `docker run --env-file`, a shell, JSON. It prints secrets, which is
+//! what it is asked for; `github` masks them in the job's log first.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::cmd::open;
+use crate::config::node::Value as Node;
+use crate::envfile::{ALG_VAR, KID_VAR, PRIVATE_KEY_VAR, encode_value};
+use crate::error::{Error, Result};
+use crate::keys::random_hex;
+
+/// Variables whose values are not secret (`github` does not mask them).
+const PUBLIC: [&str; 3] = [KID_VAR, ALG_VAR, "PS_PORT"];
+
+/// Runs `export`.
+pub fn run(args: ExportArgs) -> Result<()> {
+    let ExportArgs {
+        files,
+        format,
+        vars,
+    } = args;
+    let project = open(&files)?;
+    let names = if vars.is_empty() {
+        default_names(&project)
+    } else {
+        vars
+    };
+    let env = project.env();
+    let pairs: Vec<(String, String)> = names
+        .into_iter()
+        .filter_map(|n| env.get(&n).map(|v| (n.clone(), v.to_string())))
+        .collect();
+    match format {
+        ExportFormat::Dotenv => lines(&pairs, |k, v| format!("{k}={}", encode_value(v))),
+        ExportFormat::Shell => lines(&pairs, |k, v| format!("export {k}={}", shell_quote(v))),
+        ExportFormat::Docker => lines(&pairs, |k, v| format!("{k}={}", v.replace('\n', "\\n"))),
+        ExportFormat::Json => {
+            let map: Map<String, Value> = pairs
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            outln!("{}", serde_json::to_string_pretty(&map).unwrap_or_default());
+        }
+        ExportFormat::Github => github(&pairs)?,
+    }
+    Ok(())
+}
+
+/// Every variable the config reads with `!env`, and pskeys' own, in that order.
+fn default_names(project: &crate::Project) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    project
+        .config()
+        .root
+        .visit(&mut String::new(), &mut |_, node| {
+            if let Node::Env { name, .. } = &node.value
+                && !names.contains(name)
+            {
+                names.push(name.clone());
+            }
+        });
+    for own in [KID_VAR, ALG_VAR, PRIVATE_KEY_VAR] {
+        if !names.iter().any(|n| n == own) {
+            names.push(own.to_string());
+        }
+    }
+    names
+}
+
+fn lines(pairs: &[(String, String)], line: impl Fn(&str, &str) -> String) {
+    for (k, v) in pairs {
+        outln!("{}", line(k, v));
+    }
+}
+
+/// `'…'` for a POSIX shell: literal but for `'`, written `'\''`.
+fn shell_quote(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "'\\''"))
+}
+
+/// Appends to `$GITHUB_ENV` with its `NAME<<DELIMITER` syntax (multi-line values intact),
+/// and prints `::add-mask::` for each line of each secret first, so later steps' logs hide
+/// them.
+fn github(pairs: &[(String, String)]) -> Result<()> {
+    let path = std::env::var_os("GITHUB_ENV")
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            Error::usage(
+                "GITHUB_ENV is not set: --format github runs inside a GitHub Actions step",
+                "use --format dotenv or docker elsewhere".to_string(),
+            )
+        })?;
+    for (k, v) in pairs {
+        if !PUBLIC.contains(&k.as_str()) {
+            for line in v.lines().filter(|l| !l.trim().is_empty()) {
+                outln!("::add-mask::{line}");
+            }
+        }
+    }
+    let mut text = String::new();
+    for (k, v) in pairs {
+        // A delimiter no value can contain: GitHub ends the value at the first line equal to it.
+        let delimiter = format!("PSKEYS_EOF_{}", random_hex(8)?);
+        text.push_str(&format!("{k}<<{delimiter}\n{v}\n{delimiter}\n"));
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| Error::io("append to", &path, e))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| Error::io("append to", &path, e))?;
+    eprintln!("appended {} variables to $GITHUB_ENV", pairs.len());
+    Ok(())
+}

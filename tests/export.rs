@@ -1,0 +1,139 @@
+//! `pskeys export`: every format reads back, through a faithful reader of its consumer, to
+//! the values pskeys holds, and the token `mint` signs from those values alone passes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed assertion
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::Project;
+
+fn setup() -> (Project, BTreeMap<String, String>) {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256", "--kid", "k1"]);
+    let env = p.read(".env");
+    let values = dotenvy::from_read_iter(env.as_bytes())
+        .map(Result::unwrap)
+        .collect();
+    (p, values)
+}
+
+/// `docker run --env-file`: `KEY=VALUE` taken literally; blank and `#` lines skipped.
+fn docker_env_file(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// GitHub Actions' env file: `NAME=value`, or `NAME<<DELIMITER`, lines, `DELIMITER`.
+fn github_env_file(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delimiter {
+                    break;
+                }
+                value.push(l);
+            }
+            out.insert(name.to_string(), value.join("\n"));
+        } else if let Some((k, v)) = line.split_once('=') {
+            out.insert(k.to_string(), v.to_string());
+        }
+    }
+    out
+}
+
+/// `mint` with these variables in the environment and no `.env` at all.
+fn mints_with(p: &Project, vars: &BTreeMap<String, String>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(p.path("powersync.yaml"), dir.path().join("powersync.yaml")).unwrap();
+    let mut cmd = assert_cmd::Command::cargo_bin("pskeys").unwrap();
+    cmd.current_dir(dir.path()).args(["mint", "--sub", "ci"]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_format_reads_back() {
+    let (p, values) = setup();
+    let dotenv: BTreeMap<String, String> = dotenvy::from_read_iter(p.ok(&["export"]).as_bytes())
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(dotenv, values);
+
+    let json: BTreeMap<String, String> =
+        serde_json::from_str(&p.ok(&["export", "--format", "json"])).unwrap();
+    assert_eq!(json, values);
+
+    let shell = p.ok(&["export", "--format", "shell"]);
+    let script = format!("{shell}\nprintf %s \"$PSKEYS_PRIVATE_KEY\"");
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        values["PSKEYS_PRIVATE_KEY"]
+    );
+
+    // docker keeps values literal: the PEM travels as `\n` escapes, which mint reads.
+    let docker = docker_env_file(&p.ok(&["export", "--format", "docker"]));
+    assert!(docker.values().all(|v| !v.contains('\n')));
+    mints_with(&p, &docker);
+    mints_with(&p, &json);
+}
+
+#[test]
+fn github_appends_multi_line_values_and_masks_secrets() {
+    let (p, values) = setup();
+    let github_env = p.path("github_env");
+    std::fs::write(&github_env, "EARLIER=1\n").unwrap();
+    let out = p
+        .cmd(&["export", "--format", "github"])
+        .env("GITHUB_ENV", &github_env)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut read = github_env_file(&std::fs::read_to_string(&github_env).unwrap());
+    assert_eq!(read.remove("EARLIER").as_deref(), Some("1"));
+    // A trailing line break of the PEM is kept as GitHub joins the lines.
+    let pem = read.get("PSKEYS_PRIVATE_KEY").unwrap();
+    assert_eq!(pem.trim_end(), values["PSKEYS_PRIVATE_KEY"].trim_end());
+    mints_with(&p, &read);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let masked: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("::add-mask::"))
+        .collect();
+    for line in values["PSKEYS_PRIVATE_KEY"]
+        .lines()
+        .filter(|l| !l.is_empty())
+    {
+        assert!(masked.contains(&line), "{line} is not masked");
+    }
+    assert!(!masked.contains(&values["PSKEYS_KID"].as_str()));
+    // Outside GitHub Actions it says so and writes nothing.
+    p.cmd(&["export", "--format", "github"])
+        .env_remove("GITHUB_ENV")
+        .assert()
+        .code(2);
+}
