@@ -142,3 +142,34 @@ fn an_asymmetric_team_key_is_not_silently_joined_by_another() {
     mate.ok(&["init", "--rotate"]);
     assert_ne!(mate.read("powersync.yaml"), shared);
 }
+
+#[test]
+fn a_fresh_checkout_takes_other_variables_from_the_example_file_and_names_the_rest() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "replication:\n  connections:\n    - type: mysql\n      uri: !env PS_MYSQL_URI\nstorage:\n  type: postgresql\n  uri: !env PS_STORAGE_URI\nclient_auth:\n  jwks:\n    keys:\n      - {kty: oct, alg: HS256, kid: team, k: !env PS_CLIENT_AUTH_KEY}\n  audience: [powersync]\n",
+    );
+    p.write(
+        ".env.example",
+        "# the source database\nPS_MYSQL_URI=mysql://user:pass@localhost/app\n",
+    );
+    let out = p.run(&["init", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = p.read(".env");
+    assert!(
+        env.contains("PS_MYSQL_URI=mysql://user:pass@localhost/app"),
+        "{env}"
+    );
+    assert!(env.contains("PS_CLIENT_AUTH_KEY="));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("storage.uri") && warnings.contains("powersync.yaml:7"),
+        "{warnings}"
+    );
+}

@@ -89,6 +89,7 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     }
     if inputs.config.format == Format::Yaml {
         template_vars(&inputs.config, &mut env, &mut env_vars, &mut secrets)?;
+        example_vars(&inputs.config, &mut env, &mut env_vars)?;
     }
     let config = &inputs.config;
     let new_config = if patch.is_empty() && !inputs.created {
@@ -454,6 +455,49 @@ fn template_vars(
         };
         env.set(name, &value)?;
         env_vars.push(name.to_string());
+    }
+    Ok(())
+}
+
+/// The example files a project keeps beside its config or `.env`, in the order they are
+/// looked for.
+const EXAMPLES: [&str; 3] = [".env.example", ".env.template", ".env.sample"];
+
+/// Variables the config reads that nothing defines yet, from the first example file beside
+/// the config or `.env` that defines them (a fresh checkout of a project that ships one).
+fn example_vars(config: &Config, env: &mut EnvFile, env_vars: &mut Vec<String>) -> Result<()> {
+    let mut names: Vec<String> = Vec::new();
+    config.root.visit(&mut String::new(), &mut |_, node| {
+        if let Value::Env { name, .. } = &node.value
+            && !names.contains(name)
+        {
+            names.push(name.clone());
+        }
+    });
+    let defined = env_of(env);
+    names.retain(|n| defined.get(n).is_none());
+    if names.is_empty() {
+        return Ok(());
+    }
+    let dir = |p: &std::path::Path| {
+        p.parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    };
+    let dirs = [dir(&config.path), dir(&env.path)];
+    let example = dirs
+        .iter()
+        .flat_map(|d| EXAMPLES.iter().map(move |f| d.join(f)))
+        .find(|p| p.is_file());
+    let Some(path) = example else {
+        return Ok(());
+    };
+    let example = EnvFile::load(&path)?;
+    for name in names {
+        if let Some(value) = example.get(&name) {
+            env.set(&name, value)?;
+            env_vars.push(name);
+        }
     }
     Ok(())
 }

@@ -212,7 +212,27 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
     }
     out.extend(env_file_warnings(&planned.final_env.path));
     out.extend(service_refusal(&planned.final_config, &planned.final_env));
+    out.extend(undefined_vars(&planned.final_config, &planned.final_env));
     out
+}
+
+/// Variables the config reads that nothing defines after the run, with where: the service
+/// does not start without them.
+fn undefined_vars(config: &Config, env: &EnvFile) -> Vec<String> {
+    rules::config_findings(config, &env_of(env))
+        .into_iter()
+        .filter(|f| f.id == FindingId::EnvUndefined)
+        .map(|f| {
+            let at = match f.line {
+                Some(l) => format!("{}:{l}", show(&f.file)),
+                None => show(&f.file),
+            };
+            format!(
+                "`{}` ({at}) reads a variable nothing defines here: {} (the service does not start without it)",
+                f.setting, f.fix
+            )
+        })
+        .collect()
 }
 
 fn env_file_warnings(env_file: &Path) -> Vec<String> {
