@@ -286,6 +286,11 @@ pub struct InitArgs {
     /// Set up only the auth provider flags, without a development signing key.
     #[arg(long)]
     pub no_dev_key: bool,
+    /// Asymmetric keys only: write the new key's kid and public members as `!env PS_JWK_…`
+    /// (values in .env), so a team commits the config and every machine's `init` makes
+    /// its own pair.
+    #[arg(long)]
+    pub public_in_env: bool,
 }
 
 /// `pskeys mint`.

@@ -173,3 +173,75 @@ fn a_fresh_checkout_takes_other_variables_from_the_example_file_and_names_the_re
         "{warnings}"
     );
 }
+
+#[test]
+fn public_members_read_from_env_get_a_pair_made_on_each_machine() {
+    for (kty, members, alg) in [
+        ("RSA", "n: !env PS_JWK_N\n        e: !env PS_JWK_E", "RS256"),
+        (
+            "EC",
+            "crv: P-256\n        x: !env PS_JWK_X\n        y: !env PS_JWK_Y",
+            "ES256",
+        ),
+        ("OKP", "crv: Ed25519\n        x: !env PS_JWK_X", "EdDSA"),
+    ] {
+        let p = Project::new();
+        let config = format!(
+            "storage: {{type: mongodb}}\nclient_auth:\n  jwks:\n    keys:\n      - kty: {kty}\n        {members}\n        alg: {alg}\n        kid: !env PS_JWK_KID\n  audience: ['powersync-dev', 'powersync']\n"
+        );
+        p.write("powersync.yaml", &config);
+        let out = p.run(&["init"]);
+        assert!(
+            out.status.success(),
+            "{kty}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            p.read("powersync.yaml"),
+            config,
+            "{kty}: the shared config changed"
+        );
+        let env = p.read(".env");
+        assert!(
+            env.contains("PS_JWK_KID=powersync-") && env.contains("PSKEYS_PRIVATE_KEY="),
+            "{env}"
+        );
+        let token = p.ok(&["mint", "--sub", "u"]).trim().to_string();
+        let r = node_verify(&p, "powersync.yaml", None, &[token]);
+        assert_eq!(r[0]["ok"], true, "{kty}: {}", r[0]);
+        // A second machine makes its own pair.
+        let q = Project::new();
+        q.write("powersync.yaml", &config);
+        q.ok(&["init"]);
+        assert_ne!(
+            q.read(".env").lines().find(|l| l.starts_with("PS_JWK_KID")),
+            env.lines().find(|l| l.starts_with("PS_JWK_KID"))
+        );
+    }
+}
+
+#[test]
+fn public_in_env_lets_every_machine_make_its_own_pair() {
+    let (first, mate) = committed_and_cloned(&["init", "--alg", "ES256", "--public-in-env"]);
+    let shared = mate.read("powersync.yaml");
+    assert!(
+        shared.contains("kid: !env PS_JWK_KID")
+            && shared.contains("x: !env PS_JWK_X")
+            && shared.contains("y: !env PS_JWK_Y")
+            && shared.contains("crv: 'P-256'"),
+        "{shared}"
+    );
+    let token = first.ok(&["mint", "--sub", "first"]).trim().to_string();
+    assert_eq!(
+        node_verify(&first, "powersync.yaml", None, &[token])[0]["ok"],
+        true
+    );
+    mate.ok(&["init"]);
+    assert_eq!(mate.read("powersync.yaml"), shared);
+    let token = mate.ok(&["mint", "--sub", "mate"]).trim().to_string();
+    assert_eq!(
+        node_verify(&mate, "powersync.yaml", None, &[token])[0]["ok"],
+        true
+    );
+    mate.cmd(&["init", "--public-in-env"]).assert().code(2);
+}

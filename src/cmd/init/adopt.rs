@@ -1,11 +1,16 @@
-//! A fresh checkout: the shared config's HMAC keys read their secrets with `k: !env PS_X`,
-//! which this machine does not define yet. `init` writes a secret of the right size for
-//! each such variable and signs with one of those keys; the config stays byte-identical.
+//! A fresh checkout: the shared config's keys read their material with `!env`, which this
+//! machine does not define yet. HMAC keys (`k: !env PS_X`) get a secret of the right size
+//! for each such variable; an asymmetric key whose public members are `!env` references
+//! (the PowerSync docs' `n: !env PS_JWK_N`, `e: !env PS_JWK_E`, `kid: !env PS_JWK_KID`)
+//! gets a pair generated here, its public members and private key written to `.env`.
+//! `init` signs with one of them; the config stays byte-identical.
 
 use crate::cmd::env_of;
+use crate::config::StaticKey;
 use crate::config::node::Value;
+use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::keys::{Alg, Kty};
+use crate::keys::{self, Alg, Kty, PrivateKey};
 
 use super::request::Request;
 use super::state::Inputs;
@@ -16,71 +21,171 @@ pub(super) struct Adoption {
     pub kid: String,
     /// Its algorithm.
     pub alg: Alg,
-    /// The variables that get a fresh secret, each with the algorithm that sizes it.
+    /// The variables that get a fresh HMAC secret, each with the algorithm that sizes it.
     pub generate: Vec<(String, Alg)>,
+    /// The pair generated for the signing key when its public members come from `.env`.
+    pub pair: Option<Pair>,
 }
 
-/// An HMAC key of the config whose secret is an `!env` variable.
+/// An asymmetric key made here for a key whose public members the config reads with `!env`.
+pub(super) struct Pair {
+    /// The key.
+    pub key: PrivateKey,
+    /// `(variable, value)` for each public member, and for the kid when it is `!env` too.
+    pub vars: Vec<(String, String)>,
+}
+
+/// Where a shared key's kid comes from.
+enum Kid {
+    Literal(String),
+    Env(String),
+}
+
+/// What a shared key reads from the environment.
+enum Material {
+    /// `k: !env VAR`.
+    Hmac(String),
+    /// Every public member `!env`: `(member, variable)`.
+    Public(Vec<(&'static str, String)>),
+}
+
 struct TeamKey {
-    kid: String,
+    kid: Kid,
     alg: Alg,
-    var: String,
+    material: Material,
 }
 
-fn team_keys(inputs: &Inputs) -> Vec<TeamKey> {
-    inputs
-        .config
-        .static_keys()
+fn env_name<'a>(key: &'a StaticKey<'_>, member: &str) -> Option<&'a str> {
+    match &key.field(member)?.value {
+        Value::Env { name, .. } => Some(name),
+        _ => None,
+    }
+}
+
+fn team_key(key: &StaticKey<'_>) -> Option<TeamKey> {
+    let kid = match (&key.kid, env_name(key, "kid")) {
+        (Some(k), _) => Kid::Literal(k.clone()),
+        (None, Some(var)) => Kid::Env(var.to_string()),
+        _ => return None,
+    };
+    let kty = key.kty?;
+    let alg = key.alg.or(match kty {
+        Kty::Rsa => Some(Alg::RS256),
+        _ => None,
+    })?;
+    if alg.kty() != kty {
+        return None;
+    }
+    let material = match kty {
+        Kty::Oct => Material::Hmac(env_name(key, "k")?.to_string()),
+        Kty::Rsa => Material::Public(members(key, &["n", "e"])?),
+        Kty::Ec => Material::Public(members(key, &["x", "y"])?),
+        Kty::Okp => Material::Public(members(key, &["x"])?),
+    };
+    Some(TeamKey { kid, alg, material })
+}
+
+fn members(key: &StaticKey<'_>, names: &[&'static str]) -> Option<Vec<(&'static str, String)>> {
+    names
         .iter()
-        .filter_map(|k| {
-            let (Some(kid), Some(Kty::Oct), Some(alg)) = (&k.kid, k.kty, k.alg) else {
-                return None;
-            };
-            match &k.field("k")?.value {
-                Value::Env { name, .. } => Some(TeamKey {
-                    kid: kid.clone(),
-                    alg,
-                    var: name.clone(),
-                }),
-                _ => None,
-            }
-        })
+        .map(|m| env_name(key, m).map(|v| (*m, v.to_string())))
         .collect()
 }
 
+impl TeamKey {
+    /// Whether this machine can take the key over: an HMAC key always (a missing secret is
+    /// written), an asymmetric one only when none of its members is defined yet.
+    fn adoptable(&self, env: &Env) -> bool {
+        match &self.material {
+            Material::Hmac(_) => true,
+            Material::Public(members) => {
+                members.iter().all(|(_, v)| env.get(v).is_none())
+                    && match &self.kid {
+                        Kid::Env(v) => env.get(v).is_none(),
+                        Kid::Literal(_) => true,
+                    }
+            }
+        }
+    }
+
+    fn kid_text(&self) -> Option<&str> {
+        match &self.kid {
+            Kid::Literal(k) => Some(k),
+            Kid::Env(_) => None,
+        }
+    }
+}
+
 /// What a plain `init` on a fresh checkout takes over, if the config has such keys: the
-/// last one (or `--kid`) signs; every undefined secret variable gets a value.
+/// last one (or `--kid`) signs; every undefined HMAC secret gets a value.
 pub(super) fn adoption(req: &Request, inputs: &Inputs) -> Result<Option<Adoption>> {
-    let keys = team_keys(inputs);
+    let env = env_of(&inputs.env);
+    let keys: Vec<TeamKey> = inputs
+        .config
+        .static_keys()
+        .iter()
+        .filter_map(team_key)
+        .filter(|k| k.adoptable(&env))
+        .collect();
     let chosen = match &req.kid {
-        Some(kid) => keys.iter().find(|k| &k.kid == kid),
+        Some(kid) => keys.iter().find(|k| k.kid_text() == Some(kid.as_str())),
         None => keys.last(),
     };
     let Some(chosen) = chosen else {
         return Ok(None);
     };
     if let Some(alg) = req.requested_alg.filter(|a| *a != chosen.alg) {
+        let name = chosen.kid_text().unwrap_or("the last key");
         return Err(Error::Conflict {
             message: format!(
-                "the shared config's key `{}` is {}; --alg {alg} would add a second key to it",
-                chosen.kid, chosen.alg
+                "the shared config's key `{name}` is {}; --alg {alg} would add a second key to it",
+                chosen.alg
             ),
             hint: format!(
-                "drop --alg to use `{}` on this machine, or pass --rotate to add a {alg} key (the shared config changes)",
-                chosen.kid
+                "drop --alg to use `{name}` on this machine, or pass --rotate to add a {alg} key (the shared config changes)"
             ),
         });
     }
-    let env = env_of(&inputs.env);
     let mut generate: Vec<(String, Alg)> = Vec::new();
     for key in &keys {
-        if env.get(&key.var).is_none() && !generate.iter().any(|(v, _)| *v == key.var) {
-            generate.push((key.var.clone(), key.alg));
+        if let Material::Hmac(var) = &key.material
+            && env.get(var).is_none()
+            && !generate.iter().any(|(v, _)| v == var)
+        {
+            generate.push((var.clone(), key.alg));
         }
     }
+    let (kid, pair) = signing_pair(chosen, req)?;
     Ok(Some(Adoption {
-        kid: chosen.kid.clone(),
+        kid,
         alg: chosen.alg,
         generate,
+        pair,
     }))
+}
+
+/// The kid `mint` signs with, and the pair made here when the key's public members come
+/// from `.env`.
+fn signing_pair(chosen: &TeamKey, req: &Request) -> Result<(String, Option<Pair>)> {
+    let Material::Public(members) = &chosen.material else {
+        let kid = chosen.kid_text().unwrap_or_default().to_string();
+        return Ok((kid, None));
+    };
+    let key = keys::generate(chosen.alg, req.bits)?;
+    let public = key
+        .public_jwk()?
+        .ok_or(keys::KeyError::BadPrivateKey { alg: chosen.alg })?;
+    let mut vars: Vec<(String, String)> = members
+        .iter()
+        .filter_map(|(member, var)| Some((var.clone(), public.param(member)?.to_string())))
+        .collect();
+    let kid = match &chosen.kid {
+        Kid::Literal(k) => k.clone(),
+        Kid::Env(var) => {
+            let kid = key.default_kid()?;
+            vars.push((var.clone(), kid.clone()));
+            kid
+        }
+    };
+    Ok((kid, Some(Pair { key, vars })))
 }

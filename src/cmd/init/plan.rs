@@ -220,6 +220,15 @@ fn refuse_foreign_signing_keys(inputs: &Inputs) -> Result<()> {
 }
 
 fn new_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
+    if inputs.config.format == Format::Json && req.public_in_env {
+        return Err(Error::usage(
+            format!(
+                "`{}` is JSON, which cannot reference .env (`!env` is a YAML tag)",
+                show(&inputs.config.path)
+            ),
+            "drop --public-in-env: only the public key goes in the config anyway".to_string(),
+        ));
+    }
     let config = &inputs.config;
     if config.format == Format::Json && req.alg.is_hmac() && !req.inline {
         return Err(Error::usage(
@@ -359,10 +368,39 @@ fn key_edits(
     env_vars: &mut Vec<String>,
     secrets: &mut Vec<Secret>,
 ) -> Result<NewKey> {
+    // With --public-in-env the kid and public members are `!env PS_JWK_…`, set here.
+    let mut env_field = |member: &str, value: &str| -> Result<Field> {
+        if !req.public_in_env || member == "crv" {
+            return Ok(Field::Str(value.to_string()));
+        }
+        let name = format!("PS_JWK_{}", member.to_uppercase());
+        if inputs.config.env_references(&name) > 0 {
+            return Err(Error::usage(
+                format!(
+                    "`{}` already reads `{name}`: --public-in-env would make two keys share it",
+                    show(&inputs.config.path)
+                ),
+                "add this key without --public-in-env, or retire the other key first".to_string(),
+            ));
+        }
+        env.set(&name, value)?;
+        env_vars.push(name.clone());
+        Ok(Field::Env {
+            name,
+            value: value.to_string(),
+        })
+    };
     let mut fields: Vec<(String, Field)> = vec![
         ("kty".into(), Field::Str(key.alg().kty().as_str().into())),
         ("alg".into(), Field::Str(key.alg().as_str().into())),
-        ("kid".into(), Field::Str(kid.to_string())),
+        (
+            "kid".into(),
+            if key.hmac_k().is_some() {
+                Field::Str(kid.to_string())
+            } else {
+                env_field("kid", kid)?
+            },
+        ),
     ];
     if let Some(k) = key.hmac_k() {
         secrets.push(Secret::new(k.clone()));
@@ -387,7 +425,7 @@ fn key_edits(
         env.remove(PRIVATE_KEY_VAR)?;
     } else if let (Some(jwk), Some(pem)) = (key.public_jwk()?, key.to_pem()) {
         for (name, value) in &jwk.params {
-            fields.push(((*name).to_string(), Field::Str(value.clone())));
+            fields.push(((*name).to_string(), env_field(name, value)?));
         }
         fields.push(("use".into(), Field::Str("sig".into())));
         env.set(PRIVATE_KEY_VAR, &pem)?;
@@ -414,6 +452,16 @@ fn adopt_edits(
         env.set(var, &k)?;
         env_vars.push(var.clone());
         secrets.push(Secret::new(k));
+    }
+    if let Some(pair) = &adoption.pair {
+        for (var, value) in &pair.vars {
+            env.set(var, value)?;
+            env_vars.push(var.clone());
+        }
+        let pem = pair.key.to_pem().unwrap_or_default();
+        env.set(PRIVATE_KEY_VAR, &pem)?;
+        env_vars.push(PRIVATE_KEY_VAR.to_string());
+        secrets.push(Secret::new(pem));
     }
     env.set(KID_VAR, &adoption.kid)?;
     env.set(ALG_VAR, adoption.alg.as_str())?;

@@ -99,11 +99,19 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     }
     if let KeyAction::Adopt(a) = &planned.action {
         let fresh: Vec<&str> = a.generate.iter().map(|(v, _)| v.as_str()).collect();
-        let secrets = if fresh.is_empty() {
+        let mut secrets = if fresh.is_empty() {
             String::new()
         } else {
             format!("; new secrets for {} on this machine", fresh.join(", "))
         };
+        if let Some(pair) = &a.pair {
+            let vars: Vec<&str> = pair.vars.iter().map(|(v, _)| v.as_str()).collect();
+            secrets.push_str(&format!(
+                "; a {} key pair made here: {} and PSKEYS_PRIVATE_KEY",
+                a.alg,
+                vars.join(", ")
+            ));
+        }
         eprintln!(
             "using key `{}` ({}) of `{cfg}`, set up elsewhere: the config is unchanged{secrets}",
             a.kid, a.alg

@@ -35,6 +35,7 @@ pub(super) struct Request {
     pub supabase_secret_env: Option<String>,
     pub firebase: Option<String>,
     pub jwks_uris: Vec<String>,
+    pub public_in_env: bool,
 }
 
 impl Request {
@@ -56,6 +57,7 @@ impl Request {
             firebase,
             jwks_uris,
             no_dev_key,
+            public_in_env,
         } = args;
         let mode = match (no_dev_key, rotate, force) {
             (true, _, _) => Mode::NoKey,
@@ -78,6 +80,7 @@ impl Request {
             supabase_secret_env: supabase_jwt_secret_env,
             firebase,
             jwks_uris,
+            public_in_env,
         };
         req.check_no_dev_key(rotate || force || alg.is_some() || bits.is_some())?;
         req.check_providers()?;
@@ -158,6 +161,12 @@ impl Request {
                     "use --bits 2048 (default), 3072 or 4096".to_string(),
                 ));
             }
+        }
+        if self.public_in_env && (alg.is_hmac() || self.inline) {
+            return Err(Error::usage(
+                "--public-in-env applies to asymmetric keys (RS*, ES*, EdDSA)",
+                "HMAC keys already keep their secret in .env (`k: !env PS_CLIENT_AUTH_KEY`); drop --public-in-env, or pass --alg ES256".to_string(),
+            ));
         }
         if self.inline && !alg.is_hmac() {
             return Err(Error::usage(
