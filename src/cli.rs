@@ -291,6 +291,11 @@ pub struct InitArgs {
     /// its own pair.
     #[arg(long)]
     pub public_in_env: bool,
+    /// Sign with a key the shared config already holds: its private key (PKCS#8 PEM, in any
+    /// form PSKEYS_PRIVATE_KEY takes) from this file, or `-` for stdin; checked against the
+    /// config's public keys before anything is written.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rotate", "force", "no_dev_key", "alg", "inline", "public_in_env"])]
+    pub private_key: Option<PathBuf>,
 }
 
 /// `pskeys mint`.

@@ -138,6 +138,30 @@ fn an_asymmetric_team_key_is_not_silently_joined_by_another() {
         "{}",
         String::from_utf8_lossy(&token.stderr)
     );
+    // --private-key imports the team's key, checked against the config first.
+    let stranger = Project::new();
+    stranger.ok(&["init", "--alg", "ES256"]);
+    let wrong = dotenvy::from_read_iter(stranger.read(".env").as_bytes())
+        .map(Result::unwrap)
+        .find(|(n, _)| n == "PSKEYS_PRIVATE_KEY")
+        .unwrap()
+        .1;
+    mate.cmd(&["init", "--private-key", "-"])
+        .write_stdin(wrong)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not the pair of any key"));
+    assert!(!mate.path(".env").exists());
+    mate.cmd(&["init", "--private-key", "-"])
+        .write_stdin(value("PSKEYS_PRIVATE_KEY").replace('\n', "\\n"))
+        .assert()
+        .success();
+    assert_eq!(mate.read("powersync.yaml"), shared);
+    let token = mate.ok(&["mint", "--sub", "mate"]).trim().to_string();
+    assert_eq!(
+        node_verify(&mate, "powersync.yaml", None, &[token])[0]["ok"],
+        true
+    );
     // --rotate is the explicit way to add this machine's own key.
     mate.ok(&["init", "--rotate"]);
     assert_ne!(mate.read("powersync.yaml"), shared);

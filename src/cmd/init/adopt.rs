@@ -189,3 +189,49 @@ fn signing_pair(chosen: &TeamKey, req: &Request) -> Result<(String, Option<Pair>
     };
     Ok((kid, Some(Pair { key, vars })))
 }
+
+/// `--private-key`: the shared config's key whose public members this private key matches
+/// (tried as each asymmetric key's algorithm), to sign with on this machine.
+pub(super) fn import(inputs: &Inputs, pem: &str) -> Result<Adoption> {
+    let lookup = env_of(&inputs.env);
+    let lookup = lookup.lookup();
+    for key in inputs.config.static_keys() {
+        let (Some(kid), Some(kty)) = (&key.kid, key.kty) else {
+            continue;
+        };
+        let alg = key.alg.unwrap_or(match kty {
+            Kty::Rsa => Alg::RS256,
+            Kty::Ec => Alg::ES256,
+            _ => Alg::EdDSA,
+        });
+        if kty == Kty::Oct || alg.kty() != kty {
+            continue;
+        }
+        let Ok(serde_json::Value::Object(jwk)) = key.node.resolve(&lookup) else {
+            continue;
+        };
+        let Ok(private) = PrivateKey::from_pem_unchecked(alg, pem) else {
+            continue;
+        };
+        if crate::service::rules::private_matches(&private, &jwk)
+            == crate::service::rules::KeyMatch::Same
+        {
+            return Ok(Adoption {
+                kid: kid.clone(),
+                alg,
+                generate: Vec::new(),
+                pair: Some(Pair {
+                    key: private,
+                    vars: Vec::new(),
+                }),
+            });
+        }
+    }
+    Err(Error::usage(
+        format!(
+            "the private key from --private-key is not the pair of any key in `{}`",
+            crate::cmd::show(&inputs.config.path)
+        ),
+        "check that it is the team's key for this config (a PKCS#8 PEM); `pskeys keys list` shows the config's keys".to_string(),
+    ))
+}

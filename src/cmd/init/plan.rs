@@ -10,7 +10,7 @@ use crate::keys::{self, Alg, PrivateKey};
 use crate::plan::{Change, Plan, Secret};
 use crate::service::keystore::FIREBASE_JWKS_URI;
 
-use super::adopt::{Adoption, adoption};
+use super::adopt::{Adoption, adoption, import};
 use super::request::{Mode, Request};
 use super::state::{Inputs, State};
 
@@ -146,6 +146,9 @@ fn sync_config_stub(inputs: &Inputs) -> Vec<Change> {
 /// Keep, add or replace the signing key, or stop with the ways out.
 fn decide_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
     let config = &inputs.config;
+    if let Some(pem) = &inputs.import {
+        return Ok(KeyAction::Adopt(import(inputs, pem.expose())?));
+    }
     match (&inputs.state, req.mode) {
         (_, Mode::NoKey) => Ok(KeyAction::Nothing),
         (State::SetUp { kid, alg }, Mode::Ensure) => {
@@ -214,7 +217,7 @@ fn refuse_foreign_signing_keys(inputs: &Inputs) -> Result<()> {
             keys.join(", ")
         ),
         hint: format!(
-            "to sign with {first} here, put the team's private key in PSKEYS_PRIVATE_KEY with PSKEYS_KID and PSKEYS_ALG (in .env or the environment); or pass --rotate to add this machine's own key to the shared config"
+            "to sign with {first} here, import the team's private key (`pskeys init --private-key FILE`, or set PSKEYS_PRIVATE_KEY with PSKEYS_KID and PSKEYS_ALG in the environment); or pass --rotate to add this machine's own key to the shared config"
         ),
     })
 }

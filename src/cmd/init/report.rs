@@ -104,7 +104,11 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
         } else {
             format!("; new secrets for {} on this machine", fresh.join(", "))
         };
-        if let Some(pair) = &a.pair {
+        if let Some(pair) = &a.pair
+            && pair.vars.is_empty()
+        {
+            secrets.push_str("; its private key (from --private-key) in PSKEYS_PRIVATE_KEY");
+        } else if let Some(pair) = &a.pair {
             let vars: Vec<&str> = pair.vars.iter().map(|(v, _)| v.as_str()).collect();
             secrets.push_str(&format!(
                 "; a {} key pair made here: {} and PSKEYS_PRIVATE_KEY",

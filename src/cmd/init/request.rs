@@ -36,6 +36,8 @@ pub(super) struct Request {
     pub firebase: Option<String>,
     pub jwks_uris: Vec<String>,
     pub public_in_env: bool,
+    /// `--private-key`: where the team's private key comes from.
+    pub private_key: Option<std::path::PathBuf>,
 }
 
 impl Request {
@@ -58,6 +60,7 @@ impl Request {
             jwks_uris,
             no_dev_key,
             public_in_env,
+            private_key,
         } = args;
         let mode = match (no_dev_key, rotate, force) {
             (true, _, _) => Mode::NoKey,
@@ -81,6 +84,7 @@ impl Request {
             firebase,
             jwks_uris,
             public_in_env,
+            private_key,
         };
         req.check_no_dev_key(rotate || force || alg.is_some() || bits.is_some())?;
         req.check_providers()?;

@@ -45,6 +45,8 @@ pub(super) struct Inputs {
     pub current: Option<EnvKey>,
     /// How that key relates to the config.
     pub state: State,
+    /// The private key `--private-key` names, as read.
+    pub import: Option<crate::plan::Secret>,
 }
 
 impl Inputs {
@@ -69,6 +71,11 @@ impl Inputs {
             None => State::Fresh,
             Some(cur) => compare(&config, cur, &env)?,
         };
+        let import = req
+            .private_key
+            .as_deref()
+            .map(read_private_key)
+            .transpose()?;
         Ok(Inputs {
             config,
             found,
@@ -76,6 +83,7 @@ impl Inputs {
             env,
             current,
             state,
+            import,
         })
     }
 }
@@ -199,4 +207,18 @@ fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
         path: config.path.clone(),
         refused: Refused { findings },
     })
+}
+
+/// The text of `--private-key FILE` (`-`: stdin).
+fn read_private_key(path: &std::path::Path) -> Result<crate::plan::Secret> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    if path == std::path::Path::new("-") {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io("read", std::path::Path::new("<stdin>"), e))?;
+    } else {
+        text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    }
+    Ok(crate::plan::Secret::new(text))
 }
