@@ -246,6 +246,9 @@ impl PrivateKey {
                 normalized = pem;
             }
         }
+        if let Some(jwk) = private_jwk(&normalized) {
+            return from_private_jwk(alg, &jwk);
+        }
         let inner = normalized
             .trim()
             .strip_prefix("-----BEGIN PRIVATE KEY-----")
@@ -276,6 +279,108 @@ impl PrivateKey {
             PrivateKey::Pkcs8 { alg, der } => SigningKey::pkcs8(*alg, der),
         }
     }
+}
+
+/// A private JWK given as JSON or as base64 of the JSON (how the self-host demo's backend
+/// keeps `POWERSYNC_PRIVATE_KEY`).
+fn private_jwk(text: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let text = text.trim();
+    let json = if text.starts_with('{') {
+        text.to_string()
+    } else {
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        String::from_utf8(decode_lenient(&compact)).ok()?
+    };
+    match serde_json::from_str(json.trim()) {
+        Ok(serde_json::Value::Object(m)) if m.contains_key("d") => Some(m),
+        _ => None,
+    }
+}
+
+/// The PKCS#8 form of a private JWK of `alg`'s type.
+fn from_private_jwk(
+    alg: Alg,
+    jwk: &serde_json::Map<String, serde_json::Value>,
+) -> Result<PrivateKey, KeyError> {
+    let bad = KeyError::NotPem("the private JWK is not a key of this algorithm");
+    let member = |name: &str| {
+        jwk.get(name)
+            .and_then(serde_json::Value::as_str)
+            .map(decode_lenient)
+            .ok_or(KeyError::NotPem(
+                "the private JWK lacks a member its key type needs",
+            ))
+    };
+    if jwk.get("kty").and_then(serde_json::Value::as_str) != Some(alg.kty().as_str()) {
+        return Err(bad);
+    }
+    let der = match alg.kty() {
+        Kty::Ec => {
+            let mut point = vec![4u8];
+            point.extend(member("x")?);
+            point.extend(member("y")?);
+            let signing = alg.ecdsa_signing().ok_or(bad.clone())?;
+            let pair =
+                EcdsaKeyPair::from_private_key_and_public_key(signing, &member("d")?, &point)
+                    .map_err(|_| bad.clone())?;
+            pair.to_pkcs8v1()
+                .map_err(|_| bad.clone())?
+                .as_ref()
+                .to_vec()
+        }
+        Kty::Okp => {
+            let pair = Ed25519KeyPair::from_seed_and_public_key(&member("d")?, &member("x")?)
+                .map_err(|_| bad.clone())?;
+            pair.to_pkcs8v1()
+                .map_err(|_| bad.clone())?
+                .as_ref()
+                .to_vec()
+        }
+        Kty::Rsa => {
+            let names = ["n", "e", "d", "p", "q", "dp", "dq", "qi"];
+            let mut body = der_integer(&[0]);
+            for name in names {
+                body.extend(der_integer(&member(name)?));
+            }
+            let pkcs1 = der_tlv(0x30, &body);
+            let pair = RsaKeyPair::from_der(&pkcs1).map_err(|_| bad.clone())?;
+            let der: Pkcs8V1Der<'_> = pair.as_der().map_err(|_| bad.clone())?;
+            der.as_ref().to_vec()
+        }
+        Kty::Oct => return Err(bad),
+    };
+    Ok(PrivateKey::Pkcs8 { alg, der })
+}
+
+/// DER: a tag, its length, its content.
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend(content);
+    out
+}
+
+/// DER INTEGER of an unsigned big-endian number.
+fn der_integer(n: &[u8]) -> Vec<u8> {
+    let trimmed: Vec<u8> = n.iter().copied().skip_while(|b| *b == 0).collect();
+    let mut content = if trimmed.first().is_some_and(|b| b & 0x80 != 0) || trimmed.is_empty() {
+        vec![0u8]
+    } else {
+        Vec::new()
+    };
+    content.extend(trimmed);
+    der_tlv(0x02, &content)
 }
 
 #[cfg(test)]
