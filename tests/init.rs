@@ -150,6 +150,13 @@ fn empty_folder_gets_config_and_env() {
         "{stderr}"
     );
     insta::assert_snapshot!("empty_folder__powersync.yaml", p.read("powersync.yaml"));
+    // How to start the service on this folder is said exactly.
+    assert!(
+        stderr
+            .contains("docker run --rm --network host --env-file <(pskeys export --format docker)")
+            && stderr.contains("POWERSYNC_CONFIG_PATH=/config/powersync.yaml"),
+        "{stderr}"
+    );
     // The sync config the template names comes with it, valid and empty.
     assert!(stderr.contains("created `sync-config.yaml`"), "{stderr}");
     assert!(

@@ -147,7 +147,9 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    if !plan.is_empty() {
+    if inputs.created {
+        start_steps(&inputs.config.path);
+    } else if !plan.is_empty() {
         next_steps(matches!(planned.action, KeyAction::Nothing));
     }
 }
@@ -188,6 +190,40 @@ fn changes(planned: &Planned) -> Vec<String> {
         changes.push(format!("audience += {}", added.join(", ")));
     }
     changes
+}
+
+/// After creating a config from the template: how to run the service on this folder, then
+/// the token.
+fn start_steps(config: &std::path::Path) {
+    let name = config
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    eprintln!();
+    eprintln!("next steps:");
+    eprintln!(
+        "  1. start PostgreSQL (the source) and MongoDB (bucket storage) as `.env` names them, then"
+    );
+    eprintln!(
+        "     the PowerSync Service on this folder (the template's values are for a local setup):"
+    );
+    eprintln!(
+        "       docker run --rm --network host --env-file <(pskeys export --format docker) \\"
+    );
+    eprintln!("         -v \"$PWD:/config\" \\");
+    eprintln!(
+        "         -e POWERSYNC_CONFIG_PATH=/config/{name} journeyapps/powersync-service:latest start -r unified"
+    );
+    eprintln!(
+        "     (without --network host, `localhost` in a container is the container itself: point"
+    );
+    eprintln!("     PS_DATA_SOURCE_URI and PS_MONGO_URI at host.docker.internal and add");
+    eprintln!("     --add-host=host.docker.internal:host-gateway -p 8080:8080)");
+    eprintln!("  2. TOKEN=$(pskeys mint --sub user-1 --endpoint http://localhost:8080)");
+    eprintln!(
+        "  3. paste the token into the Diagnostics app (https://diagnostics-app.powersync.com) or return it"
+    );
+    eprintln!("     from fetchCredentials with endpoint http://localhost:8080");
 }
 
 fn next_steps(no_dev_key: bool) {
