@@ -286,15 +286,15 @@ pub struct InitArgs {
     /// Set up only the auth provider flags, without a development signing key.
     #[arg(long)]
     pub no_dev_key: bool,
-    /// Asymmetric keys only: write the new key's kid and public members as `!env PS_JWK_…`
-    /// (values in .env), so a team commits the config and every machine's `init` makes
-    /// its own pair.
+    /// Asymmetric keys only (ES256 unless --alg): write the new key's kid and public
+    /// members as `!env PS_JWK_…` (values in .env), so a team commits the config and every
+    /// machine's `init` makes its own pair.
     #[arg(long)]
     pub public_in_env: bool,
     /// Sign with a key the shared config already holds: its private key (PKCS#8 PEM, in any
     /// form PSKEYS_PRIVATE_KEY takes) from this file, or `-` for stdin; checked against the
     /// config's public keys before anything is written.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["rotate", "force", "no_dev_key", "alg", "inline", "public_in_env"])]
+    #[arg(long, value_name = "FILE", allow_hyphen_values = true, conflicts_with_all = ["rotate", "force", "no_dev_key", "alg", "inline", "public_in_env"])]
     pub private_key: Option<PathBuf>,
 }
 

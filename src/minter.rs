@@ -115,7 +115,7 @@ pub enum MintError {
     Key(#[from] KeyError),
     /// `.env`'s private key is not the config's public key.
     #[error(
-        "the private key in .env does not match key `{kid}` in the config (their `{param}` differ): every token would fail with PSYNC_S2101 signature verification failed"
+        "PSKEYS_PRIVATE_KEY (from .env or the environment) is not the pair of key `{kid}` in the config (their `{param}` differ): every token would fail with PSYNC_S2101 signature verification failed"
     )]
     KeyMismatch {
         /// The kid.
@@ -214,6 +214,9 @@ impl Minter {
                     || (f.refuses_config()
                         && !f.in_client_auth()
                         && f.id != FindingId::EnvUndefined)
+                    // Another client_auth setting's variable, undefined here: the service
+                    // that has it defined accepts the token; this one would not load.
+                    || (f.id == FindingId::EnvUndefined && f.in_client_auth())
             })
             .collect();
         Ok(Minter {

@@ -382,7 +382,6 @@ fn values_from_the_environment_never_reach_a_message() {
         &["verify", "--json", "a.b.c"][..],
         &["mint", "--sub", "u"][..],
         &["mint", "--sub", "u", "--json"][..],
-        &["keys", "list"][..],
         &["init", "--dry-run"][..],
     ] {
         let out = p.run(args);

@@ -91,10 +91,27 @@ fn every_format_reads_back() {
         values["PSKEYS_PRIVATE_KEY"]
     );
 
-    // docker keeps values literal: the PEM travels as `\n` escapes, which mint reads.
+    // docker is for the service container: pskeys' own variables (the private key above
+    // all) stay out unless named.
     let docker = docker_env_file(&p.ok(&["export", "--format", "docker"]));
-    assert!(docker.values().all(|v| !v.contains('\n')));
-    mints_with(&p, &docker);
+    assert!(
+        docker.contains_key("PS_DATA_SOURCE_URI") && !docker.contains_key("PSKEYS_PRIVATE_KEY")
+    );
+    // Values stay literal: a PEM named with --var travels as `\n` escapes, which mint reads.
+    let own = docker_env_file(&p.ok(&[
+        "export",
+        "--format",
+        "docker",
+        "--var",
+        "PSKEYS_KID",
+        "--var",
+        "PSKEYS_ALG",
+        "--var",
+        "PSKEYS_PRIVATE_KEY",
+    ]));
+    assert!(own.values().all(|v| !v.contains('\n')));
+    mints_with(&p, &own);
+    p.cmd(&["export", "--var", "NOPE"]).assert().code(2);
     mints_with(&p, &json);
 }
 

@@ -156,7 +156,7 @@ fn detects_a_config_key_that_does_not_match_env() {
     p.cmd(&["mint", "--sub", "u"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("does not match key `k`"));
+        .stderr(predicate::str::contains("is not the pair of key `k`"));
 }
 
 #[test]

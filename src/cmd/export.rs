@@ -25,12 +25,24 @@ pub fn run(args: ExportArgs) -> Result<()> {
         vars,
     } = args;
     let project = open(&files)?;
+    let env = project.env();
+    if let Some(missing) = vars.iter().find(|v| env.get(v).is_none()) {
+        return Err(Error::usage(
+            format!("--var {missing}: it is defined neither in .env nor in the environment"),
+            "check the name; `pskeys export` without --var exports every defined variable"
+                .to_string(),
+        ));
+    }
     let names = if vars.is_empty() {
-        default_names(&project)
+        let mut names = default_names(&project);
+        // The service container needs none of pskeys' own (the private key least of all).
+        if format == ExportFormat::Docker {
+            names.retain(|n| ![KID_VAR, ALG_VAR, PRIVATE_KEY_VAR].contains(&n.as_str()));
+        }
+        names
     } else {
         vars
     };
-    let env = project.env();
     let pairs: Vec<(String, String)> = names
         .into_iter()
         .filter_map(|n| env.get(&n).map(|v| (n.clone(), v.to_string())))

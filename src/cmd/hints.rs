@@ -92,19 +92,34 @@ pub fn rejection(r: &Rejection) -> String {
 /// What to do when `mint` cannot sign.
 pub fn mint(e: &MintError) -> String {
     match e {
-        MintError::Refused(r) => r.findings.first().map_or_else(|| "run `pskeys doctor`".into(), |f| f.fix.clone()),
+        MintError::Refused(r) => r
+            .findings
+            .first()
+            .map_or_else(|| "run `pskeys doctor`".into(), |f| f.fix.clone()),
         MintError::NoSigningKey => "run `pskeys init` first, or pass --kid / --env-file".into(),
         MintError::KidNotInConfig { known, .. } => format!(
             "the config has: {}; run `pskeys init` to add the .env key, or `pskeys init --force` for a fresh pair",
-            if known.is_empty() { "no static keys".to_string() } else { known.join(", ") }
+            if known.is_empty() {
+                "no static keys".to_string()
+            } else {
+                known.join(", ")
+            }
         ),
         MintError::KeyUnusable { finding } => finding.fix.clone(),
         MintError::PrivateKeyElsewhere { .. } => {
-            "pskeys keeps only the current signing key's private part; mint with it (drop --kid)".into()
+            "pskeys keeps only the current signing key's private part; mint with it (drop --kid)"
+                .into()
         }
-        MintError::PrivateKeyMissing => format!("set {PRIVATE_KEY_VAR} (and {KID_VAR}), or run `pskeys init --force` to generate a new key pair"),
-        MintError::KeyMismatch { .. } => "`pskeys doctor` shows what is wrong with the key; `pskeys init --force` makes a fresh matching pair".into(),
-        MintError::NoAudience => "run `pskeys init` (adds powersync-dev and powersync) or `pskeys init --audience <aud>`".into(),
+        MintError::PrivateKeyMissing => format!(
+            "set {PRIVATE_KEY_VAR} to the private key of {KID_VAR}'s key (in .env or the environment; `pskeys init --private-key FILE` writes it to .env)"
+        ),
+        MintError::KeyMismatch { kid, .. } => format!(
+            "set {PRIVATE_KEY_VAR} to the private key of `{kid}` (the team's, for a shared config); only for a key of your own, `pskeys init --force` makes a fresh pair (it replaces the config's key)"
+        ),
+        MintError::NoAudience => {
+            "run `pskeys init` (adds powersync-dev and powersync) or `pskeys init --audience <aud>`"
+                .into()
+        }
         MintError::ReservedClaim(c) => format!(
             "use {} instead",
             match c.as_str() {

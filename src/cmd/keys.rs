@@ -51,6 +51,14 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
         .static_keys()
         .iter()
         .map(|k: &StaticKey<'_>| {
+            // A kid read with `!env` (the docs' `kid: !env PS_JWK_KID`) shows as its value.
+            let kid = k.kid.clone().or_else(|| {
+                k.field("kid")?
+                    .resolve(&get)
+                    .ok()?
+                    .as_str()
+                    .map(str::to_string)
+            });
             let kty = k.kty.map_or("?", |k| k.as_str()).to_string();
             let (public, can_sign) = match k.field("k").map(|n| &n.value) {
                 Some(Value::Env { name, .. }) => match env_vars.source(name) {
@@ -65,7 +73,7 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
                 },
                 Some(Value::Str(_)) => ("secret inline in the config".to_string(), true),
                 _ => {
-                    let matches = match (&private, &k.kid) {
+                    let matches = match (&private, &kid) {
                         (Some((kid, key)), Some(this)) if kid == this => {
                             let resolved = k.node.resolve(&get).unwrap_or(J::Null);
                             let jwk = resolved.as_object().cloned().unwrap_or_default();
@@ -77,13 +85,13 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
                 }
             };
             Row {
-                kid: k.kid.clone(),
+                signing: kid.is_some() && kid == signing_kid,
+                kid,
                 kty,
                 alg: k.alg.map_or("-", |a| a.as_str()).to_string(),
                 line: k.node.line,
                 public,
                 can_sign,
-                signing: k.kid.is_some() && k.kid == signing_kid,
             }
         })
         .collect()
@@ -226,6 +234,12 @@ fn plan_retire(
             format!("the config's kids: {has}"),
         ));
     };
+    if config.key_by_kid(kid).is_none() {
+        return Err(Error::usage(
+            format!("key `{kid}` takes its kid from an `!env` variable: every machine has its own, so retiring it here would not say which entry of the shared config goes"),
+            "remove the entry from the config by hand if the whole team is done with it, and its variables from .env".to_string(),
+        ));
+    }
     let mut notes = Vec::new();
     if row.signing {
         notes.push(hand_over(&all, row, kid, force, &mut env)?);

@@ -72,11 +72,18 @@ pub(crate) fn env_path(files: &Files, config: &Path, found: &Found) -> PathBuf {
     {
         return docker.join(".env");
     }
+    // The folder the search stood in: the config path less the candidate it matched (the
+    // longest, so `config/powersync.yaml` is not taken for `powersync.yaml` in `config/`).
     let base = match found {
-        Found::Discovered => config::CANDIDATES
-            .iter()
-            .find_map(|c| config.to_str()?.strip_suffix(c))
-            .map(PathBuf::from),
+        Found::Discovered => {
+            let mut candidates = config::CANDIDATES.to_vec();
+            candidates.sort_by_key(|c| std::cmp::Reverse(c.len()));
+            candidates
+                .iter()
+                .find(|c| config.ends_with(c))
+                .and_then(|c| config.to_str()?.strip_suffix(c))
+                .map(PathBuf::from)
+        }
         _ => None,
     };
     base.unwrap_or_default().join(".env")

@@ -195,6 +195,7 @@ fn signing_pair(chosen: &TeamKey, req: &Request) -> Result<(String, Option<Pair>
 pub(super) fn import(inputs: &Inputs, pem: &str) -> Result<Adoption> {
     let lookup = env_of(&inputs.env);
     let lookup = lookup.lookup();
+    let mut parsed = false;
     for key in inputs.config.static_keys() {
         let (Some(kid), Some(kty)) = (&key.kid, key.kty) else {
             continue;
@@ -213,6 +214,10 @@ pub(super) fn import(inputs: &Inputs, pem: &str) -> Result<Adoption> {
         let Ok(private) = PrivateKey::from_pem_unchecked(alg, pem) else {
             continue;
         };
+        if private.signing_key().is_err() {
+            continue;
+        }
+        parsed = true;
         if crate::service::rules::private_matches(&private, &jwk)
             == crate::service::rules::KeyMatch::Same
         {
@@ -226,6 +231,12 @@ pub(super) fn import(inputs: &Inputs, pem: &str) -> Result<Adoption> {
                 }),
             });
         }
+    }
+    if !parsed {
+        return Err(Error::usage(
+            "the text from --private-key is not a private key of any of the config's key types",
+            "give a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), the `PSKEYS_PRIVATE_KEY=…` line of a teammate's .env, its base64, or a private JWK; convert `BEGIN EC PRIVATE KEY` or `BEGIN RSA PRIVATE KEY` with `openssl pkcs8 -topk8 -nocrypt`".to_string(),
+        ));
     }
     Err(Error::usage(
         format!(

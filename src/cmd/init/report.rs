@@ -111,13 +111,13 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
         } else if let Some(pair) = &a.pair {
             let vars: Vec<&str> = pair.vars.iter().map(|(v, _)| v.as_str()).collect();
             secrets.push_str(&format!(
-                "; a {} key pair made here: {} and PSKEYS_PRIVATE_KEY",
+                "; a new {} key pair for this machine: {} and PSKEYS_PRIVATE_KEY",
                 a.alg,
                 vars.join(", ")
             ));
         }
         eprintln!(
-            "using key `{}` ({}) of `{cfg}`, set up elsewhere: the config is unchanged{secrets}",
+            "signing with key `{}` ({}) of `{cfg}`; the config is unchanged{secrets}",
             a.kid, a.alg
         );
     }

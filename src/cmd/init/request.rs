@@ -69,7 +69,12 @@ impl Request {
             _ => Mode::Ensure,
         };
         let req = Request {
-            alg: alg.unwrap_or(Alg::HS256),
+            // Keys with public members in .env are asymmetric: ES256 unless --alg says.
+            alg: alg.unwrap_or(if public_in_env {
+                Alg::ES256
+            } else {
+                Alg::HS256
+            }),
             requested_alg: alg,
             bits: bits.unwrap_or(2048),
             kid,

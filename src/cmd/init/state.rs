@@ -209,9 +209,18 @@ fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
     })
 }
 
-/// The text of `--private-key FILE` (`-`: stdin).
+/// The text of `--private-key FILE` (`-`: stdin); a `.env` line (`PSKEYS_PRIVATE_KEY=…`,
+/// `export` or not) gives its value.
 fn read_private_key(path: &std::path::Path) -> Result<crate::plan::Secret> {
     use std::io::Read as _;
+    let shown = path.to_string_lossy();
+    if shown.contains("PRIVATE KEY") || shown.contains('\n') || shown.len() > 1024 {
+        // Never echo it: it is the key itself, not a path.
+        return Err(Error::usage(
+            "--private-key takes a file that holds the key (or - for stdin), not the key itself",
+            "write the key to a file that is not committed, or pipe it: `... | pskeys init --private-key -`".to_string(),
+        ));
+    }
     let mut text = String::new();
     if path == std::path::Path::new("-") {
         std::io::stdin()
@@ -219,6 +228,17 @@ fn read_private_key(path: &std::path::Path) -> Result<crate::plan::Secret> {
             .map_err(|e| Error::io("read", std::path::Path::new("<stdin>"), e))?;
     } else {
         text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    }
+    let line = text.trim_start();
+    if !line.starts_with("-----")
+        && !line.starts_with('{')
+        && line.contains('=')
+        && let Ok(env) = EnvFile::parse(std::path::Path::new("--private-key"), text.clone(), true)
+        && let Some(value) = env
+            .get(PRIVATE_KEY_VAR)
+            .or_else(|| env.vars().first().map(|(_, v)| v.as_str()))
+    {
+        return Ok(crate::plan::Secret::new(value));
     }
     Ok(crate::plan::Secret::new(text))
 }
