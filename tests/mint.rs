@@ -329,6 +329,13 @@ fn verify_in_an_env_only_job_needs_only_what_client_auth_reads() {
 fn the_config_is_found_from_subfolders_up_to_the_repository_root() {
     let p = setup();
     std::fs::create_dir_all(p.path("src/deep")).unwrap();
+    // Outside a repository only the current folder is searched.
+    p.cmd(&["mint", "--sub", "u"])
+        .current_dir(p.path("src/deep"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no PowerSync config found"));
+    std::fs::create_dir_all(p.path(".git")).unwrap();
     let out = p
         .cmd(&["mint", "--sub", "u", "--json"])
         .current_dir(p.path("src/deep"))

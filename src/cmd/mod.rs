@@ -41,18 +41,20 @@ pub(crate) fn locate_config(flag: Option<&Path>) -> Result<(PathBuf, Found)> {
     let Ok(cwd) = std::env::current_dir() else {
         return Ok(here);
     };
+    // Only inside a repository, and no higher than its root: outside one, a config in a
+    // parent folder (another tool's `config.yaml`, say) is none of this folder's business.
+    let Some(root) = cwd.ancestors().find(|d| d.join(".git").exists()) else {
+        return Ok(here);
+    };
     let mut up = PathBuf::new();
-    for dir in cwd.ancestors() {
-        if dir.join(".git").exists() {
-            break;
-        }
+    for dir in cwd.ancestors().skip(1) {
         up.push("..");
-        if dir.parent().is_none() {
-            break;
-        }
         let found = config::locate(None, None, &up);
         if found.1 == Found::Discovered {
             return Ok(found);
+        }
+        if dir == root {
+            break;
         }
     }
     Ok(here)

@@ -296,6 +296,20 @@ impl Config {
             .find(|k| k.kid.as_deref() == Some(kid))
     }
 
+    /// The first key whose kid is `kid`, also when the kid is read with `!env`.
+    pub fn key_by_resolved_kid(
+        &self,
+        kid: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<StaticKey<'_>> {
+        self.static_keys().into_iter().find(|k| {
+            k.kid.as_deref() == Some(kid)
+                || k.field("kid")
+                    .and_then(|n| n.resolve(lookup).ok())
+                    .is_some_and(|v| v.as_str() == Some(kid))
+        })
+    }
+
     /// The configured audience list, resolving `!env` through `lookup`.
     /// `Ok(None)` when absent; an error when it is not a list of strings.
     pub fn audiences(

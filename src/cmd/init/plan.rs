@@ -517,9 +517,12 @@ const EXAMPLES: [&str; 3] = [".env.example", ".env.template", ".env.sample"];
 /// Variables the config reads that nothing defines yet, from the first example file beside
 /// the config or `.env` that defines them (a fresh checkout of a project that ships one).
 fn example_vars(config: &Config, env: &mut EnvFile, env_vars: &mut Vec<String>) -> Result<()> {
+    // Not client_auth's: a key's secret from a committed example would be public (it
+    // gets a fresh value, or stays undefined and listed).
     let mut names: Vec<String> = Vec::new();
-    config.root.visit(&mut String::new(), &mut |_, node| {
+    config.root.visit(&mut String::new(), &mut |path, node| {
         if let Value::Env { name, .. } = &node.value
+            && !path.starts_with("client_auth")
             && !names.contains(name)
         {
             names.push(name.clone());
@@ -539,14 +542,21 @@ fn example_vars(config: &Config, env: &mut EnvFile, env_vars: &mut Vec<String>) 
     let example = dirs
         .iter()
         .flat_map(|d| EXAMPLES.iter().map(move |f| d.join(f)))
-        .find(|p| p.is_file());
-    let Some(path) = example else {
+        .find(|p| p.is_file() && p.metadata().is_ok_and(|m| m.len() <= 1 << 20));
+    // An example file that does not parse is not this run's business: nothing is taken.
+    let Some(example) = example.and_then(|p| EnvFile::load(&p).ok()) else {
         return Ok(());
     };
-    let example = EnvFile::load(&path)?;
     for name in names {
-        if let Some(value) = example.get(&name) {
-            env.set(&name, value)?;
+        // Taken literally only: `$NAME` would pull values from this machine's environment.
+        let literal = example
+            .assignments()
+            .iter()
+            .rev()
+            .find(|a| a.key == name)
+            .filter(|a| !example.text()[a.value_span.clone()].contains('$'));
+        if let Some(a) = literal {
+            env.set(&name, &a.value)?;
             env_vars.push(name);
         }
     }

@@ -116,7 +116,7 @@ pub(super) fn read_env_key(env: &EnvFile) -> Result<Option<EnvKey>> {
 }
 
 fn compare(config: &Config, cur: &EnvKey, env: &EnvFile) -> Result<State> {
-    let Some(key) = config.key_by_kid(&cur.kid) else {
+    let Some(key) = config.key_by_resolved_kid(&cur.kid, &env_of(env).lookup()) else {
         return Ok(State::Missing {
             kid: cur.kid.clone(),
         });
