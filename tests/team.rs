@@ -242,6 +242,42 @@ fn public_members_read_from_env_get_a_pair_made_on_each_machine() {
 }
 
 #[test]
+fn a_partly_env_asymmetric_key_is_not_joined_by_a_new_key() {
+    // `e` literal, `n` from the environment: not a pair init can make here, and still the
+    // team's signing key, so a plain init refuses to add an HMAC key beside it.
+    let p = Project::new();
+    let config = "storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys:\n      - kty: RSA\n        n: !env PS_JWK_N\n        e: AQAB\n        alg: RS256\n        kid: team\n  audience: ['powersync-dev', 'powersync']\n";
+    p.write("powersync.yaml", config);
+    p.cmd(&["init"]).assert().code(3).stderr(
+        predicate::str::contains("`team` (RS256)").and(predicate::str::contains("--rotate")),
+    );
+    assert_eq!(p.read("powersync.yaml"), config);
+    assert!(!p.path(".env").exists());
+}
+
+#[test]
+fn an_hmac_key_whose_kid_is_env_gets_a_kid_here() {
+    let p = Project::new();
+    let config = "storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys:\n      - kty: oct\n        alg: HS256\n        k: !env PS_SECRET\n        kid: !env PS_KID\n  audience: ['powersync-dev', 'powersync']\n";
+    p.write("powersync.yaml", config);
+    p.ok(&["init"]);
+    assert_eq!(p.read("powersync.yaml"), config);
+    let env: std::collections::HashMap<String, String> =
+        dotenvy::from_read_iter(p.read(".env").as_bytes())
+            .map(Result::unwrap)
+            .collect();
+    assert!(env["PS_KID"].starts_with("powersync-"), "{env:?}");
+    assert_eq!(env["PS_KID"], env["PSKEYS_KID"]);
+    let token = p.ok(&["mint", "--sub", "u"]).trim().to_string();
+    let r = node_verify(&p, "powersync.yaml", None, &[token]);
+    assert_eq!(r[0]["ok"], true, "{}", r[0]);
+    // A second run keeps both.
+    let before = p.read(".env");
+    p.ok(&["init"]);
+    assert_eq!(p.read(".env"), before);
+}
+
+#[test]
 fn public_in_env_lets_every_machine_make_its_own_pair() {
     let (first, mate) = committed_and_cloned(&["init", "--alg", "ES256", "--public-in-env"]);
     let shared = mate.read("powersync.yaml");
@@ -293,6 +329,13 @@ fn private_key_takes_the_env_line_and_never_echoes_a_key_given_inline() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("not a private key"));
+    // A huge file (or an endless pipe) is refused after 1 MiB, and nothing is written.
+    mate.write("huge.txt", "A".repeat(3 << 20));
+    mate.cmd(&["init", "--private-key", "huge.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("more than 1 MiB"));
+    assert!(!mate.path(".env").exists());
     for form in [line.clone(), format!("export {line}")] {
         mate.write("key.env", format!("{form}\n"));
         mate.ok(&["init", "--private-key", "key.env"]);

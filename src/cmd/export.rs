@@ -95,6 +95,13 @@ fn shell_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))
 }
 
+/// A workflow command's value as the runner unescapes it, so the mask is the value itself.
+fn escape_command_value(v: &str) -> String {
+    v.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
 /// Appends to `$GITHUB_ENV` with its `NAME<<DELIMITER` syntax (multi-line values intact),
 /// and prints `::add-mask::` for each line of each secret first, so later steps' logs hide
 /// them.
@@ -110,7 +117,7 @@ fn github(pairs: &[(String, String)]) -> Result<()> {
     for (k, v) in pairs {
         if !PUBLIC.contains(&k.as_str()) {
             for line in v.lines().filter(|l| !l.trim().is_empty()) {
-                outln!("::add-mask::{line}");
+                outln!("::add-mask::{}", escape_command_value(line));
             }
         }
     }
@@ -129,4 +136,16 @@ fn github(pairs: &[(String, String)]) -> Result<()> {
         .map_err(|e| Error::io("append to", &path, e))?;
     eprintln!("appended {} variables to $GITHUB_ENV", pairs.len());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_command_value;
+
+    #[test]
+    fn mask_values_are_escaped_as_the_runner_unescapes_them() {
+        assert_eq!(escape_command_value("p%0Aw%d"), "p%250Aw%25d");
+        assert_eq!(escape_command_value("a\rb"), "a%0Db");
+        assert_eq!(escape_command_value("plain"), "plain");
+    }
 }

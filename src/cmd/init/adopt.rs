@@ -25,6 +25,9 @@ pub(super) struct Adoption {
     pub generate: Vec<(String, Alg)>,
     /// The pair generated for the signing key when its public members come from `.env`.
     pub pair: Option<Pair>,
+    /// The variable an HMAC key's `kid: !env VAR` reads, when nothing defines it yet: it
+    /// gets `kid`.
+    pub kid_var: Option<String>,
 }
 
 /// An asymmetric key made here for a key whose public members the config reads with `!env`.
@@ -155,21 +158,37 @@ pub(super) fn adoption(req: &Request, inputs: &Inputs) -> Result<Option<Adoption
             generate.push((var.clone(), key.alg));
         }
     }
-    let (kid, pair) = signing_pair(chosen, req)?;
+    let (kid, pair, kid_var) = signing_pair(chosen, req, &env)?;
     Ok(Some(Adoption {
         kid,
         alg: chosen.alg,
         generate,
         pair,
+        kid_var,
     }))
 }
 
 /// The kid `mint` signs with, and the pair made here when the key's public members come
 /// from `.env`.
-fn signing_pair(chosen: &TeamKey, req: &Request) -> Result<(String, Option<Pair>)> {
+fn signing_pair(
+    chosen: &TeamKey,
+    req: &Request,
+    env: &Env,
+) -> Result<(String, Option<Pair>, Option<String>)> {
     let Material::Public(members) = &chosen.material else {
-        let kid = chosen.kid_text().unwrap_or_default().to_string();
-        return Ok((kid, None));
+        // An HMAC key: its secret is made in `adopt_edits`; a `kid: !env VAR` nothing
+        // defines gets a kid here, written to VAR so the config and mint agree.
+        return Ok(match &chosen.kid {
+            Kid::Literal(k) => (k.clone(), None, None),
+            Kid::Env(var) => match env.get(var).filter(|v| !v.is_empty()) {
+                Some(kid) => (kid.to_string(), None, None),
+                None => (
+                    keys::generate(chosen.alg, 0)?.default_kid()?,
+                    None,
+                    Some(var.clone()),
+                ),
+            },
+        });
     };
     let key = keys::generate(chosen.alg, req.bits)?;
     let public = key
@@ -187,7 +206,7 @@ fn signing_pair(chosen: &TeamKey, req: &Request) -> Result<(String, Option<Pair>
             kid
         }
     };
-    Ok((kid, Some(Pair { key, vars })))
+    Ok((kid, Some(Pair { key, vars }), None))
 }
 
 /// `--private-key`: the shared config's key whose public members this private key matches
@@ -229,6 +248,7 @@ pub(super) fn import(inputs: &Inputs, pem: &str) -> Result<Adoption> {
                     key: private,
                     vars: Vec::new(),
                 }),
+                kid_var: None,
             });
         }
     }

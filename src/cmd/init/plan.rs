@@ -191,20 +191,16 @@ fn decide_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
 /// A fresh checkout of a config whose asymmetric keys were made elsewhere: this machine has
 /// no private key for them, and a plain `init` must not add a key to the shared config.
 fn refuse_foreign_signing_keys(inputs: &Inputs) -> Result<()> {
-    let literal = |k: &crate::config::StaticKey<'_>| {
-        ["n", "e", "x", "y"]
-            .iter()
-            .filter_map(|m| k.field(m))
-            .all(|n| matches!(n.value, Value::Str(_)))
-    };
+    // Any asymmetric key counts, whatever form its members take: one that `adoption` could
+    // not take over (members partly literal, partly `!env`) is still the team's key.
     let keys: Vec<String> = inputs
         .config
         .static_keys()
         .iter()
-        .filter(|k| k.kty.is_some_and(|t| t != crate::keys::Kty::Oct) && literal(k))
-        .filter_map(|k| {
-            let kid = k.kid.as_deref()?;
-            Some(format!("`{kid}` ({})", k.alg.map_or("?", |a| a.as_str())))
+        .filter(|k| k.kty.is_some_and(|t| t != crate::keys::Kty::Oct))
+        .map(|k| {
+            let kid = k.kid.as_deref().unwrap_or("kid from the environment");
+            format!("`{kid}` ({})", k.alg.map_or("?", |a| a.as_str()))
         })
         .collect();
     let Some(first) = keys.first() else {
@@ -465,6 +461,10 @@ fn adopt_edits(
         env.set(PRIVATE_KEY_VAR, &pem)?;
         env_vars.push(PRIVATE_KEY_VAR.to_string());
         secrets.push(Secret::new(pem));
+    }
+    if let Some(var) = &adoption.kid_var {
+        env.set(var, &adoption.kid)?;
+        env_vars.push(var.clone());
     }
     env.set(KID_VAR, &adoption.kid)?;
     env.set(ALG_VAR, adoption.alg.as_str())?;

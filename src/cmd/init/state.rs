@@ -221,13 +221,25 @@ fn read_private_key(path: &std::path::Path) -> Result<crate::plan::Secret> {
             "write the key to a file that is not committed, or pipe it: `... | pskeys init --private-key -`".to_string(),
         ));
     }
+    // The largest key pskeys reads (an RSA-4096 JWK) is a few KiB; stop long before a
+    // stray file or an endless pipe fills memory.
+    const LIMIT: u64 = 1 << 20;
     let mut text = String::new();
-    if path == std::path::Path::new("-") {
+    let read = if path == std::path::Path::new("-") {
         std::io::stdin()
+            .take(LIMIT + 1)
             .read_to_string(&mut text)
-            .map_err(|e| Error::io("read", std::path::Path::new("<stdin>"), e))?;
+            .map_err(|e| Error::io("read", std::path::Path::new("<stdin>"), e))
     } else {
-        text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        std::fs::File::open(path)
+            .and_then(|f| f.take(LIMIT + 1).read_to_string(&mut text))
+            .map_err(|e| Error::io("read", path, e))
+    }?;
+    if read as u64 > LIMIT {
+        return Err(Error::usage(
+            format!("--private-key {shown}: more than 1 MiB, not a private key"),
+            "pass the file that holds only the key (a PEM, a JWK or a .env line)".to_string(),
+        ));
     }
     let line = text.trim_start();
     if !line.starts_with("-----")
