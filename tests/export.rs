@@ -8,6 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::Project;
+use predicates::prelude::*;
 
 fn setup() -> (Project, BTreeMap<String, String>) {
     let p = Project::new();
@@ -153,4 +154,21 @@ fn github_appends_multi_line_values_and_masks_secrets() {
         .env_remove("GITHUB_ENV")
         .assert()
         .code(2);
+}
+
+#[test]
+fn docker_refuses_a_multi_line_value_without_printing_it() {
+    let (p, _) = setup();
+    p.cmd(&["export", "--format", "docker", "--var", "MY_CA"])
+        .env(
+            "MY_CA",
+            "-----BEGIN CERTIFICATE-----\nsecretline\n-----END CERTIFICATE-----\n",
+        )
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicates::str::contains("MY_CA has several lines")
+                .and(predicates::str::contains("secretline").not()),
+        );
 }

@@ -47,6 +47,20 @@ pub fn run(args: ExportArgs) -> Result<()> {
         .into_iter()
         .filter_map(|n| env.get(&n).map(|v| (n.clone(), v.to_string())))
         .collect();
+    if format == ExportFormat::Docker
+        && let Some((name, _)) = pairs
+            .iter()
+            .find(|(k, v)| v.contains('\n') && k != PRIVATE_KEY_VAR)
+    {
+        // `--env-file` has no multi-line values; `\n` would reach the service literally.
+        // (mint reads PSKEYS_PRIVATE_KEY with `\n` escapes, so that one travels.)
+        return Err(Error::usage(
+            format!("{name} has several lines, which `docker run --env-file` cannot carry"),
+            format!(
+                "pass it with `docker run -e {name}` (docker copies it from the environment), or use --format dotenv for a compose file's `env_file` (quoted multi-line values)"
+            ),
+        ));
+    }
     match format {
         ExportFormat::Dotenv => lines(&pairs, |k, v| format!("{k}={}", encode_value(v))),
         ExportFormat::Shell => lines(&pairs, |k, v| format!("export {k}={}", shell_quote(v))),
