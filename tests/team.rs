@@ -278,6 +278,19 @@ fn an_hmac_key_whose_kid_is_env_gets_a_kid_here() {
 }
 
 #[test]
+fn a_crv_that_disagrees_with_alg_stops_init_before_writing() {
+    let p = Project::new();
+    let config = "storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys:\n      - kty: EC\n        crv: P-384\n        x: !env PS_X\n        y: !env PS_Y\n        alg: ES256\n        kid: team\n  audience: ['powersync']\n";
+    p.write("powersync.yaml", config);
+    p.cmd(&["init"]).assert().code(2).stderr(
+        predicate::str::contains("`powersync.yaml` line 6")
+            .and(predicate::str::contains("`alg: ES384` for P-384")),
+    );
+    assert_eq!(p.read("powersync.yaml"), config);
+    assert!(!p.path(".env").exists());
+}
+
+#[test]
 fn public_in_env_lets_every_machine_make_its_own_pair() {
     let (first, mate) = committed_and_cloned(&["init", "--alg", "ES256", "--public-in-env"]);
     let shared = mate.read("powersync.yaml");

@@ -56,6 +56,8 @@ struct TeamKey {
     kid: Kid,
     alg: Alg,
     material: Material,
+    /// A literal `crv` and its line, checked against the curve pskeys makes for `alg`.
+    crv: Option<(String, usize)>,
 }
 
 fn env_name<'a>(key: &'a StaticKey<'_>, member: &str) -> Option<&'a str> {
@@ -85,7 +87,16 @@ fn team_key(key: &StaticKey<'_>) -> Option<TeamKey> {
         Kty::Ec => Material::Public(members(key, &["x", "y"])?),
         Kty::Okp => Material::Public(members(key, &["x"])?),
     };
-    Some(TeamKey { kid, alg, material })
+    let crv = key.field("crv").and_then(|n| match &n.value {
+        Value::Str(s) => Some((s.clone(), n.line)),
+        _ => None,
+    });
+    Some(TeamKey {
+        kid,
+        alg,
+        material,
+        crv,
+    })
 }
 
 fn members(key: &StaticKey<'_>, names: &[&'static str]) -> Option<Vec<(&'static str, String)>> {
@@ -149,6 +160,7 @@ pub(super) fn adoption(req: &Request, inputs: &Inputs) -> Result<Option<Adoption
             ),
         });
     }
+    check_curve(chosen, inputs)?;
     let mut generate: Vec<(String, Alg)> = Vec::new();
     for key in &keys {
         if let Material::Hmac(var) = &key.material
@@ -170,6 +182,43 @@ pub(super) fn adoption(req: &Request, inputs: &Inputs) -> Result<Option<Adoption
 
 /// The kid `mint` signs with, and the pair made here when the key's public members come
 /// from `.env`.
+/// A pair made here for a key whose `crv` disagrees with its `alg` would never verify:
+/// stop before writing anything.
+fn check_curve(chosen: &TeamKey, inputs: &Inputs) -> Result<()> {
+    let (Material::Public(_), Some((crv, line)), Some(curve)) =
+        (&chosen.material, &chosen.crv, chosen.alg.curve())
+    else {
+        return Ok(());
+    };
+    if crv == curve.as_str() {
+        return Ok(());
+    }
+    Err(Error::Config {
+        location: crate::error::Location {
+            path: inputs.config.path.clone(),
+            line: Some(*line),
+            column: None,
+        },
+        message: format!(
+            "key `{}` is {} (curve {curve}) but its crv is `{crv}`: no key pair can match both",
+            chosen.kid_text().unwrap_or("from the environment"),
+            chosen.alg
+        ),
+        hint: Some(
+            match Alg::ALL
+                .into_iter()
+                .find(|a| a.curve().is_some_and(|c| c.as_str() == crv))
+            {
+                Some(other) => format!(
+                    "fix the shared config: `crv: {curve}` for {}, or `alg: {other}` for {crv}",
+                    chosen.alg
+                ),
+                None => format!("fix the shared config: `crv: {curve}` for {}", chosen.alg),
+            },
+        ),
+    })
+}
+
 fn signing_pair(
     chosen: &TeamKey,
     req: &Request,
