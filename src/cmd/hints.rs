@@ -117,7 +117,7 @@ pub fn mint(e: &MintError) -> String {
             "set {PRIVATE_KEY_VAR} to the private key of `{kid}` (the team's, for a shared config); only for a key of your own, `pskeys init --force` makes a fresh pair (it replaces the config's key)"
         ),
         MintError::NoAudience => {
-            "run `pskeys init` (adds powersync-dev and powersync) or `pskeys init --audience <aud>`"
+            "add the audiences tokens carry to the config: `pskeys init --audience powersync-dev --audience powersync`"
                 .into()
         }
         MintError::ReservedClaim(c) => format!(

@@ -99,6 +99,11 @@ fn team_key(key: &StaticKey<'_>) -> Option<TeamKey> {
     })
 }
 
+/// Not defined, or defined empty (`PS_SECRET=`): either way the service has no value.
+fn undefined(env: &Env, var: &str) -> bool {
+    env.get(var).is_none_or(str::is_empty)
+}
+
 fn members(key: &StaticKey<'_>, names: &[&'static str]) -> Option<Vec<(&'static str, String)>> {
     names
         .iter()
@@ -113,9 +118,9 @@ impl TeamKey {
         match &self.material {
             Material::Hmac(_) => true,
             Material::Public(members) => {
-                members.iter().all(|(_, v)| env.get(v).is_none())
+                members.iter().all(|(_, v)| undefined(env, v))
                     && match &self.kid {
-                        Kid::Env(v) => env.get(v).is_none(),
+                        Kid::Env(v) => undefined(env, v),
                         Kid::Literal(_) => true,
                     }
             }
@@ -164,7 +169,7 @@ pub(super) fn adoption(req: &Request, inputs: &Inputs) -> Result<Option<Adoption
     let mut generate: Vec<(String, Alg)> = Vec::new();
     for key in &keys {
         if let Material::Hmac(var) = &key.material
-            && env.get(var).is_none()
+            && undefined(&env, var)
             && !generate.iter().any(|(v, _)| v == var)
         {
             generate.push((var.clone(), key.alg));

@@ -260,6 +260,7 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
     }
     out.extend(env_file_warnings(&planned.final_env.path));
     out.extend(service_refusal(&planned.final_config, &planned.final_env));
+    out.extend(tokens_fail(&planned.final_config, &planned.final_env));
     out.extend(undefined_vars(&planned.final_config, &planned.final_env));
     out
 }
@@ -309,6 +310,19 @@ fn env_file_warnings(env_file: &Path) -> Vec<String> {
         GitStatus::Ignored | GitStatus::NoRepo => {}
     }
     out
+}
+
+/// After the change: a config the service loads but whose audience fails every token (a
+/// shared config `init` left alone).
+fn tokens_fail(config: &Config, env: &EnvFile) -> Option<String> {
+    let finding = rules::config_findings(config, &env_of(env))
+        .into_iter()
+        .find(|f| matches!(f.id, FindingId::AudienceMissing | FindingId::AudienceEmpty))?;
+    Some(format!(
+        "{}; `pskeys init --audience powersync-dev --audience powersync` adds them to `{}` (the shared config changes)",
+        finding.message,
+        show(&config.path)
+    ))
 }
 
 /// After the change: whether the service would still refuse to start with the config.
