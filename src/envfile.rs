@@ -360,7 +360,7 @@ pub fn encode_value(value: &str) -> String {
 }
 
 /// The encoding of [`encode_value`], or why there is none (completes "its value …").
-fn encode(value: &str) -> std::result::Result<String, &'static str> {
+pub fn encode(value: &str) -> std::result::Result<String, &'static str> {
     let bare = |c: char| c.is_ascii_alphanumeric() || "-_.:/+=,@%".contains(c);
     if value.contains('\r') {
         // node's dotenv turns every CR into a line break before it parses.

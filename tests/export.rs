@@ -172,3 +172,22 @@ fn docker_refuses_a_multi_line_value_without_printing_it() {
                 .and(predicates::str::contains("secretline").not()),
         );
 }
+
+#[test]
+fn dotenv_refuses_a_value_no_reader_agrees_on() {
+    let (p, _) = setup();
+    p.cmd(&["export", "--format", "dotenv", "--var", "MY_TOKEN"])
+        .env("MY_TOKEN", "a$b \"c\" it's")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicates::str::contains("the value of MY_TOKEN has a `'`")
+                .and(predicates::str::contains("it's").not()),
+        );
+    // The same value travels as JSON.
+    p.cmd(&["export", "--format", "json", "--var", "MY_TOKEN"])
+        .env("MY_TOKEN", "a$b \"c\" it's")
+        .assert()
+        .success();
+}

@@ -113,6 +113,19 @@ fn an_asymmetric_team_key_is_not_silently_joined_by_another() {
             .and(predicates::str::contains("--rotate")),
     );
     assert_eq!(mate.read("powersync.yaml"), shared);
+    // doctor names the way out too (a warning: the service itself is fine).
+    let out = mate.run(&["doctor", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "env-no-signing-key")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        finding["fix"].as_str().unwrap().contains("--private-key"),
+        "{finding}"
+    );
     // With the team's private key in the environment, mint signs with the shared key.
     let env = first.read(".env");
     let value = |k: &str| {

@@ -62,7 +62,19 @@ pub fn run(args: ExportArgs) -> Result<()> {
         ));
     }
     match format {
-        ExportFormat::Dotenv => lines(&pairs, |k, v| format!("{k}={}", encode_value(v))),
+        ExportFormat::Dotenv => {
+            // Only text every reader (dotenvy, node's dotenv, compose) reads back the same.
+            if let Some((name, why)) = pairs
+                .iter()
+                .find_map(|(k, v)| crate::envfile::encode(v).err().map(|why| (k, why)))
+            {
+                return Err(Error::usage(
+                    format!("the value of {name} {why}"),
+                    "use --format json or shell for it, or change the value".to_string(),
+                ));
+            }
+            lines(&pairs, |k, v| format!("{k}={}", encode_value(v)))
+        }
         ExportFormat::Shell => lines(&pairs, |k, v| format!("export {k}={}", shell_quote(v))),
         ExportFormat::Docker => lines(&pairs, |k, v| format!("{k}={}", v.replace('\n', "\\n"))),
         ExportFormat::Json => {

@@ -121,6 +121,7 @@ finding_ids! {
     EnvAlgInvalid = "env-alg-invalid", Local;
     EnvKeyInvalid = "env-key-invalid", Local;
     EnvKeyMismatch = "env-key-mismatch", Local;
+    EnvNoSigningKey = "env-no-signing-key", Trap;
     EnvFileMode = "env-file-mode", Trap;
     EnvFileTracked = "env-file-tracked", Leak;
     EnvFileNotIgnored = "env-file-not-ignored", Trap;
@@ -1250,6 +1251,9 @@ pub fn env_findings(config: &Config, env_file: &EnvFile, env: &Env) -> Vec<Findi
     if let Some((id, var, message, fix)) = signing_key_problem(config, env) {
         push(id, env_file.line_of(var), message, fix, None);
     }
+    if let Some((message, fix)) = no_signing_key(config, env) {
+        push(FindingId::EnvNoSigningKey, None, message, fix, None);
+    }
     for (var, line) in dollar_values(config, env_file) {
         push(
             FindingId::EnvDollar,
@@ -1322,6 +1326,31 @@ fn dollar_values(config: &Config, env_file: &EnvFile) -> Vec<(String, usize)> {
         })
         .map(|a| (a.key.clone(), a.line))
         .collect()
+}
+
+/// A config with keys and nothing here naming one to sign with (a teammate's fresh clone):
+/// the service is fine, but `pskeys mint` cannot sign on this machine.
+fn no_signing_key(config: &Config, env: &Env) -> Option<(String, String)> {
+    if env.get(KID_VAR).is_some_and(|k| !k.is_empty()) {
+        return None;
+    }
+    let keys = config.static_keys();
+    if keys.is_empty() {
+        return None;
+    }
+    let message = format!(
+        "nothing here names a signing key ({KID_VAR} is not set in .env or the environment): `pskeys mint` cannot sign for `{}` on this machine",
+        config.path.display()
+    );
+    let asymmetric = keys
+        .iter()
+        .any(|k| k.kty.is_some_and(|t| t != crate::keys::Kty::Oct));
+    let fix = if asymmetric {
+        "import the team's private key with `pskeys init --private-key FILE` (or set PSKEYS_PRIVATE_KEY, PSKEYS_KID and PSKEYS_ALG), or add this machine's own key with `pskeys init --rotate` (the shared config changes)"
+    } else {
+        "`pskeys init` completes .env with a secret for the config's key (the config is unchanged)"
+    };
+    Some((message, fix.to_string()))
 }
 
 /// Whether `PSKEYS_KID`/`PSKEYS_ALG`/`PSKEYS_PRIVATE_KEY` can sign for the config.
