@@ -412,3 +412,18 @@ fn a_dollar_in_a_value_the_config_reads_is_a_warning() {
     );
     assert!(!findings(&p).iter().any(|(id, _, _)| id == "env-dollar"));
 }
+
+#[test]
+fn fix_says_when_it_changed_nothing() {
+    let p = Project::new();
+    let config = "storage: {type: mongodb}\nclient_auth:\n  jwks_uri: ${PS_JWKS_URL}\n  audience: ['powersync']\n";
+    p.write("powersync.yaml", config);
+    p.cmd(&["doctor", "--fix"]).assert().code(1).stderr(
+        predicate::str::contains("jwks-uri-invalid")
+            .and(predicate::str::contains(
+                "`pskeys doctor --fix` makes that edit once",
+            ))
+            .and(predicate::str::contains("--fix changed nothing")),
+    );
+    assert_eq!(p.read("powersync.yaml"), config);
+}

@@ -117,6 +117,11 @@ fn render(findings: &[Finding], fixed: &[String], fix: bool, path: &Path, env_fi
     } else if errors == 0 {
         eprintln!("{} warning(s), no errors", findings.len());
     }
+    if fix && fixed.is_empty() && !findings.is_empty() {
+        eprintln!(
+            "--fix changed nothing: none of these has a safe automatic fix yet (a `${{…}}` placeholder gets one once its variable is defined); follow each `fix:` line"
+        );
+    }
 }
 
 /// The files as read once, and their findings; a file that does not parse is itself one.

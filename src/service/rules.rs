@@ -1183,7 +1183,7 @@ impl Checker<'_> {
         };
         let message = format!("`jwks_uri` `{uri}` {why}; the service does not start");
         let fix = if placeholder_in(uri).is_some() {
-            "`${…}` is never substituted: put the URL in a `PS_…` variable and write `jwks_uri: !env PS_…`".to_string()
+            "`${…}` is never substituted: put the URL in a `PS_…` variable and write `jwks_uri: !env PS_…` (`pskeys doctor --fix` makes that edit once the variable is defined)".to_string()
         } else {
             "write the full http(s) URL of the JWKS, e.g. `https://auth.example.com/.well-known/jwks.json`".to_string()
         };
