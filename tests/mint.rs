@@ -365,3 +365,23 @@ fn the_config_is_found_from_subfolders_up_to_the_repository_root() {
         .code(2)
         .stderr(predicate::str::contains("no PowerSync config found"));
 }
+
+#[test]
+fn outside_a_repository_a_config_above_is_named_not_used() {
+    let p = setup();
+    std::fs::create_dir_all(p.path("sub")).unwrap();
+    p.cmd(&["mint", "--sub", "u"])
+        .current_dir(p.path("sub"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`../powersync.yaml` is in a parent folder",
+        ));
+    p.cmd(&["init"])
+        .current_dir(p.path("sub"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "note: `../powersync.yaml` is in a parent folder",
+        ));
+}

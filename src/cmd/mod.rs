@@ -60,6 +60,23 @@ pub(crate) fn locate_config(flag: Option<&Path>) -> Result<(PathBuf, Found)> {
     Ok(here)
 }
 
+/// A config in a parent folder that [`locate_config`] does not take (no git repository
+/// around this folder): named in messages, so a new config is never made unawares.
+pub(crate) fn config_above() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    if cwd.ancestors().any(|d| d.join(".git").exists()) {
+        return None;
+    }
+    let mut up = PathBuf::new();
+    for _ in cwd.ancestors().skip(1).take(3) {
+        up.push("..");
+        if let (path, Found::Discovered) = config::locate(None, None, &up) {
+            return Some(path);
+        }
+    }
+    None
+}
+
 /// The `.env` a command reads: `--env-file`, else the one the service reads in the
 /// official CLI's layout (`powersync/docker/.env` once `powersync docker configure` made
 /// `powersync/docker/`), else `.env` in the folder the config was discovered from (the
@@ -125,7 +142,13 @@ pub(crate) fn require_config_path(flag: Option<&Path>) -> Result<PathBuf> {
                 "no PowerSync config found (looked for `{}`)",
                 config::CANDIDATES.join("`, `")
             ),
-            "run `pskeys init` to create one, or pass --config PATH".to_string(),
+            match config_above() {
+                Some(above) => format!(
+                    "`{0}` is in a parent folder, but outside a git repository pskeys looks only here: pass --config {0}",
+                    above.display()
+                ),
+                None => "run `pskeys init` to create one, or pass --config PATH".to_string(),
+            },
         ));
     }
     Ok(path)

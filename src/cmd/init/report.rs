@@ -94,6 +94,14 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
             ""
         };
         eprintln!("created `{cfg}` from the built-in template{why}: {changes}");
+        if inputs.found == Found::Missing
+            && let Some(above) = crate::cmd::config_above()
+        {
+            eprintln!(
+                "note: `{0}` is in a parent folder, but outside a git repository pskeys looks only here; if this folder belongs to that project, delete what init made here and pass --config {0}",
+                above.display()
+            );
+        }
     } else if plan.config.is_some() {
         eprintln!("patched `{cfg}`: {changes}");
     }
