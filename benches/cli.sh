@@ -34,8 +34,19 @@ for alg in HS256 RS256; do
     "$bin init --alg $alg --config $work/init/powersync.yaml --env-file $work/init/.env"
 done
 
+echo "## a teammate's init on a shared config (config kept, .env made each run) and export"
+printf 'storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys:\n      - kty: oct\n        alg: HS256\n        k: !env PS_SECRET\n        kid: team\n  audience: [powersync]\n' > "$work/team-hs.yaml"
+printf 'storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys:\n      - kty: EC\n        crv: P-256\n        x: !env PS_X\n        y: !env PS_Y\n        alg: ES256\n        kid: !env PS_KID\n  audience: [powersync]\n' > "$work/team-ec.yaml"
+for team in hs ec; do
+  hyperfine -N --warmup 5 --runs 200 --style basic -n "teammate init $team" \
+    --prepare "rm -f $work/team.env" --export-json "$work/team-$team.json" \
+    "$bin init --config $work/team-$team.yaml --env-file $work/team.env"
+done
+(cd "$work/ES256" && hyperfine -N --warmup 20 --runs 300 --style basic -n "export dotenv" \
+  --export-json "$work/export.json" "$bin export --format dotenv")
+
 echo "## medians"
-for f in "$work"/mint-*.json "$work"/verify-*.json "$work"/init-*.json; do
+for f in "$work"/mint-*.json "$work"/verify-*.json "$work"/init-*.json "$work"/team-*.json "$work"/export.json; do
   python3 - "$f" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
