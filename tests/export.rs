@@ -191,3 +191,41 @@ fn dotenv_refuses_a_value_no_reader_agrees_on() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_name_that_is_not_portable_is_refused_not_printed() {
+    let (p, _) = setup();
+    let config = p.read("powersync.yaml");
+    p.write(
+        "powersync.yaml",
+        format!("{config}prometheus_port: !env \"PS_X;touch PWNED;Y\"\n"),
+    );
+    for format in ["shell", "dotenv", "docker"] {
+        p.cmd(&["export", "--format", format])
+            .env("PS_X;touch PWNED;Y", "9090")
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicates::str::contains("is not a portable name"));
+    }
+    // JSON reports the error as JSON, like every --json error.
+    p.cmd(&["export", "--format", "json"])
+        .env("PS_X;touch PWNED;Y", "9090")
+        .assert()
+        .code(2)
+        .stdout(
+            predicates::str::contains("\"kind\": \"usage\"")
+                .and(predicates::str::contains("9090").not()),
+        );
+    assert!(!p.path("PWNED").exists());
+}
+
+#[test]
+fn docker_refuses_a_carriage_return() {
+    let (p, _) = setup();
+    p.cmd(&["export", "--format", "docker", "--var", "MY_TOKEN"])
+        .env("MY_TOKEN", "abc\r")
+        .assert()
+        .code(2)
+        .stdout("");
+}

@@ -304,6 +304,42 @@ fn a_crv_that_disagrees_with_alg_stops_init_before_writing() {
 }
 
 #[test]
+fn blank_values_and_env_curves_on_a_fresh_checkout() {
+    let config = "storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys:\n      - kty: EC\n        crv: !env PS_CRV\n        x: !env PS_JWK_X\n        y: !env PS_JWK_Y\n        alg: ES256\n        kid: !env PS_KID\n  audience: ['powersync']\n";
+    let p = Project::new();
+    p.write("powersync.yaml", config);
+    // Blank in the environment: it would override .env, so nothing is written.
+    p.cmd(&["init"])
+        .env("PS_JWK_X", "")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("PS_JWK_X is set but blank"));
+    assert!(!p.path(".env").exists());
+    // `crv: !env` gets the pair's curve like the other members.
+    p.ok(&["init"]);
+    assert!(p.read(".env").contains("PS_CRV=P-256"));
+    let token = p.ok(&["mint", "--sub", "u"]).trim().to_string();
+    let r = node_verify(&p, "powersync.yaml", None, &[token]);
+    assert_eq!(r[0]["ok"], true, "{}", r[0]);
+    // A blank (whitespace) shared secret in .env counts as undefined and is filled.
+    let q = Project::new();
+    q.write(
+        "powersync.yaml",
+        "storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys:\n      - kty: oct\n        alg: HS256\n        k: !env PS_SECRET\n        kid: team\n  audience: ['powersync']\n",
+    );
+    q.write(".env", "PS_SECRET=\"  \"\n");
+    q.ok(&["init"]);
+    q.ok(&["mint", "--sub", "u"]);
+    // --private-key refuses what is not a regular file, and binary, without hanging.
+    q.cmd(&["init", "--private-key", "."]).assert().code(2);
+    q.write("r.bin", [0xffu8, 0xfe, 0x00, 0x80]);
+    q.cmd(&["init", "--private-key", "r.bin"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not text"));
+}
+
+#[test]
 fn public_in_env_lets_every_machine_make_its_own_pair() {
     let (first, mate) = committed_and_cloned(&["init", "--alg", "ES256", "--public-in-env"]);
     let shared = mate.read("powersync.yaml");

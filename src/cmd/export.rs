@@ -43,6 +43,16 @@ pub fn run(args: ExportArgs) -> Result<()> {
     } else {
         vars
     };
+    // A name from the config (`!env "A;rm -rf ~"`) reaches a shell's eval or a CI's env
+    // file as it is: only portable names (what a shell and every env-file reader accept).
+    if let Some(bad) = names.iter().find(|n| !portable_name(n)) {
+        return Err(Error::usage(
+            format!(
+                "the variable name {bad:?} is not a portable name (letters, digits, `_`, not starting with a digit)"
+            ),
+            "rename it in the config's `!env` tag; pskeys exports only such names".to_string(),
+        ));
+    }
     let pairs: Vec<(String, String)> = names
         .into_iter()
         .filter_map(|n| env.get(&n).map(|v| (n.clone(), v.to_string())))
@@ -50,12 +60,14 @@ pub fn run(args: ExportArgs) -> Result<()> {
     if format == ExportFormat::Docker
         && let Some((name, _)) = pairs
             .iter()
-            .find(|(k, v)| v.contains('\n') && k != PRIVATE_KEY_VAR)
+            .find(|(k, v)| v.contains(['\n', '\r']) && k != PRIVATE_KEY_VAR)
     {
         // `--env-file` has no multi-line values; `\n` would reach the service literally.
         // (mint reads PSKEYS_PRIVATE_KEY with `\n` escapes, so that one travels.)
         return Err(Error::usage(
-            format!("{name} has several lines, which `docker run --env-file` cannot carry"),
+            format!(
+                "{name} has several lines (or a carriage return), which `docker run --env-file` cannot carry"
+            ),
             format!(
                 "pass it with `docker run -e {name}` (docker copies it from the environment), or use --format dotenv for a compose file's `env_file` (quoted multi-line values)"
             ),
@@ -119,6 +131,12 @@ fn lines(pairs: &[(String, String)], line: impl Fn(&str, &str) -> String) {
 /// `'…'` for a POSIX shell: literal but for `'`, written `'\''`.
 fn shell_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: a name `export`, `--env-file` and `$GITHUB_ENV` all take.
+fn portable_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A workflow command's value as the runner unescapes it, so the mask is the value itself.

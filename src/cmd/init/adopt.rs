@@ -84,8 +84,8 @@ fn team_key(key: &StaticKey<'_>) -> Option<TeamKey> {
     let material = match kty {
         Kty::Oct => Material::Hmac(env_name(key, "k")?.to_string()),
         Kty::Rsa => Material::Public(members(key, &["n", "e"])?),
-        Kty::Ec => Material::Public(members(key, &["x", "y"])?),
-        Kty::Okp => Material::Public(members(key, &["x"])?),
+        Kty::Ec => Material::Public(with_crv(key, members(key, &["x", "y"])?)),
+        Kty::Okp => Material::Public(with_crv(key, members(key, &["x"])?)),
     };
     let crv = key.field("crv").and_then(|n| match &n.value {
         Value::Str(s) => Some((s.clone(), n.line)),
@@ -101,7 +101,47 @@ fn team_key(key: &StaticKey<'_>) -> Option<TeamKey> {
 
 /// Not defined, or defined empty (`PS_SECRET=`): either way the service has no value.
 fn undefined(env: &Env, var: &str) -> bool {
-    env.get(var).is_none_or(str::is_empty)
+    env.get(var).is_none_or(|v| v.trim().is_empty())
+}
+
+/// The variables a shared key reads.
+fn read_vars(key: &TeamKey) -> Vec<&str> {
+    let mut vars: Vec<&str> = match &key.material {
+        Material::Hmac(v) => vec![v.as_str()],
+        Material::Public(members) => members.iter().map(|(_, v)| v.as_str()).collect(),
+    };
+    if let Kid::Env(v) = &key.kid {
+        vars.push(v);
+    }
+    vars
+}
+
+/// A variable set blank in the process environment overrides whatever `init` writes to
+/// `.env` (for `mint` and for a service started from this shell): stop before writing.
+fn refuse_blank_in_environment(key: &TeamKey) -> Result<()> {
+    let Some(var) = read_vars(key)
+        .into_iter()
+        .find(|v| std::env::var_os(v).is_some_and(|x| x.to_string_lossy().trim().is_empty()))
+    else {
+        return Ok(());
+    };
+    Err(Error::usage(
+        format!("{var} is set but blank in the environment, and the environment wins over .env"),
+        format!(
+            "unset it (`unset {var}`) and run `pskeys init` again; init then writes its value to .env"
+        ),
+    ))
+}
+
+/// `crv: !env VAR` is written with the pair's curve, like the other public members.
+fn with_crv(
+    key: &StaticKey<'_>,
+    mut members: Vec<(&'static str, String)>,
+) -> Vec<(&'static str, String)> {
+    if let Some(var) = env_name(key, "crv") {
+        members.push(("crv", var.to_string()));
+    }
+    members
 }
 
 fn members(key: &StaticKey<'_>, names: &[&'static str]) -> Option<Vec<(&'static str, String)>> {
@@ -166,6 +206,9 @@ pub(super) fn adoption(req: &Request, inputs: &Inputs) -> Result<Option<Adoption
         });
     }
     check_curve(chosen, inputs)?;
+    for key in &keys {
+        refuse_blank_in_environment(key)?;
+    }
     let mut generate: Vec<(String, Alg)> = Vec::new();
     for key in &keys {
         if let Material::Hmac(var) = &key.material
@@ -205,8 +248,11 @@ fn check_curve(chosen: &TeamKey, inputs: &Inputs) -> Result<()> {
             column: None,
         },
         message: format!(
-            "key `{}` is {} (curve {curve}) but its crv is `{crv}`: no key pair can match both",
-            chosen.kid_text().unwrap_or("from the environment"),
+            "{} is {} (curve {curve}) but its crv is `{crv}`: no key pair can match both",
+            chosen.kid_text().map_or_else(
+                || "the key with an `!env` kid".to_string(),
+                |k| format!("key `{k}`")
+            ),
             chosen.alg
         ),
         hint: Some(

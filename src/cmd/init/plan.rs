@@ -199,8 +199,11 @@ fn refuse_foreign_signing_keys(inputs: &Inputs) -> Result<()> {
         .iter()
         .filter(|k| k.kty.is_some_and(|t| t != crate::keys::Kty::Oct))
         .map(|k| {
-            let kid = k.kid.as_deref().unwrap_or("kid from the environment");
-            format!("`{kid}` ({})", k.alg.map_or("?", |a| a.as_str()))
+            let alg = k.alg.map_or("?", |a| a.as_str());
+            match k.kid.as_deref() {
+                Some(kid) => format!("`{kid}` ({alg})"),
+                None => format!("a key with an `!env` kid ({alg})"),
+            }
         })
         .collect();
     let Some(first) = keys.first() else {

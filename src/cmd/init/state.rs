@@ -231,9 +231,24 @@ fn read_private_key(path: &std::path::Path) -> Result<crate::plan::Secret> {
             .read_to_string(&mut text)
             .map_err(|e| Error::io("read", std::path::Path::new("<stdin>"), e))
     } else {
+        // Only a regular file: a FIFO or a device would block or never end.
+        let meta = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?;
+        if !meta.is_file() {
+            return Err(Error::usage(
+                format!("--private-key {shown}: not a regular file"),
+                "pass a file that holds the key, or pipe it to `--private-key -`".to_string(),
+            ));
+        }
         std::fs::File::open(path)
             .and_then(|f| f.take(LIMIT + 1).read_to_string(&mut text))
-            .map_err(|e| Error::io("read", path, e))
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData => Error::usage(
+                    format!("--private-key {shown}: not text, not a private key"),
+                    "pass the file that holds only the key (a PEM, a JWK or a .env line)"
+                        .to_string(),
+                ),
+                _ => Error::io("read", path, e),
+            })
     }?;
     if read as u64 > LIMIT {
         return Err(Error::usage(
