@@ -435,6 +435,15 @@ fn discovery_order() {
         .success();
     assert!(q.read("elsewhere.yaml").contains("client_auth:"));
     assert_eq!(q.read("powersync/service.yaml"), "port: 1\n");
+    // A variable naming a missing file creates it, and says so.
+    Project::new()
+        .cmd(&["init"])
+        .env("POWERSYNC_CONFIG_PATH", "typo.yaml")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "POWERSYNC_CONFIG_PATH names it and it did not exist",
+        ));
 }
 
 #[test]

@@ -88,10 +88,13 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     let cfg = show(&inputs.config.path);
     let changes = changes(planned).join("; ");
     if inputs.created {
-        let why = if inputs.found == Found::Missing {
-            " (no config found here)"
-        } else {
-            ""
+        let why = match inputs.found {
+            Found::Missing => " (no config found here)",
+            // A typo in a variable should not go unnoticed as a second setup.
+            Found::EnvVar => {
+                " (POWERSYNC_CONFIG_PATH names it and it did not exist: check the variable if you meant an existing config)"
+            }
+            _ => "",
         };
         eprintln!("created `{cfg}` from the built-in template{why}: {changes}");
         if inputs.found == Found::Missing
