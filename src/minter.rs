@@ -81,7 +81,7 @@ pub enum MintError {
     #[error(transparent)]
     Refused(#[from] Refused),
     /// No kid given and `PSKEYS_KID` unset.
-    #[error("no signing key: {KID_VAR} is set neither in .env nor in the environment")]
+    #[error("no signing key: {KID_VAR} is blank or set neither in .env nor in the environment")]
     NoSigningKey,
     /// The config has no key with this kid.
     #[error(

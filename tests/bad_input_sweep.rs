@@ -54,6 +54,8 @@ enum Damage {
     Insert(f64, &'static str),
     /// Add a line to `.env` (created if missing).
     EnvLine(&'static str),
+    /// Set a variable to this in the process environment (CI: secrets only there).
+    Environment(&'static str, &'static str),
 }
 
 fn damage() -> impl Strategy<Value = Damage> {
@@ -78,6 +80,17 @@ fn damage() -> impl Strategy<Value = Damage> {
         (0.0..1.0f64).prop_map(Damage::Truncate),
         (0.0..1.0f64, snippets).prop_map(|(f, s)| Damage::Insert(f, s)),
         lines.prop_map(Damage::EnvLine),
+        (
+            prop::sample::select(vec![
+                "PS_SECRET",
+                "PS_KID",
+                "PS_JWK_N",
+                "PS_JWK_KID",
+                "PSKEYS_KID"
+            ]),
+            prop::sample::select(vec!["", "  ", "x", "team"]),
+        )
+            .prop_map(|(k, v)| Damage::Environment(k, v)),
     ]
 }
 
@@ -153,7 +166,12 @@ proptest! {
             Damage::EnvLine(l) => {
                 p.write(".env", format!("{l}\n"));
             }
+            Damage::Environment(..) => {}
         }
+        let environment: Vec<(&str, &str)> = match damage {
+            Damage::Environment(k, v) => vec![(k, v)],
+            _ => Vec::new(),
+        };
         p.write("powersync.yaml", &text);
         let mut args: Vec<&str> = vec!["init"];
         args.extend(flags.iter().flat_map(|f| f.iter().copied()));
@@ -169,7 +187,7 @@ proptest! {
             args.extend(["--private-key", "team.key"]);
         }
         let before = p.snapshot_files();
-        let out = p.run(&args);
+        let out = p.cmd(&args).envs(environment.iter().copied()).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         // A PEM body (hints may name the `-----BEGIN PRIVATE KEY-----` form itself).
@@ -184,9 +202,14 @@ proptest! {
             // or every token, for a reason init leaves to the team (the shared audience).
             Some(0)
                 if !stderr.contains("the service would still refuse")
-                    && !stderr.contains("every token fails") =>
+                    && !stderr.contains("every token fails")
+                    && !stderr.contains("and the environment wins") =>
             {
-                let mint = p.run(&["mint", "--sub", "u"]);
+                let mint = p
+                    .cmd(&["mint", "--sub", "u"])
+                    .envs(environment.iter().copied())
+                    .output()
+                    .unwrap();
                 prop_assert!(
                     mint.status.success(),
                     "init {args:?} succeeded on\n{text}\nbut mint failed: {}",

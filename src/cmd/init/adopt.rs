@@ -119,8 +119,14 @@ fn read_vars(key: &TeamKey) -> Vec<&str> {
 /// A variable set blank in the process environment overrides whatever `init` writes to
 /// `.env` (for `mint` and for a service started from this shell): stop before writing.
 fn refuse_blank_in_environment(key: &TeamKey) -> Result<()> {
-    let Some(var) = read_vars(key)
-        .into_iter()
+    refuse_blank(&read_vars(key))
+}
+
+/// [`refuse_blank_in_environment`] for these variables (pskeys' own, too).
+pub(super) fn refuse_blank(vars: &[&str]) -> Result<()> {
+    let Some(var) = vars
+        .iter()
+        .copied()
         .find(|v| std::env::var_os(v).is_some_and(|x| x.to_string_lossy().trim().is_empty()))
     else {
         return Ok(());

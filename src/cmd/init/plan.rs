@@ -47,6 +47,7 @@ pub(super) struct Planned {
 
 /// Decides everything `init` will write.
 pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
+    super::adopt::refuse_blank(&[KID_VAR, ALG_VAR, PRIVATE_KEY_VAR])?;
     let action = decide_key(req, inputs)?;
     let mut env = inputs.env.clone();
     let mut patch = Patch::default();

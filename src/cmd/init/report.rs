@@ -272,6 +272,7 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
     out.extend(env_file_warnings(&planned.final_env.path));
     out.extend(service_refusal(&planned.final_config, &planned.final_env));
     out.extend(tokens_fail(&planned.final_config, &planned.final_env));
+    out.extend(shadowed(planned));
     out.extend(undefined_vars(&planned.final_config, &planned.final_env));
     out
 }
@@ -321,6 +322,28 @@ fn env_file_warnings(env_file: &Path) -> Vec<String> {
         GitStatus::Ignored | GitStatus::NoRepo => {}
     }
     out
+}
+
+/// Variables init wrote to `.env` that this shell's environment sets to something else:
+/// `mint` (and a service started from here) read the environment's value.
+fn shadowed(planned: &Planned) -> Option<String> {
+    let names: Vec<&str> = planned
+        .env_vars
+        .iter()
+        .filter(|v| {
+            std::env::var_os(v.as_str()).is_some_and(|x| {
+                Some(x.to_string_lossy().as_ref()) != planned.final_env.get(v.as_str())
+            })
+        })
+        .map(String::as_str)
+        .collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "this shell's environment sets {} to other values than init wrote to `{}`, and the environment wins: unset them (or start a new shell) before `pskeys mint`",
+            names.join(", "),
+            show(&planned.final_env.path)
+        )
+    })
 }
 
 /// After the change: a config the service loads but whose audience fails every token (a
