@@ -57,23 +57,44 @@ pub fn run(args: ExportArgs) -> Result<()> {
         .into_iter()
         .filter_map(|n| env.get(&n).map(|v| (n.clone(), v.to_string())))
         .collect();
-    if format == ExportFormat::Docker
-        && let Some((name, _)) = pairs
-            .iter()
-            .find(|(k, v)| v.contains(['\n', '\r']) && k != PRIVATE_KEY_VAR)
-    {
-        // `--env-file` has no multi-line values; `\n` would reach the service literally.
-        // (mint reads PSKEYS_PRIVATE_KEY with `\n` escapes, so that one travels.)
-        return Err(Error::usage(
-            format!(
-                "{name} has several lines (or a carriage return), which `docker run --env-file` cannot carry"
-            ),
-            format!(
-                "pass it with `docker run -e {name}` (docker copies it from the environment), or use --format dotenv for a compose file's `env_file` (quoted multi-line values)"
-            ),
-        ));
-    }
+    carriable(format, &pairs)?;
     match format {
+        ExportFormat::Dotenv => lines(&pairs, |k, v| format!("{k}={}", encode_value(v))),
+        ExportFormat::Shell => lines(&pairs, |k, v| format!("export {k}={}", shell_quote(v))),
+        ExportFormat::Docker => lines(&pairs, |k, v| format!("{k}={}", v.replace('\n', "\\n"))),
+        ExportFormat::Json => {
+            let map: Map<String, Value> = pairs
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            outln!("{}", serde_json::to_string_pretty(&map).unwrap_or_default());
+        }
+        ExportFormat::Github => github(&pairs)?,
+    }
+    Ok(())
+}
+
+/// Stops at a value the format cannot carry so its reader gets it back unchanged, naming
+/// the variable, never the value.
+fn carriable(format: ExportFormat, pairs: &[(String, String)]) -> Result<()> {
+    match format {
+        ExportFormat::Docker => {
+            // `--env-file` has no multi-line values; `\n` would reach the service literally.
+            // (mint reads PSKEYS_PRIVATE_KEY with `\n` escapes, so that one travels.)
+            if let Some((name, _)) = pairs
+                .iter()
+                .find(|(k, v)| v.contains(['\n', '\r']) && k != PRIVATE_KEY_VAR)
+            {
+                return Err(Error::usage(
+                    format!(
+                        "{name} has several lines (or a carriage return), which `docker run --env-file` cannot carry"
+                    ),
+                    format!(
+                        "pass it with `docker run -e {name}` (docker copies it from the environment), or use --format dotenv for a compose file's `env_file` (quoted multi-line values)"
+                    ),
+                ));
+            }
+        }
         ExportFormat::Dotenv => {
             // Only text every reader (dotenvy, node's dotenv, compose) reads back the same.
             if let Some((name, why)) = pairs
@@ -85,18 +106,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
                     "use --format json or shell for it, or change the value".to_string(),
                 ));
             }
-            lines(&pairs, |k, v| format!("{k}={}", encode_value(v)))
         }
-        ExportFormat::Shell => lines(&pairs, |k, v| format!("export {k}={}", shell_quote(v))),
-        ExportFormat::Docker => lines(&pairs, |k, v| format!("{k}={}", v.replace('\n', "\\n"))),
-        ExportFormat::Json => {
-            let map: Map<String, Value> = pairs
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
-            outln!("{}", serde_json::to_string_pretty(&map).unwrap_or_default());
-        }
-        ExportFormat::Github => github(&pairs)?,
+        ExportFormat::Shell | ExportFormat::Json | ExportFormat::Github => {}
     }
     Ok(())
 }

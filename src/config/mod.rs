@@ -155,6 +155,11 @@ impl StaticKey<'_> {
     pub fn field(&self, name: &str) -> Option<&Node> {
         self.node.get(name)
     }
+
+    /// An RSA, EC or OKP key: one whose private half signs elsewhere than in the config.
+    pub fn is_asymmetric(&self) -> bool {
+        self.kty.is_some_and(|t| t != crate::keys::Kty::Oct)
+    }
 }
 
 fn text_of(node: Option<&Node>) -> Option<String> {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as J};
 
 use crate::config::node::{EnvProblem, Node, Value};
-use crate::config::{Config, Format};
+use crate::config::{Config, Format, StaticKey};
 use crate::env::Env;
 use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
 use crate::fsutil::{self, GitStatus};
@@ -1342,9 +1342,7 @@ fn no_signing_key(config: &Config, env: &Env) -> Option<(String, String)> {
         "nothing here names a signing key ({KID_VAR} is not set in .env or the environment): `pskeys mint` cannot sign for `{}` on this machine",
         config.path.display()
     );
-    let asymmetric = keys
-        .iter()
-        .any(|k| k.kty.is_some_and(|t| t != crate::keys::Kty::Oct));
+    let asymmetric = keys.iter().any(StaticKey::is_asymmetric);
     let fix = if asymmetric {
         "import the team's private key with `pskeys init --private-key FILE` (or set PSKEYS_PRIVATE_KEY, PSKEYS_KID and PSKEYS_ALG), or add this machine's own key with `pskeys init --rotate` (the shared config changes)"
     } else {

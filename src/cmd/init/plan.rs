@@ -198,7 +198,7 @@ fn refuse_foreign_signing_keys(inputs: &Inputs) -> Result<()> {
         .config
         .static_keys()
         .iter()
-        .filter(|k| k.kty.is_some_and(|t| t != crate::keys::Kty::Oct))
+        .filter(|k| k.is_asymmetric())
         .map(|k| {
             let alg = k.alg.map_or("?", |a| a.as_str());
             match k.kid.as_deref() {

@@ -88,49 +88,12 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     let cfg = show(&inputs.config.path);
     let changes = changes(planned).join("; ");
     if inputs.created {
-        let why = match inputs.found {
-            Found::Missing => " (no config found here)",
-            // A typo in a variable should not go unnoticed as a second setup.
-            Found::EnvVar => {
-                " (POWERSYNC_CONFIG_PATH names it and it did not exist: check the variable if you meant an existing config)"
-            }
-            _ => "",
-        };
-        eprintln!("created `{cfg}` from the built-in template{why}: {changes}");
-        if inputs.found == Found::Missing
-            && let Some(above) = crate::cmd::config_above()
-        {
-            eprintln!(
-                "note: `{0}` is in a parent folder, but outside a git repository pskeys looks only here; if this folder belongs to that project, delete what init made here and pass --config {0}",
-                above.display()
-            );
-        }
+        created(inputs, &cfg, &changes);
     } else if plan.config.is_some() {
         eprintln!("patched `{cfg}`: {changes}");
     }
     if let KeyAction::Adopt(a) = &planned.action {
-        let fresh: Vec<&str> = a.generate.iter().map(|(v, _)| v.as_str()).collect();
-        let mut secrets = if fresh.is_empty() {
-            String::new()
-        } else {
-            format!("; new secrets for {} on this machine", fresh.join(", "))
-        };
-        if let Some(pair) = &a.pair
-            && pair.vars.is_empty()
-        {
-            secrets.push_str("; its private key (from --private-key) in PSKEYS_PRIVATE_KEY");
-        } else if let Some(pair) = &a.pair {
-            let vars: Vec<&str> = pair.vars.iter().map(|(v, _)| v.as_str()).collect();
-            secrets.push_str(&format!(
-                "; a new {} key pair for this machine: {} and PSKEYS_PRIVATE_KEY",
-                a.alg,
-                vars.join(", ")
-            ));
-        }
-        eprintln!(
-            "signing with key `{}` ({}) of `{cfg}`; the config is unchanged{secrets}",
-            a.kid, a.alg
-        );
+        adopted(a, &cfg);
     }
     for extra in &plan.extra {
         eprintln!(
@@ -163,6 +126,54 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     } else if !plan.is_empty() {
         next_steps(matches!(planned.action, KeyAction::Nothing));
     }
+}
+
+/// The line for a config made from the template, and a note when one stands in a parent
+/// folder outside a repository.
+fn created(inputs: &Inputs, cfg: &str, changes: &str) {
+    let why = match inputs.found {
+        Found::Missing => " (no config found here)",
+        // A typo in a variable should not go unnoticed as a second setup.
+        Found::EnvVar => {
+            " (POWERSYNC_CONFIG_PATH names it and it did not exist: check the variable if you meant an existing config)"
+        }
+        _ => "",
+    };
+    eprintln!("created `{cfg}` from the built-in template{why}: {changes}");
+    if inputs.found == Found::Missing
+        && let Some(above) = crate::cmd::config_above()
+    {
+        eprintln!(
+            "note: `{0}` is in a parent folder, but outside a git repository pskeys looks only here; if this folder belongs to that project, delete what init made here and pass --config {0}",
+            above.display()
+        );
+    }
+}
+
+/// The line for a shared key taken over on this machine.
+fn adopted(a: &super::adopt::Adoption, cfg: &str) {
+    let fresh: Vec<&str> = a.generate.iter().map(|(v, _)| v.as_str()).collect();
+    let mut secrets = if fresh.is_empty() {
+        String::new()
+    } else {
+        format!("; new secrets for {} on this machine", fresh.join(", "))
+    };
+    if let Some(pair) = &a.pair
+        && pair.vars.is_empty()
+    {
+        secrets.push_str("; its private key (from --private-key) in PSKEYS_PRIVATE_KEY");
+    } else if let Some(pair) = &a.pair {
+        let vars: Vec<&str> = pair.vars.iter().map(|(v, _)| v.as_str()).collect();
+        secrets.push_str(&format!(
+            "; a new {} key pair for this machine: {} and PSKEYS_PRIVATE_KEY",
+            a.alg,
+            vars.join(", ")
+        ));
+    }
+    eprintln!(
+        "signing with key `{}` ({}) of `{cfg}`; the config is unchanged{secrets}",
+        a.kid, a.alg
+    );
 }
 
 fn changes(planned: &Planned) -> Vec<String> {
