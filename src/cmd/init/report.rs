@@ -281,8 +281,9 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
         );
     }
     out.extend(env_file_warnings(&planned.final_env.path));
-    out.extend(service_refusal(&planned.final_config, &planned.final_env));
-    out.extend(tokens_fail(&planned.final_config, &planned.final_env));
+    let findings = rules::config_findings(&planned.final_config, &env_of(&planned.final_env));
+    out.extend(service_refusal(&planned.final_config, &findings));
+    out.extend(tokens_fail(&planned.final_config, &findings));
     out.extend(shadowed(planned));
     out.extend(undefined_vars(&planned.final_config, &planned.final_env));
     out
@@ -357,24 +358,28 @@ fn shadowed(planned: &Planned) -> Option<String> {
     })
 }
 
-/// After the change: a config the service loads but whose audience fails every token (a
-/// shared config `init` left alone).
-fn tokens_fail(config: &Config, env: &EnvFile) -> Option<String> {
-    let finding = rules::config_findings(config, &env_of(env))
-        .into_iter()
-        .find(|f| matches!(f.id, FindingId::AudienceMissing | FindingId::AudienceEmpty))?;
-    Some(format!(
-        "{}; `pskeys init --audience powersync-dev --audience powersync` adds them to `{}` (the shared config changes)",
-        finding.message,
-        show(&config.path)
-    ))
+/// After the change: a config the service loads but that fails every token of a key (or
+/// every token), for a reason `init` left alone (a shared config, a secret defined here).
+fn tokens_fail(config: &Config, findings: &[Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f.impact == crate::service::Impact::TokensFail && f.in_client_auth())
+        .map(|f| match f.id {
+            FindingId::AudienceMissing | FindingId::AudienceEmpty => format!(
+                "{}; `pskeys init --audience powersync-dev --audience powersync` adds them to `{}` (the shared config changes)",
+                f.message,
+                show(&config.path)
+            ),
+            _ => format!("{}; {}", f.message, f.fix),
+        })
+        .collect()
 }
 
 /// After the change: whether the service would still refuse to start with the config.
 /// Undefined variables are left to `doctor`: they may be defined where the service runs.
-fn service_refusal(config: &Config, env: &EnvFile) -> Option<String> {
-    let refusals: Vec<Finding> = rules::config_findings(config, &env_of(env))
-        .into_iter()
+fn service_refusal(config: &Config, findings: &[Finding]) -> Option<String> {
+    let refusals: Vec<&Finding> = findings
+        .iter()
         .filter(|f| f.refuses_config() && f.id != FindingId::EnvUndefined)
         .collect();
     let first = refusals.first()?;
