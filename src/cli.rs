@@ -316,10 +316,15 @@ pub struct MintArgs {
     /// Audience to put in `aud` (repeatable) [default: the config's audience list].
     #[arg(long = "aud", value_name = "AUD")]
     pub aud: Vec<String>,
-    /// Service URL to add to `aud`, where the Diagnostics app finds it
-    /// (e.g. http://localhost:8080).
+    /// Service URL to put first in `aud`, where the Diagnostics app and the test client
+    /// find it (e.g. http://localhost:8080).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// Print the Diagnostics app link that signs in with the token instead of the token;
+    /// the endpoint (--endpoint, else http://localhost:<the config's port>) goes into
+    /// `aud`. APP_URL is another copy of the app, e.g. a local one.
+    #[arg(long, value_name = "APP_URL", num_args = 0..=1, require_equals = true)]
+    pub diagnostics: Option<Option<String>>,
     /// Extra claim KEY=VALUE (repeatable); VALUE is parsed as JSON when it parses, else a string.
     #[arg(long = "claim", value_name = "KEY=VALUE", value_parser = parse_claim)]
     pub claims: Vec<Claim>,

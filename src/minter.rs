@@ -375,9 +375,40 @@ fn aud_into(buf: &mut Vec<u8>, audiences: &[String]) {
     }
 }
 
+/// Compact JSON whose bytes base64url-encode without `-` or `_` (see [`Base64Safe`]).
 fn json_into<T: serde::Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) {
     // Serialising strings, string lists and JSON values into a Vec cannot fail.
-    let _ = serde_json::to_writer(buf, value);
+    let mut ser = serde_json::Serializer::with_formatter(buf, Base64Safe);
+    let _ = value.serialize(&mut ser);
+}
+
+/// serde_json's compact format, except that string characters outside 7-bit ASCII, and
+/// `>`, `?`, `~` and DEL, are written as `\uXXXX` escapes (the same string to any JSON
+/// reader). The payload is then ASCII without the four bytes whose low six bits are 62 or
+/// 63, so its base64url has no `-` or `_`: the Diagnostics app reads a token's `aud` with
+/// the browser's `atob`, which refuses those two characters, and would not find the
+/// endpoint in a token with `"sub": "josé"` or `"q": "a?b"`.
+struct Base64Safe;
+
+impl serde_json::ser::Formatter for Base64Safe {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if c.is_ascii() && !matches!(c, '>' | '?' | '~' | '\x7f') {
+                continue;
+            }
+            writer.write_all(&fragment.as_bytes()[start..i])?;
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            start = i + c.len_utf8();
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
 }
 
 /// The index of the first key with `kid` (the one the service uses).
@@ -496,6 +527,25 @@ mod tests {
         let one = minter.mint(&spec.clone().audience("b"), NOW).unwrap();
         assert!(claims_text(&one.token).contains(r#""aud":"b","#));
         assert!(minter.mint(&spec.audience("c"), NOW).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any text in any claim: the payload's base64url has no `-` or `_` (what the
+        /// Diagnostics app's `atob` needs) and reads back as the same claims.
+        #[test]
+        fn payloads_are_atob_safe_and_read_back(sub in "\\PC{1,12}", value in ".{0,12}") {
+            let minter = hs256("[a]");
+            let spec = TokenSpec::new(sub.clone()).claim("x?~>", json!([value.clone(), {"k\u{7f}": 1}]));
+            let minted = minter.mint(&spec, NOW).unwrap();
+            let payload = minted.token.split('.').nth(1).unwrap();
+            proptest::prop_assert!(!payload.contains(['-', '_']), "{}", payload);
+            let claims: J = serde_json::from_str(&claims_text(&minted.token)).unwrap();
+            proptest::prop_assert_eq!(&claims["sub"], &J::String(sub));
+            proptest::prop_assert_eq!(&claims["x?~>"], &json!([value, {"k\u{7f}": 1}]));
+            proptest::prop_assert_eq!(minter.verify(&minted.token, NOW).outcome, Outcome::Accepted);
+        }
     }
 
     #[test]

@@ -75,12 +75,89 @@ fn options_shape_the_claims() {
     let c = claims(&out);
     assert_eq!(
         c["aud"],
-        serde_json::json!(["powersync", "http://localhost:8080"])
+        serde_json::json!(["http://localhost:8080", "powersync"])
     );
     assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 900);
     assert_eq!(c["role"], "admin");
     assert_eq!(c["n"], 3);
     assert_eq!(c["parameters"], serde_json::json!({"team": "a"}));
+}
+
+/// The token inside a Diagnostics app link.
+fn linked_token(link: &str) -> &str {
+    link.trim().split_once("/?token=").unwrap().1
+}
+
+#[test]
+fn diagnostics_prints_the_link_with_the_endpoint_first_in_aud() {
+    let p = setup();
+    let out = p.ok(&["mint", "--sub", "josé?", "--diagnostics"]);
+    assert_eq!(out.lines().count(), 1);
+    assert!(out.starts_with("https://diagnostics-app.powersync.com/?token="));
+    let token = linked_token(&out);
+    // The app reads the payload with `atob`, which refuses base64url's `-` and `_`.
+    assert!(!token.split('.').nth(1).unwrap().contains(['-', '_']));
+    let c = claims(token);
+    assert_eq!(c["sub"], "josé?");
+    // The template's port (PS_PORT=8080 in .env), first: the app takes the first URL.
+    assert_eq!(
+        c["aud"],
+        serde_json::json!(["http://localhost:8080", "powersync-dev", "powersync"])
+    );
+    p.cmd(&["verify", token]).assert().success();
+
+    let out = p.ok(&["mint", "--sub", "u", "--diagnostics", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["endpoint"], "http://localhost:8080");
+    let url = v["diagnostics_url"].as_str().unwrap();
+    assert_eq!(linked_token(url), v["token"]);
+}
+
+#[test]
+fn diagnostics_follows_the_port_and_warns_about_plain_http_elsewhere() {
+    let p = setup();
+    let out = p
+        .cmd(&["mint", "--sub", "u", "--diagnostics"])
+        .env("PS_PORT", "9090")
+        .output()
+        .unwrap();
+    let c = claims(linked_token(std::str::from_utf8(&out.stdout).unwrap()));
+    assert_eq!(c["aud"][0], "http://localhost:9090");
+
+    p.cmd(&[
+        "mint",
+        "--sub",
+        "u",
+        "--diagnostics",
+        "--endpoint",
+        "http://192.168.1.20:8080",
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::starts_with("http://localhost:8082/?token="))
+    .stderr(predicate::str::contains(
+        "docker run --pull always -p 8082:80 journeyapps/powersync-diagnostics-app",
+    ));
+
+    // A configured audience the app prefers (one on journeyapps.com) is named.
+    let q = Project::new();
+    q.ok(&["init", "--audience", "https://x.journeyapps.com"]);
+    q.cmd(&["mint", "--sub", "u", "--diagnostics"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "the app would connect to https://x.journeyapps.com",
+        ));
+
+    p.cmd(&["mint", "--sub", "u", "--diagnostics"])
+        .env("PS_PORT", "none")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("powersync.yaml"))
+        .stderr(predicate::str::contains("--endpoint http://HOST:PORT"));
+    p.cmd(&["mint", "--sub", "u", "--diagnostics=ftp://x"])
+        .assert()
+        .code(2);
 }
 
 #[test]

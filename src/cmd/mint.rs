@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::Project;
 use crate::cli::MintArgs;
 use crate::clock::{now, rfc3339};
-use crate::cmd::{open, show};
+use crate::cmd::{diagnostics, open, show};
 use crate::envfile::KID_VAR;
 use crate::error::{Error, Result};
 use crate::jws::Jws;
@@ -22,6 +22,7 @@ pub fn run(args: MintArgs) -> Result<()> {
         expires_in,
         aud,
         endpoint,
+        diagnostics,
         claims,
         parameters,
         json,
@@ -32,17 +33,19 @@ pub fn run(args: MintArgs) -> Result<()> {
             "pass the user id, e.g. --sub user-1".to_string(),
         ));
     }
-    if let Some(url) = &endpoint
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        return Err(Error::usage(
-            format!("--endpoint `{url}` is not an http(s) URL"),
-            "e.g. --endpoint http://localhost:8080".to_string(),
-        ));
+    if let Some(url) = &endpoint {
+        diagnostics::check_endpoint(url)?;
+    }
+    if let Some(Some(app)) = &diagnostics {
+        check_app(app)?;
     }
 
     let project = open(&files)?;
     let minter = prepare(&project, kid.as_deref())?;
+    let endpoint = match (endpoint, &diagnostics) {
+        (None, Some(_)) => Some(diagnostics::local_endpoint(&project)?),
+        (endpoint, _) => endpoint,
+    };
     let mut spec = TokenSpec::new(sub).lifetime(expires_in);
     spec.audiences = if aud.is_empty() {
         minter.audiences().to_vec()
@@ -55,12 +58,11 @@ pub fn run(args: MintArgs) -> Result<()> {
     if let Some(p) = parameters {
         spec.claims.insert("parameters".into(), p);
     }
-    // The endpoint goes into `aud` next to a configured audience, where the Diagnostics
-    // app looks for it.
-    if let Some(url) = endpoint
-        && !spec.audiences.contains(&url)
-    {
-        spec.audiences.push(url);
+    // The endpoint goes first into `aud`, next to a configured audience, where the
+    // Diagnostics app and the test client look for it.
+    if let Some(url) = &endpoint {
+        spec.audiences.retain(|a| a != url);
+        spec.audiences.insert(0, url.clone());
     }
     let issued = now();
     let minted = minter.mint(&spec, issued)?;
@@ -70,8 +72,28 @@ pub fn run(args: MintArgs) -> Result<()> {
     if let Outcome::Rejected(r) = report.outcome {
         return Err(Error::Rejected(r));
     }
-    print(&minted, spec.lifetime, json);
+    let link = match (&diagnostics, &endpoint) {
+        (Some(app), Some(endpoint)) => {
+            let link = diagnostics::link(&minted.token, endpoint, app.as_deref());
+            for w in &link.warnings {
+                eprintln!("warning: {w}");
+            }
+            Some((endpoint.as_str(), link.url))
+        }
+        _ => None,
+    };
+    print(&minted, spec.lifetime, link, json);
     Ok(())
+}
+
+/// Checks `--diagnostics=APP_URL`.
+fn check_app(app: &str) -> Result<()> {
+    diagnostics::check_endpoint(app).map_err(|_| {
+        Error::usage(
+            format!("--diagnostics=`{app}` is not an http(s) URL"),
+            format!("e.g. --diagnostics={}", diagnostics::LOCAL_APP),
+        )
+    })
 }
 
 /// The minter for the project's key, with its warnings printed.
@@ -97,18 +119,25 @@ fn prepare(project: &Project, kid: Option<&str>) -> Result<Minter> {
     Ok(minter)
 }
 
-/// The token alone on stdout, or with its header, claims and expiry as JSON.
-fn print(minted: &Minted, lifetime: u64, json: bool) {
+/// The token (or the Diagnostics link) alone on stdout, or with its header, claims and
+/// expiry as JSON.
+fn print(minted: &Minted, lifetime: u64, link: Option<(&str, String)>, json: bool) {
     if json {
         let jws = Jws::parse(&minted.token).ok();
-        let out = json!({
+        let mut out = json!({
             "token": minted.token,
             "header": jws.as_ref().map_or(Value::Null, |j| Value::Object(j.header.clone())),
             "claims": jws.as_ref().map_or(Value::Null, |j| Value::Object(j.claims.clone())),
             "expires_at": rfc3339(minted.expires_at),
             "expires_in": lifetime,
         });
+        if let Some((endpoint, url)) = link {
+            out["endpoint"] = endpoint.into();
+            out["diagnostics_url"] = url.into();
+        }
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else if let Some((_, url)) = link {
+        outln!("{url}");
     } else {
         outln!("{}", minted.token);
     }

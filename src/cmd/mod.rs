@@ -12,6 +12,7 @@ macro_rules! out {
 }
 
 pub mod decode;
+pub mod diagnostics;
 pub mod doctor;
 pub mod export;
 pub(crate) mod hints;

@@ -241,11 +241,13 @@ fn start_steps(config: &std::path::Path) {
     );
     eprintln!("     PS_DATA_SOURCE_URI and PS_MONGO_URI at host.docker.internal and add");
     eprintln!("     --add-host=host.docker.internal:host-gateway -p 8080:8080)");
-    eprintln!("  2. TOKEN=$(pskeys mint --sub user-1 --endpoint http://localhost:8080)");
     eprintln!(
-        "  3. paste the token into the Diagnostics app (https://diagnostics-app.powersync.com) or return it"
+        "  2. pskeys mint --sub user-1 --diagnostics   # a link that signs the Diagnostics app in"
     );
-    eprintln!("     from fetchCredentials with endpoint http://localhost:8080");
+    eprintln!(
+        "  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials, with"
+    );
+    eprintln!("     endpoint http://localhost:8080");
 }
 
 fn next_steps(no_dev_key: bool) {
@@ -263,13 +265,10 @@ fn next_steps(no_dev_key: bool) {
     eprintln!(
         "  1. restart the PowerSync Service so it loads the new key (it reads keys at startup)"
     );
-    eprintln!("  2. TOKEN=$(pskeys mint --sub user-1)");
     eprintln!(
-        "  3. paste the token into the Diagnostics app (https://diagnostics-app.powersync.com) or return it"
+        "  2. pskeys mint --sub user-1 --diagnostics   # a link that signs the Diagnostics app in"
     );
-    eprintln!(
-        "     from fetchCredentials with endpoint http://localhost:8080 (add --endpoint to put it in the token)"
-    );
+    eprintln!("  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials()");
 }
 
 fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
