@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::Project;
+use common::{Project, docker_env_file, github_env_file};
 use predicates::prelude::*;
 
 fn setup() -> (Project, BTreeMap<String, String>) {
@@ -18,38 +18,6 @@ fn setup() -> (Project, BTreeMap<String, String>) {
         .map(Result::unwrap)
         .collect();
     (p, values)
-}
-
-/// `docker run --env-file`: `KEY=VALUE` taken literally; blank and `#` lines skipped.
-fn docker_env_file(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (k, v) = l.split_once('=').unwrap();
-            (k.to_string(), v.to_string())
-        })
-        .collect()
-}
-
-/// GitHub Actions' env file: `NAME=value`, or `NAME<<DELIMITER`, lines, `DELIMITER`.
-fn github_env_file(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((name, delimiter)) = line.split_once("<<") {
-            let mut value = Vec::new();
-            for l in lines.by_ref() {
-                if l == delimiter {
-                    break;
-                }
-                value.push(l);
-            }
-            out.insert(name.to_string(), value.join("\n"));
-        } else if let Some((k, v)) = line.split_once('=') {
-            out.insert(k.to_string(), v.to_string());
-        }
-    }
-    out
 }
 
 /// `mint` with these variables in the environment and no `.env` at all.

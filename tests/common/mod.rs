@@ -1,6 +1,7 @@
 //! A small fluent harness: a temp project folder, files in it, and the real binary.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -207,4 +208,42 @@ pub fn node_config_check(configs: &[(PathBuf, PathBuf)]) -> Vec<serde_json::Valu
         String::from_utf8_lossy(&out.stderr)
     );
     verdicts
+}
+
+/// `docker run --env-file` (docker's `parseKeyValueFile`): lines split at LF (a CR before
+/// it dropped), leading white space trimmed, blank and `#` lines skipped, `KEY=VALUE` taken
+/// literally.
+pub fn docker_env_file(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .map(|l| l.trim_start())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// GitHub Actions' env file, as the runner's `SetEnvFileCommand` reads it on Linux: lines
+/// split at LF only; `NAME=value`, or `NAME<<DELIMITER`, the value's lines, `DELIMITER`
+/// (whichever of `=` and `<<` comes first); the value is the text between, exactly.
+pub fn github_env_file(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.strip_suffix('\n').unwrap_or(text).split('\n');
+    while let Some(line) = lines.next() {
+        let eq = line.find('=');
+        let heredoc = line.find("<<");
+        match (eq, heredoc) {
+            (Some(e), h) if h.is_none_or(|h| e < h) => {
+                out.insert(line[..e].to_string(), line[e + 1..].to_string());
+            }
+            (_, Some(h)) => {
+                let delimiter = &line[h + 2..];
+                let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+                out.insert(line[..h].to_string(), value.join("\n"));
+            }
+            _ => assert!(line.is_empty(), "the runner refuses the line {line:?}"),
+        }
+    }
+    out
 }
