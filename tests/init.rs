@@ -638,3 +638,53 @@ fn the_official_cli_layout_uses_the_env_file_its_docker_setup_reads() {
     q.ok(&["init"]);
     assert!(q.path(".env").exists());
 }
+
+#[test]
+fn syntax_errors_name_the_line_and_a_fix_and_change_nothing() {
+    let cases: [(&str, &str, &str); 6] = [
+        (
+            "storage: {type: mongodb}\nclient_auth:\n  audience: [a, b\n",
+            "line 3, column 18: this is not valid YAML (at the end of the file)",
+            "close the `[` list with `]`",
+        ),
+        (
+            "storage:\n\ttype: mongodb\n",
+            "line 2, column 2",
+            "indent with spaces",
+        ),
+        (
+            "storage:\n  type: mongodb\n type: x\n",
+            "line 3",
+            "indent this line like its siblings above",
+        ),
+        (
+            "storage: {type: mongodb}\nport: 1\nport: 2\n",
+            "line 3, column 1: this is not valid YAML: duplicate key `port`",
+            "keep one of the two entries",
+        ),
+        (
+            "storage: {type: mongodb}\nx: 'open\n",
+            "line 2",
+            "close the quote",
+        ),
+        (
+            "storage: {type: mongodb}\nx: a: b\n",
+            "line 2, column 5",
+            "quote a value that holds `: `",
+        ),
+    ];
+    for (text, at, fix) in cases {
+        let p = Project::new();
+        p.write("powersync.yaml", text);
+        let before = p.snapshot_files();
+        p.cmd(&["init"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("`powersync.yaml` {at}")))
+            .stderr(predicate::str::contains(fix))
+            .stderr(predicate::str::contains(
+                "the service refuses to start on it too",
+            ));
+        assert_eq!(p.snapshot_files(), before, "{text}");
+    }
+}

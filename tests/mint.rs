@@ -454,11 +454,31 @@ fn outside_a_repository_a_config_above_is_named_not_used() {
         .stderr(predicate::str::contains(
             "`../powersync.yaml` is in a parent folder",
         ));
+    // A dry run says it too, in --json's warnings as well, before anything is made.
+    p.cmd(&["init", "--dry-run"])
+        .current_dir(p.path("sub"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: `../powersync.yaml` is in a parent folder",
+        ));
+    let out = p
+        .cmd(&["init", "--dry-run", "--json"])
+        .current_dir(p.path("sub"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("`../powersync.yaml` is in a parent folder")
+    );
     p.cmd(&["init"])
         .current_dir(p.path("sub"))
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            "note: `../powersync.yaml` is in a parent folder",
+            "warning: `../powersync.yaml` is in a parent folder",
         ));
 }

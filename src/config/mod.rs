@@ -181,18 +181,23 @@ impl Config {
         let format = Format::of(path);
         let root = match format {
             Format::Yaml => node::parse_yaml(&text).map_err(|e| {
+                let (line, column, end) = within(&text, &e);
                 Error::config(
-                    Location::at(path, e.line, e.column),
-                    format!("this is not valid YAML: {}", e.message),
-                    "fix the YAML syntax (the service would refuse to start too)".to_string(),
+                    Location::at(path, line, column),
+                    format!("this is not valid YAML{end}: {}", e.message),
+                    format!(
+                        "{} (the service refuses to start on it too)",
+                        yaml_fix(&e.message)
+                    ),
                 )
             })?,
             Format::Json => {
                 node::parse_json(&text)
                     .map_err(|e| {
+                        let (line, column, end) = within(&text, &e);
                         Error::config(
-                            Location::at(path, e.line, e.column),
-                            format!("this is not valid JSON: {}", e.message),
+                            Location::at(path, line, column),
+                            format!("this is not valid JSON{end}: {}", e.message),
                             "fix the JSON syntax".to_string(),
                         )
                     })?
@@ -395,6 +400,69 @@ impl Config {
             ),
         }
     }
+}
+
+/// A parse error's position inside the file: an error at the end of the text (an
+/// unclosed `[`, `{` or quote) is on the last line rather than one past it.
+fn within(text: &str, e: &node::ParseError) -> (usize, usize, &'static str) {
+    let lines = text.lines().count().max(1);
+    if e.line <= lines {
+        return (e.line, e.column, "");
+    }
+    let last = text.lines().last().unwrap_or_default();
+    (lines, last.chars().count() + 1, " (at the end of the file)")
+}
+
+/// What to do about a YAML syntax error, from the parser's message.
+fn yaml_fix(message: &str) -> &'static str {
+    const FIXES: [(&[&str], &str); 11] = [
+        (
+            &["tabs disallowed"],
+            "indent with spaces: YAML does not allow tabs in indentation",
+        ),
+        (
+            &["flow sequence"],
+            "close the `[` list with `]`, and separate its items with `,`",
+        ),
+        (
+            &["flow mapping"],
+            "close the `{` mapping with `}`, and separate its entries with `,`",
+        ),
+        (
+            &["misplaced bracket"],
+            "remove the extra `]` or `}`, or open it where it belongs",
+        ),
+        (&["end of stream"], "close the quote this value opens"),
+        (
+            &["unknown escape"],
+            "in double quotes write a backslash as `\\\\`, or use single quotes",
+        ),
+        (
+            &["mapping values are not allowed"],
+            "quote a value that holds `: ` (e.g. 'a: b'), or give the key its own line",
+        ),
+        (
+            &[
+                "did not find expected key",
+                "expected '-' indicator",
+                "simple key expect",
+            ],
+            "indent this line like its siblings above (the same number of spaces)",
+        ),
+        (&["duplicate key"], "keep one of the two entries"),
+        (
+            &["unknown anchor"],
+            "define the anchor (`&name`) before the alias (`*name`) that uses it",
+        ),
+        (
+            &["unexpected character"],
+            "quote the value: YAML reserves this character at its start",
+        ),
+    ];
+    FIXES
+        .iter()
+        .find(|(needles, _)| needles.iter().any(|n| message.contains(n)))
+        .map_or("fix the YAML syntax", |(_, fix)| fix)
 }
 
 /// Quotes a string for YAML with single quotes (safe for any content but line breaks).

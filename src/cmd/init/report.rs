@@ -7,7 +7,6 @@ use serde_json::{Value as J, json};
 
 use crate::cmd::{env_of, show};
 use crate::config::{Config, Field, Found};
-use crate::envfile::EnvFile;
 use crate::fsutil::{self, GitStatus};
 use crate::keys::Alg;
 use crate::service::rules::{self, Finding, FindingId};
@@ -61,7 +60,7 @@ fn summary(req: &Request, inputs: &Inputs, planned: &Planned, warnings: &[String
 
 /// Prints the dry run: the diffs (or the JSON summary); nothing is written.
 pub(super) fn dry_run(req: &Request, inputs: &Inputs, planned: &Planned) {
-    let warnings = warnings(req, planned);
+    let warnings = warnings(req, inputs, planned);
     if req.json {
         let out = summary(req, inputs, planned, &warnings);
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -74,11 +73,14 @@ pub(super) fn dry_run(req: &Request, inputs: &Inputs, planned: &Planned) {
         out!("{diff}");
         eprintln!("pskeys: dry run, nothing written");
     }
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// Prints what was written.
 pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
-    let warnings = warnings(req, planned);
+    let warnings = warnings(req, inputs, planned);
     if req.json {
         let out = summary(req, inputs, planned, &warnings);
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -128,8 +130,7 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     }
 }
 
-/// The line for a config made from the template, and a note when one stands in a parent
-/// folder outside a repository.
+/// The line for a config made from the template.
 fn created(inputs: &Inputs, cfg: &str, changes: &str) {
     let why = match inputs.found {
         Found::Missing => " (no config found here)",
@@ -140,14 +141,19 @@ fn created(inputs: &Inputs, cfg: &str, changes: &str) {
         _ => "",
     };
     eprintln!("created `{cfg}` from the built-in template{why}: {changes}");
-    if inputs.found == Found::Missing
-        && let Some(above) = crate::cmd::config_above()
-    {
-        eprintln!(
-            "note: `{0}` is in a parent folder, but outside a git repository pskeys looks only here; if this folder belongs to that project, delete what init made here and pass --config {0}",
-            above.display()
-        );
+}
+
+/// A config in a parent folder outside a repository, when init makes one here.
+fn config_above(inputs: &Inputs) -> Option<String> {
+    if !(inputs.created && inputs.found == Found::Missing) {
+        return None;
     }
+    crate::cmd::config_above().map(|above| {
+        format!(
+            "`{0}` is in a parent folder, but outside a git repository pskeys looks only here; if this folder belongs to that project, delete what init made here and pass --config {0}",
+            above.display()
+        )
+    })
 }
 
 /// The line for a shared key taken over on this machine.
@@ -271,8 +277,8 @@ fn next_steps(no_dev_key: bool) {
     eprintln!("  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials()");
 }
 
-fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
-    let mut out = Vec::new();
+fn warnings(req: &Request, inputs: &Inputs, planned: &Planned) -> Vec<String> {
+    let mut out: Vec<String> = config_above(inputs).into_iter().collect();
     if req.inline && matches!(planned.action, KeyAction::New { .. }) {
         out.push(
             "the HMAC secret is written into the config itself (--inline): do not commit that file"
@@ -284,15 +290,15 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
     out.extend(service_refusal(&planned.final_config, &findings));
     out.extend(tokens_fail(&planned.final_config, &findings));
     out.extend(shadowed(planned));
-    out.extend(undefined_vars(&planned.final_config, &planned.final_env));
+    out.extend(undefined_vars(&findings));
     out
 }
 
 /// Variables the config reads that nothing defines after the run, with where: the service
 /// does not start without them.
-fn undefined_vars(config: &Config, env: &EnvFile) -> Vec<String> {
-    rules::config_findings(config, &env_of(env))
-        .into_iter()
+fn undefined_vars(findings: &[Finding]) -> Vec<String> {
+    findings
+        .iter()
         .filter(|f| f.id == FindingId::EnvUndefined)
         .map(|f| {
             let at = match f.line {
