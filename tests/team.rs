@@ -405,3 +405,118 @@ fn private_key_takes_the_env_line_and_never_echoes_a_key_given_inline() {
         std::fs::remove_file(mate.path(".env")).unwrap();
     }
 }
+
+/// A value of the first developer's `.env`.
+fn value_of(p: &Project, var: &str) -> String {
+    dotenvy::from_read_iter(p.read(".env").as_bytes())
+        .map(Result::unwrap)
+        .find(|(k, _)| k == var)
+        .unwrap()
+        .1
+}
+
+/// `mint` on `mate` signs a token `first`'s service (config and `.env`) accepts: they share
+/// the key.
+fn shares_the_key(first: &Project, mate: &Project) {
+    let token = mate.ok(&["mint", "--sub", "mate"]).trim().to_string();
+    first.cmd(&["verify", &token]).assert().success();
+    assert_eq!(
+        node_verify(mate, "powersync.yaml", None, &[token])[0]["ok"],
+        true
+    );
+}
+
+#[test]
+fn the_team_key_imports_into_public_in_env_and_hmac_configs() {
+    // Public members in .env: the import writes them (and the kid pskeys derives) from the
+    // private key, so a shared staging service's tokens work here too.
+    let (first, mate) = committed_and_cloned(&["init", "--alg", "ES256", "--public-in-env"]);
+    let shared = mate.read("powersync.yaml");
+    mate.write("team.key", value_of(&first, "PSKEYS_PRIVATE_KEY"));
+    mate.cmd(&["init", "--private-key", "team.key"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "its public members in PS_JWK_X, PS_JWK_Y, PS_JWK_KID",
+        ));
+    assert_eq!(mate.read("powersync.yaml"), shared);
+    for var in ["PS_JWK_X", "PS_JWK_Y", "PS_JWK_KID", "PSKEYS_KID"] {
+        assert_eq!(value_of(&mate, var), value_of(&first, var), "{var}");
+    }
+    shares_the_key(&first, &mate);
+
+    // HMAC: the `.env` line, the bare secret or an oct JWK.
+    let (first, mate) = committed_and_cloned(&["init"]);
+    let secret = value_of(&first, "PS_CLIENT_AUTH_KEY");
+    for form in [
+        format!("PS_CLIENT_AUTH_KEY={secret}\n"),
+        format!("{secret}\n"),
+        format!(r#"{{"kty":"oct","k":"{secret}"}}"#),
+    ] {
+        mate.write("team.key", &form);
+        mate.ok(&["init", "--private-key", "team.key"]);
+        assert_eq!(mate.read("powersync.yaml"), first.read("powersync.yaml"));
+        shares_the_key(&first, &mate);
+        std::fs::remove_file(mate.path(".env")).unwrap();
+    }
+    // A secret that is not this machine's, once it has one: refused, nothing written.
+    mate.ok(&["init"]);
+    mate.write("team.key", format!("{secret}\n"));
+    let files = mate.snapshot_files();
+    mate.cmd(&["init", "--private-key", "team.key"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("belongs to no HMAC key"));
+    assert_eq!(mate.snapshot_files(), files);
+}
+
+#[test]
+fn a_ci_job_with_the_team_key_in_its_environment_needs_no_flag() {
+    let (first, mate) = committed_and_cloned(&["init", "--alg", "ES256"]);
+    let shared = mate.read("powersync.yaml");
+    let pem = value_of(&first, "PSKEYS_PRIVATE_KEY");
+    let kid = value_of(&first, "PSKEYS_KID");
+    // All three secrets, as `pskeys export` gives them: set up already, the key stays
+    // in the environment.
+    mate.cmd(&["init"])
+        .env("PSKEYS_PRIVATE_KEY", &pem)
+        .env("PSKEYS_KID", &kid)
+        .env("PSKEYS_ALG", "ES256")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "signing with key `{kid}` (ES256) from the environment"
+        )));
+    assert!(!mate.read(".env").contains("PRIVATE KEY"));
+    std::fs::remove_file(mate.path(".env")).unwrap();
+    // The private key alone: its kid found in the config, written to .env; the key is not.
+    mate.cmd(&["init"])
+        .env("PSKEYS_PRIVATE_KEY", &pem)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "its private key stays in the environment",
+        ));
+    assert_eq!(value_of(&mate, "PSKEYS_KID"), kid);
+    assert!(!mate.read(".env").contains("PRIVATE"));
+    assert_eq!(mate.read("powersync.yaml"), shared);
+    let token = mate
+        .cmd(&["mint", "--sub", "ci"])
+        .env("PSKEYS_PRIVATE_KEY", &pem)
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap();
+    first.cmd(&["verify", token.trim()]).assert().success();
+    std::fs::remove_file(mate.path(".env")).unwrap();
+    // Another key in the environment: the refusal says it is the pair of none.
+    let other = Project::new();
+    other.ok(&["init", "--alg", "ES256"]);
+    mate.cmd(&["init"])
+        .env("PSKEYS_PRIVATE_KEY", value_of(&other, "PSKEYS_PRIVATE_KEY"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "PSKEYS_PRIVATE_KEY in the environment is the pair of none of them",
+        ));
+    assert!(!mate.path(".env").exists());
+}

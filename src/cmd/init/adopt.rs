@@ -5,7 +5,7 @@
 //! gets a pair generated here, its public members and private key written to `.env`.
 //! `init` signs with one of them; the config stays byte-identical.
 
-use crate::cmd::env_of;
+use crate::cmd::{env_of, show};
 use crate::config::StaticKey;
 use crate::config::node::Value;
 use crate::env::Env;
@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::keys::{self, Alg, Kty, PrivateKey};
 
 use super::request::Request;
-use super::state::Inputs;
+use super::state::{Imported, Inputs};
+use crate::envfile::KID_VAR;
+use crate::jws::decode_lenient;
 
 /// The shared keys this machine takes over.
 pub(super) struct Adoption {
@@ -28,6 +30,37 @@ pub(super) struct Adoption {
     /// The variable an HMAC key's `kid: !env VAR` reads, when nothing defines it yet: it
     /// gets `kid`.
     pub kid_var: Option<String>,
+    /// Where the team's key came from when it was given to init (`--private-key`,
+    /// `PSKEYS_PRIVATE_KEY in the environment`); None for a key made here.
+    pub imported: Option<&'static str>,
+    /// HMAC secrets given to init, with the variable each is written to.
+    pub given: Vec<(String, String)>,
+}
+
+impl Adoption {
+    /// Nothing taken over yet (a base for the fields that differ).
+    fn empty() -> Adoption {
+        Adoption {
+            kid: String::new(),
+            alg: Alg::HS256,
+            generate: Vec::new(),
+            pair: None,
+            kid_var: None,
+            imported: None,
+            given: Vec::new(),
+        }
+    }
+
+    /// Signing with this private key, whose public key the config already holds.
+    fn new(key: PrivateKey) -> Adoption {
+        Adoption {
+            pair: Some(Pair {
+                key,
+                vars: Vec::new(),
+            }),
+            ..Adoption::empty()
+        }
+    }
 }
 
 /// An asymmetric key made here for a key whose public members the config reads with `!env`.
@@ -231,6 +264,7 @@ pub(super) fn adoption(req: &Request, inputs: &Inputs) -> Result<Option<Adoption
         generate,
         pair,
         kid_var,
+        ..Adoption::empty()
     }))
 }
 
@@ -315,14 +349,61 @@ fn signing_pair(
     Ok((kid, Some(Pair { key, vars }), None))
 }
 
-/// `--private-key`: the shared config's key whose public members this private key matches
-/// (tried as each asymmetric key's algorithm), to sign with on this machine.
-pub(super) fn import(inputs: &Inputs, pem: &str) -> Result<Adoption> {
-    let lookup = env_of(&inputs.env);
-    let lookup = lookup.lookup();
+/// The team's key given to init (`--private-key`, or `PSKEYS_PRIVATE_KEY` in the
+/// environment) taken over for the config key it belongs to: an asymmetric key whose
+/// public members it matches, or whose `!env` members this machine does not define yet
+/// (they are written from it); else an HMAC key whose secret it is. Every other undefined
+/// HMAC secret gets a fresh value, so the service starts.
+pub(super) fn import(req: &Request, inputs: &Inputs, given: &Imported) -> Result<Adoption> {
+    let env = env_of(&inputs.env);
+    let text = given.text.expose();
+    let mut adoption = match asymmetric(inputs, &env, text, given.source)? {
+        Found::Match(a) => a,
+        Found::Parsed => {
+            return Err(Error::usage(
+                format!(
+                    "the private key from {} is not the pair of any key in `{}`",
+                    given.source,
+                    show(&inputs.config.path)
+                ),
+                "check that it is the team's key for this config; `pskeys keys list` shows the config's keys".to_string(),
+            ));
+        }
+        Found::Nothing => hmac(req, inputs, &env, given)?,
+    };
+    let keys: Vec<TeamKey> = inputs
+        .config
+        .static_keys()
+        .iter()
+        .filter_map(team_key)
+        .collect();
+    for key in &keys {
+        if let Material::Hmac(var) = &key.material
+            && undefined(&env, var)
+            && !adoption.given.iter().any(|(v, _)| v == var)
+            && !adoption.generate.iter().any(|(v, _)| v == var)
+        {
+            adoption.generate.push((var.clone(), key.alg));
+        }
+    }
+    Ok(adoption)
+}
+
+/// What the asymmetric keys made of the given text.
+enum Found {
+    /// The key it belongs to.
+    Match(Adoption),
+    /// It is a private key of some key's type, but the pair of none.
+    Parsed,
+    /// It is no private key of any key's type.
+    Nothing,
+}
+
+fn asymmetric(inputs: &Inputs, env: &Env, text: &str, source: &'static str) -> Result<Found> {
+    let lookup = env.lookup();
     let mut parsed = false;
     for key in inputs.config.static_keys() {
-        let (Some(kid), Some(kty)) = (&key.kid, key.kty) else {
+        let Some(kty) = key.kty.filter(|k| *k != Kty::Oct) else {
             continue;
         };
         let alg = key.alg.unwrap_or(match kty {
@@ -330,45 +411,177 @@ pub(super) fn import(inputs: &Inputs, pem: &str) -> Result<Adoption> {
             Kty::Ec => Alg::ES256,
             _ => Alg::EdDSA,
         });
-        if kty == Kty::Oct || alg.kty() != kty {
-            continue;
-        }
-        let Ok(serde_json::Value::Object(jwk)) = key.node.resolve(&lookup) else {
+        let Ok(private) = PrivateKey::from_pem_unchecked(alg, text) else {
             continue;
         };
-        let Ok(private) = PrivateKey::from_pem_unchecked(alg, pem) else {
-            continue;
-        };
-        if private.signing_key().is_err() {
+        if alg.kty() != kty || private.signing_key().is_err() {
             continue;
         }
         parsed = true;
+        // Public members this machine does not define yet: written from this key.
+        if let Some(team) = team_key(&key).filter(|t| t.adoptable(env))
+            && matches!(team.material, Material::Public(_))
+        {
+            check_curve(&team, inputs)?;
+            refuse_blank_in_environment(&team)?;
+            return Ok(Found::Match(imported_pair(&team, private, source)?));
+        }
+        let (Some(kid), Ok(serde_json::Value::Object(jwk))) = (&key.kid, key.node.resolve(&lookup))
+        else {
+            continue;
+        };
         if crate::service::rules::private_matches(&private, &jwk)
             == crate::service::rules::KeyMatch::Same
         {
-            return Ok(Adoption {
+            return Ok(Found::Match(Adoption {
                 kid: kid.clone(),
                 alg,
-                generate: Vec::new(),
-                pair: Some(Pair {
-                    key: private,
-                    vars: Vec::new(),
-                }),
-                kid_var: None,
-            });
+                imported: Some(source),
+                ..Adoption::new(private)
+            }));
         }
     }
-    if !parsed {
+    Ok(if parsed {
+        Found::Parsed
+    } else {
+        Found::Nothing
+    })
+}
+
+/// The team's pair for a key whose public members (and maybe kid) are `!env`: the members
+/// from the private key, the kid the team's machine gave it (`PSKEYS_KID` in the
+/// environment, else the one pskeys derives from the public key, as `init` did there).
+fn imported_pair(team: &TeamKey, private: PrivateKey, source: &'static str) -> Result<Adoption> {
+    let Material::Public(members) = &team.material else {
+        unreachable!("called for asymmetric keys only");
+    };
+    let public = private
+        .public_jwk()?
+        .ok_or(keys::KeyError::BadPrivateKey { alg: team.alg })?;
+    let mut vars: Vec<(String, String)> = members
+        .iter()
+        .filter_map(|(member, var)| Some((var.clone(), public.param(member)?.to_string())))
+        .collect();
+    let kid = match &team.kid {
+        Kid::Literal(k) => k.clone(),
+        Kid::Env(var) => {
+            let kid = std::env::var(KID_VAR)
+                .ok()
+                .filter(|k| !k.trim().is_empty())
+                .map_or_else(|| private.default_kid(), Ok)?;
+            vars.push((var.clone(), kid.clone()));
+            kid
+        }
+    };
+    Ok(Adoption {
+        kid,
+        alg: team.alg,
+        imported: Some(source),
+        pair: Some(Pair { key: private, vars }),
+        ..Adoption::empty()
+    })
+}
+
+/// An HMAC secret given for a key whose `k` is `!env VAR` (undefined here, or holding this
+/// very secret) or the literal secret: the key the `.env` line's variable or `--kid`
+/// names, else the last such key.
+fn hmac(req: &Request, inputs: &Inputs, env: &Env, given: &Imported) -> Result<Adoption> {
+    let secret = hmac_secret(given.text.expose()).ok_or_else(|| {
+        Error::usage(
+            format!("the text from {} is not a private key of any of the config's key types, nor an HMAC secret", given.source),
+            "give a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), the `PSKEYS_PRIVATE_KEY=…` or `PS_CLIENT_AUTH_KEY=…` line of a teammate's .env, its base64, or a JWK; convert `BEGIN EC PRIVATE KEY` or `BEGIN RSA PRIVATE KEY` with `openssl pkcs8 -topk8 -nocrypt`".to_string(),
+        )
+    })?;
+    let keys: Vec<StaticKey<'_>> = inputs
+        .config
+        .static_keys()
+        .into_iter()
+        .filter(|k| k.kty == Some(Kty::Oct))
+        .collect();
+    let fits = |key: &StaticKey<'_>| match key.field("k").map(|n| &n.value) {
+        Some(Value::Env { name, .. }) => {
+            undefined(env, name) || env.get(name) == Some(secret.as_str())
+        }
+        Some(Value::Str(k)) => decode_lenient(k) == decode_lenient(&secret),
+        _ => false,
+    };
+    let named = |key: &StaticKey<'_>| {
+        given
+            .var
+            .as_deref()
+            .is_some_and(|v| env_name(key, "k") == Some(v))
+            || req
+                .kid
+                .as_deref()
+                .is_some_and(|k| key.kid.as_deref() == Some(k))
+    };
+    let chosen = match keys.iter().find(|k| named(k)) {
+        Some(k) => Some(k).filter(|k| fits(k)),
+        None => keys.iter().rev().find(|k| fits(k)),
+    };
+    let Some(key) = chosen else {
         return Err(Error::usage(
-            "the text from --private-key is not a private key of any of the config's key types",
-            "give a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), the `PSKEYS_PRIVATE_KEY=…` line of a teammate's .env, its base64, or a private JWK; convert `BEGIN EC PRIVATE KEY` or `BEGIN RSA PRIVATE KEY` with `openssl pkcs8 -topk8 -nocrypt`".to_string(),
+            format!(
+                "the secret from {} belongs to no HMAC key of `{}` (each is defined here with another secret, or has none)",
+                given.source,
+                show(&inputs.config.path)
+            ),
+            "check that it is the team's secret for this config; `pskeys keys list` shows the config's keys and where their secrets are".to_string(),
         ));
+    };
+    let team = team_key(key);
+    let var = env_name(key, "k").map(str::to_string);
+    let (kid, kid_var) = match (&key.kid, team.as_ref().map(|t| &t.kid)) {
+        (Some(k), _) => (k.clone(), None),
+        (None, Some(Kid::Env(var))) => match env.get(var).filter(|v| !v.is_empty()) {
+            Some(kid) => (kid.to_string(), None),
+            None => (
+                keys::generate(Alg::HS256, 0)?.default_kid()?,
+                Some(var.clone()),
+            ),
+        },
+        _ => {
+            return Err(Error::usage(
+                "the HMAC key this secret belongs to has no kid".to_string(),
+                "give the key a `kid` in the config".to_string(),
+            ));
+        }
+    };
+    if let Some(t) = &team {
+        refuse_blank_in_environment(t)?;
     }
-    Err(Error::usage(
-        format!(
-            "the private key from --private-key is not the pair of any key in `{}`",
-            crate::cmd::show(&inputs.config.path)
-        ),
-        "check that it is the team's key for this config (a PKCS#8 PEM); `pskeys keys list` shows the config's keys".to_string(),
-    ))
+    Ok(Adoption {
+        kid,
+        alg: key.alg.unwrap_or(Alg::HS256),
+        imported: Some(given.source),
+        given: var
+            .filter(|v| undefined(env, v))
+            .map(|v| (v, secret))
+            .into_iter()
+            .collect(),
+        kid_var,
+        ..Adoption::empty()
+    })
+}
+
+/// An HMAC secret as the JWK `k` (base64url): the text itself, or an oct JWK's `k`.
+fn hmac_secret(text: &str) -> Option<String> {
+    let text = text.trim();
+    let text = ['"', '\'']
+        .iter()
+        .find_map(|q| text.strip_prefix(*q)?.strip_suffix(*q))
+        .unwrap_or(text);
+    let k = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(jwk))
+            if jwk.get("kty").and_then(|v| v.as_str()) == Some("oct") =>
+        {
+            jwk.get("k")?.as_str()?.to_string()
+        }
+        _ => text.to_string(),
+    };
+    let base64url = !k.is_empty()
+        && k.trim_end_matches('=')
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    base64url.then_some(k)
 }

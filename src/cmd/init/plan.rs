@@ -147,8 +147,18 @@ fn sync_config_stub(inputs: &Inputs) -> Vec<Change> {
 /// Keep, add or replace the signing key, or stop with the ways out.
 fn decide_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
     let config = &inputs.config;
-    if let Some(pem) = &inputs.import {
-        return Ok(KeyAction::Adopt(import(inputs, pem.expose())?));
+    if let Some(given) = &inputs.import {
+        // `--private-key` must fit; `PSKEYS_PRIVATE_KEY` in the environment is used when it
+        // does, for a plain `init`.
+        if given.source != super::state::FROM_ENVIRONMENT {
+            return Ok(KeyAction::Adopt(import(req, inputs, given)?));
+        }
+        if req.mode == Mode::Ensure
+            && req.requested_alg.is_none()
+            && let Ok(adoption) = import(req, inputs, given)
+        {
+            return Ok(KeyAction::Adopt(adoption));
+        }
     }
     match (&inputs.state, req.mode) {
         (_, Mode::NoKey) => Ok(KeyAction::Nothing),
@@ -165,8 +175,8 @@ fn decide_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
             let kids: Vec<String> = config.static_keys().iter().filter_map(|k| k.kid.clone()).collect();
             Err(Error::Conflict {
                 message: format!(
-                    "`{}` names signing key `{kid}`, but `{}` has no key with that kid (it has: {})",
-                    show(&inputs.env.path),
+                    "{} names signing key `{kid}`, but `{}` has no key with that kid (it has: {})",
+                    key_source(inputs),
                     show(&config.path),
                     if kids.is_empty() { "none".to_string() } else { kids.join(", ") }
                 ),
@@ -174,7 +184,13 @@ fn decide_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
             })
         }
         (State::Different { kid, why }, Mode::Ensure) => Err(Error::Conflict {
-            message: format!("the config's key `{kid}` is not the key in `{}`: {why}", show(&inputs.env.path)),
+            message: format!(
+                "the config's key `{kid}` is not the key {}: {why}",
+                match &inputs.current {
+                    Some(cur) if cur.from_process => "in the environment (PSKEYS_KID, PSKEYS_PRIVATE_KEY)".to_string(),
+                    _ => format!("in `{}`", show(&inputs.env.path)),
+                }
+            ),
             hint: "pass --force to replace both with a new key, or --rotate to add a new key and keep the config's".to_string(),
         }),
         (State::Fresh, Mode::Ensure) => match adoption(req, inputs)? {
@@ -186,6 +202,14 @@ fn decide_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
             None => new_key(req, inputs),
         },
         _ => new_key(req, inputs),
+    }
+}
+
+/// Where the signing key init found is named: `.env`, or PSKEYS_KID in the environment.
+fn key_source(inputs: &Inputs) -> String {
+    match &inputs.current {
+        Some(cur) if cur.from_process => "PSKEYS_KID in the environment".to_string(),
+        _ => format!("`{}`", show(&inputs.env.path)),
     }
 }
 
@@ -210,9 +234,17 @@ fn refuse_foreign_signing_keys(inputs: &Inputs) -> Result<()> {
     let Some(first) = keys.first() else {
         return Ok(());
     };
+    let from_env = if inputs.import.is_some() {
+        format!(
+            " ({} is the pair of none of them)",
+            super::state::FROM_ENVIRONMENT
+        )
+    } else {
+        String::new()
+    };
     Err(Error::Conflict {
         message: format!(
-            "`{}` already has signing keys set up elsewhere ({}), and this machine has no private key for them",
+            "`{}` already has signing keys set up elsewhere ({}), and this machine has no private key for them{from_env}",
             show(&inputs.config.path),
             keys.join(", ")
         ),
@@ -449,6 +481,11 @@ fn adopt_edits(
     env_vars: &mut Vec<String>,
     secrets: &mut Vec<Secret>,
 ) -> Result<()> {
+    for (var, secret) in &adoption.given {
+        env.set(var, secret)?;
+        env_vars.push(var.clone());
+        secrets.push(Secret::new(secret.clone()));
+    }
     for (var, alg) in &adoption.generate {
         let key = keys::generate(*alg, 0)?;
         let k = key.hmac_k().unwrap_or_default();
@@ -461,10 +498,13 @@ fn adopt_edits(
             env.set(var, value)?;
             env_vars.push(var.clone());
         }
-        let pem = pair.key.to_pem().unwrap_or_default();
-        env.set(PRIVATE_KEY_VAR, &pem)?;
-        env_vars.push(PRIVATE_KEY_VAR.to_string());
-        secrets.push(Secret::new(pem));
+        // A private key the job's environment provides stays there: not copied to disk.
+        if adoption.imported != Some(super::state::FROM_ENVIRONMENT) {
+            let pem = pair.key.to_pem().unwrap_or_default();
+            env.set(PRIVATE_KEY_VAR, &pem)?;
+            env_vars.push(PRIVATE_KEY_VAR.to_string());
+            secrets.push(Secret::new(pem));
+        }
     }
     if let Some(var) = &adoption.kid_var {
         env.set(var, &adoption.kid)?;

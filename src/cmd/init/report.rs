@@ -94,8 +94,12 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     } else if plan.config.is_some() {
         eprintln!("patched `{cfg}`: {changes}");
     }
-    if let KeyAction::Adopt(a) = &planned.action {
-        adopted(a, &cfg);
+    match (&planned.action, &inputs.current) {
+        (KeyAction::Adopt(a), _) => adopted(a, &cfg),
+        (KeyAction::Keep { kid, alg }, Some(cur)) if cur.from_process && !plan.is_empty() => {
+            eprintln!("signing with key `{kid}` ({alg}) from the environment (PSKEYS_KID)")
+        }
+        _ => {}
     }
     for extra in &plan.extra {
         eprintln!(
@@ -115,8 +119,11 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
             eprintln!("already set up: `{cfg}` has everything asked for; nothing changed")
         }
         (true, (Some(kid), alg)) => eprintln!(
-            "already set up: `{cfg}` has key `{kid}` ({alg}) from `{}`; nothing changed",
-            show(&inputs.env.path)
+            "already set up: `{cfg}` has key `{kid}` ({alg}) from {}; nothing changed",
+            match &inputs.current {
+                Some(cur) if cur.from_process => "the environment (PSKEYS_KID)".to_string(),
+                _ => format!("`{}`", show(&inputs.env.path)),
+            }
         ),
         (false, _) => {}
     }
@@ -164,10 +171,24 @@ fn adopted(a: &super::adopt::Adoption, cfg: &str) {
     } else {
         format!("; new secrets for {} on this machine", fresh.join(", "))
     };
-    if let Some(pair) = &a.pair
-        && pair.vars.is_empty()
-    {
-        secrets.push_str("; its private key (from --private-key) in PSKEYS_PRIVATE_KEY");
+    for (var, _) in &a.given {
+        let from = a.imported.unwrap_or_default();
+        secrets.push_str(&format!("; its secret (from {from}) in {var}"));
+    }
+    if let (Some(pair), Some(from)) = (&a.pair, a.imported) {
+        let vars: Vec<&str> = pair.vars.iter().map(|(v, _)| v.as_str()).collect();
+        if !vars.is_empty() {
+            secrets.push_str(&format!("; its public members in {}", vars.join(", ")));
+        }
+        if from == super::state::FROM_ENVIRONMENT {
+            secrets.push_str(&format!(
+                "; its private key stays in the environment ({from})"
+            ));
+        } else {
+            secrets.push_str(&format!(
+                "; its private key (from {from}) in PSKEYS_PRIVATE_KEY"
+            ));
+        }
     } else if let Some(pair) = &a.pair {
         let vars: Vec<&str> = pair.vars.iter().map(|(v, _)| v.as_str()).collect();
         secrets.push_str(&format!(

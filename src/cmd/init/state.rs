@@ -4,6 +4,7 @@
 use crate::cmd::{env_of, env_path, locate_config};
 use crate::config::node::Value;
 use crate::config::{self, Config, Format, Found};
+use crate::env::Source;
 use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
 use crate::error::{Error, Result};
 use crate::keys::{Alg, PrivateKey};
@@ -12,11 +13,13 @@ use crate::service::rules::{self, Finding, FindingId, KeyMatch, private_matches}
 
 use super::request::Request;
 
-/// What .env says the signing key is.
+/// What .env (or the process environment, which wins) says the signing key is.
 pub(super) struct EnvKey {
     pub kid: String,
     pub alg: Option<Alg>,
     pub private: Option<PrivateKey>,
+    /// The kid comes from the process environment (CI secrets), not from `.env`.
+    pub from_process: bool,
 }
 
 /// How the .env key relates to the config.
@@ -45,8 +48,22 @@ pub(super) struct Inputs {
     pub current: Option<EnvKey>,
     /// How that key relates to the config.
     pub state: State,
-    /// The private key `--private-key` names, as read.
-    pub import: Option<crate::plan::Secret>,
+    /// The team's key to sign with: `--private-key`'s text, or `PSKEYS_PRIVATE_KEY` from the
+    /// environment when nothing names a kid.
+    pub import: Option<Imported>,
+}
+
+/// [`Imported::source`] of `PSKEYS_PRIVATE_KEY` taken from the environment.
+pub(super) const FROM_ENVIRONMENT: &str = "PSKEYS_PRIVATE_KEY in the environment";
+
+/// A key given to `init` to sign with, as read.
+pub(super) struct Imported {
+    /// The text: a private key in any form `PSKEYS_PRIVATE_KEY` takes, or an HMAC secret.
+    pub text: crate::plan::Secret,
+    /// The variable a `.env` line assigned it to (`PS_CLIENT_AUTH_KEY=…`), if any.
+    pub var: Option<String>,
+    /// Where it came from, for messages.
+    pub source: &'static str,
 }
 
 impl Inputs {
@@ -71,11 +88,19 @@ impl Inputs {
             None => State::Fresh,
             Some(cur) => compare(&config, cur, &env)?,
         };
-        let import = req
-            .private_key
-            .as_deref()
-            .map(read_private_key)
-            .transpose()?;
+        let import = match req.private_key.as_deref() {
+            Some(path) => Some(read_private_key(path)?),
+            // CI: the team's private key among the job's secrets, without its kid.
+            None if current.is_none() => std::env::var(PRIVATE_KEY_VAR)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|text| Imported {
+                    text: crate::plan::Secret::new(text),
+                    var: None,
+                    source: FROM_ENVIRONMENT,
+                }),
+            None => None,
+        };
         Ok(Inputs {
             config,
             found,
@@ -88,19 +113,32 @@ impl Inputs {
     }
 }
 
-pub(super) fn read_env_key(env: &EnvFile) -> Result<Option<EnvKey>> {
+/// The signing key `.env` and the process environment name (the environment wins, as for
+/// `mint`: a CI job's secrets need no `.env`).
+pub(super) fn read_env_key(file: &EnvFile) -> Result<Option<EnvKey>> {
+    let env = env_of(file);
     let Some(kid) = env.get(KID_VAR).filter(|k| !k.is_empty()) else {
         return Ok(None);
     };
+    let in_process = |var| env.source(var) == Some(Source::Process);
     let alg = match env.get(ALG_VAR) {
-        Some(a) => Some(a.parse::<Alg>().map_err(|e| Error::EnvFile {
-            location: crate::error::Location {
-                path: env.path.clone(),
-                line: env.line_of(ALG_VAR),
-                column: None,
-            },
-            message: format!("{ALG_VAR}: {e}"),
-            hint: Some("fix the value, or run `pskeys init --force` for a new key".into()),
+        Some(a) => Some(a.parse::<Alg>().map_err(|e| {
+            if in_process(ALG_VAR) {
+                return Error::usage(
+                    format!("{ALG_VAR} in the environment: {e}"),
+                    "set it to the algorithm of the config's key (e.g. ES256), or unset it"
+                        .to_string(),
+                );
+            }
+            Error::EnvFile {
+                location: crate::error::Location {
+                    path: file.path.clone(),
+                    line: file.line_of(ALG_VAR),
+                    column: None,
+                },
+                message: format!("{ALG_VAR}: {e}"),
+                hint: Some("fix the value, or run `pskeys init --force` for a new key".into()),
+            }
         })?),
         None => None,
     };
@@ -112,6 +150,7 @@ pub(super) fn read_env_key(env: &EnvFile) -> Result<Option<EnvKey>> {
         kid: kid.to_string(),
         alg,
         private,
+        from_process: in_process(KID_VAR),
     }))
 }
 
@@ -210,8 +249,8 @@ fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
 }
 
 /// The text of `--private-key FILE` (`-`: stdin); a `.env` line (`PSKEYS_PRIVATE_KEY=…`,
-/// `export` or not) gives its value.
-fn read_private_key(path: &std::path::Path) -> Result<crate::plan::Secret> {
+/// `PS_CLIENT_AUTH_KEY=…`, `export` or not) gives its value and names its variable.
+fn read_private_key(path: &std::path::Path) -> Result<Imported> {
     use std::io::Read as _;
     let shown = path.to_string_lossy();
     if shown.contains("PRIVATE KEY") || shown.contains('\n') || shown.len() > 1024 {
@@ -261,11 +300,21 @@ fn read_private_key(path: &std::path::Path) -> Result<crate::plan::Secret> {
         && !line.starts_with('{')
         && line.contains('=')
         && let Ok(env) = EnvFile::parse(std::path::Path::new("--private-key"), text.clone(), true)
-        && let Some(value) = env
-            .get(PRIVATE_KEY_VAR)
-            .or_else(|| env.vars().first().map(|(_, v)| v.as_str()))
+        && let Some((var, value)) = env
+            .vars()
+            .iter()
+            .find(|(k, _)| k == PRIVATE_KEY_VAR)
+            .or_else(|| env.vars().first())
     {
-        return Ok(crate::plan::Secret::new(value));
+        return Ok(Imported {
+            text: crate::plan::Secret::new(value),
+            var: Some(var.clone()),
+            source: "--private-key",
+        });
     }
-    Ok(crate::plan::Secret::new(text))
+    Ok(Imported {
+        text: crate::plan::Secret::new(text),
+        var: None,
+        source: "--private-key",
+    })
 }
