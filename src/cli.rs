@@ -69,7 +69,8 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "dotenv")]
     pub format: ExportFormat,
     /// Only this variable (repeatable) [default: every defined variable the config reads,
-    /// and PSKEYS_KID, PSKEYS_ALG, PSKEYS_PRIVATE_KEY].
+    /// and PSKEYS_KID, PSKEYS_ALG, PSKEYS_PRIVATE_KEY except for docker, which is for the
+    /// service container].
     #[arg(long = "var", value_name = "NAME")]
     pub vars: Vec<String>,
 }
@@ -83,7 +84,7 @@ pub enum ExportFormat {
     Shell,
     /// One JSON object.
     Json,
-    /// `docker run --env-file`: `KEY=value`, literal, line breaks as `\n`.
+    /// `docker run --env-file` for the service: `KEY=value`, literal, line breaks as `\n`.
     Docker,
     /// GitHub Actions' `$GITHUB_ENV`.
     Github,

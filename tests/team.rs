@@ -519,4 +519,22 @@ fn a_ci_job_with_the_team_key_in_its_environment_needs_no_flag() {
             "PSKEYS_PRIVATE_KEY in the environment is the pair of none of them",
         ));
     assert!(!mate.path(".env").exists());
+    // mint without a key says how to get the team's, never to replace it.
+    mate.cmd(&["mint", "--sub", "u"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pskeys init --private-key FILE"))
+        .stderr(predicate::str::contains("--force").not());
+    // A key in the wrong PEM form: how to convert it, never `--force`.
+    mate.cmd(&["mint", "--sub", "u"])
+        .env("PSKEYS_KID", &kid)
+        .env("PSKEYS_ALG", "ES256")
+        .env(
+            "PSKEYS_PRIVATE_KEY",
+            "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIA==\n-----END EC PRIVATE KEY-----",
+        )
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("openssl pkcs8 -topk8 -nocrypt"))
+        .stderr(predicate::str::contains("--force").not());
 }

@@ -141,7 +141,7 @@ pub fn key(e: &KeyError) -> String {
         KeyError::RsaBits(_) => "use --bits 2048 (default), 3072 or 4096".into(),
         KeyError::Crypto(_) => "please report this as a pskeys bug".into(),
         KeyError::NotPem(_) | KeyError::BadPrivateKey { .. } => format!(
-            "{PRIVATE_KEY_VAR} (from .env or the environment) must be the PKCS#8 PEM `pskeys init` wrote (one line with `\\n` escapes, or real line breaks; quotes around it are fine); `pskeys init --force` writes a new key pair"
+            "{PRIVATE_KEY_VAR} (from .env or the environment) must be a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`; one line with `\\n` escapes, real line breaks, quoted or not, or its base64) or a private JWK; convert `BEGIN EC PRIVATE KEY` or `BEGIN RSA PRIVATE KEY` with `openssl pkcs8 -topk8 -nocrypt -in key.pem`"
         ),
         _ => "run `pskeys init --force` to generate a new key".into(),
     }

@@ -81,7 +81,7 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
                         }
                         _ => false,
                     };
-                    ("public key in the config".to_string(), matches)
+                    (public_where(k, &env_vars), matches)
                 }
             };
             Row {
@@ -333,4 +333,28 @@ pub fn jwks(args: JwksArgs) -> Result<()> {
         serde_json::to_string_pretty(&json!({ "keys": keys })).unwrap_or_default()
     );
     Ok(())
+}
+
+/// Where an asymmetric key's public members are: in the config, or `!env` variables (the
+/// `--public-in-env` layout), each in `.env`, the environment or not defined here.
+fn public_where(key: &crate::config::StaticKey<'_>, env: &crate::env::Env) -> String {
+    let vars: Vec<&str> = ["n", "e", "x", "y"]
+        .iter()
+        .filter_map(|m| match key.field(m).map(|n| &n.value) {
+            Some(Value::Env { name, .. }) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    if vars.is_empty() {
+        return "public key in the config".to_string();
+    }
+    let names = vars.join(", ");
+    let sources: Vec<_> = vars.iter().map(|v| env.source(v)).collect();
+    match sources.as_slice() {
+        s if s.iter().all(|x| *x == Some(crate::env::Source::File)) => {
+            format!("public key in .env ({names})")
+        }
+        s if s.iter().all(Option::is_some) => format!("public key in the environment ({names})"),
+        _ => format!("public key in {names}, not all defined here (`pskeys init` writes them)"),
+    }
 }

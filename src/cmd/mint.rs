@@ -11,6 +11,7 @@ use crate::envfile::KID_VAR;
 use crate::error::{Error, Result};
 use crate::jws::Jws;
 use crate::minter::{MintError, Minted, Minter, TokenSpec};
+use crate::service::rules::no_signing_key;
 use crate::service::verify::Outcome;
 
 /// Runs `mint`.
@@ -99,13 +100,18 @@ fn check_app(app: &str) -> Result<()> {
 /// The minter for the project's key, with its warnings printed.
 fn prepare(project: &Project, kid: Option<&str>) -> Result<Minter> {
     let minter = Minter::new(project.config(), project.env(), kid).map_err(|e| match e {
-        MintError::NoSigningKey if !project.env_file().existed => Error::usage(
-            format!(
-                "no signing key: `{}` does not exist and {KID_VAR} is not in the environment",
-                show(&project.env_file().path)
-            ),
-            "check --env-file, or run `pskeys init` first".to_string(),
-        ),
+        MintError::NoSigningKey => {
+            let fix = no_signing_key(project.config(), project.env()).map(|(_, fix)| fix);
+            let file = show(&project.env_file().path);
+            Error::usage(
+                if project.env_file().existed {
+                    format!("no signing key: {KID_VAR} is blank or set neither in `{file}` nor in the environment")
+                } else {
+                    format!("no signing key: `{file}` does not exist and {KID_VAR} is not in the environment")
+                },
+                fix.unwrap_or_else(|| "check --env-file, or run `pskeys init` first".to_string()),
+            )
+        }
         other => other.into(),
     })?;
     for w in minter.warnings() {

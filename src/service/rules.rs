@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as J};
 
 use crate::config::node::{EnvProblem, Node, Value};
-use crate::config::{Config, Format, StaticKey};
+use crate::config::{Config, Format};
 use crate::env::Env;
 use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
 use crate::fsutil::{self, GitStatus};
@@ -1259,7 +1259,7 @@ pub fn env_findings(config: &Config, env_file: &EnvFile, env: &Env) -> Vec<Findi
             FindingId::EnvDollar,
             Some(line),
             format!(
-                "`{var}` holds a `$` outside single quotes: dotenv readers disagree on it (dotenvy, which pskeys follows, and docker compose expand `$NAME`; node's dotenv and `docker run --env-file` keep it), so the service may see another value than pskeys signs with"
+                "`{var}` holds a `$` outside single quotes: dotenv readers disagree on it (dotenvy, which pskeys follows, and docker compose expand `$NAME`; node's dotenv and `docker run --env-file` keep it), so the service may see another value than pskeys reads"
             ),
             format!("write the value in single quotes: {var}='…'"),
             None,
@@ -1330,7 +1330,9 @@ fn dollar_values(config: &Config, env_file: &EnvFile) -> Vec<(String, usize)> {
 
 /// A config with keys and nothing here naming one to sign with (a teammate's fresh clone):
 /// the service is fine, but `pskeys mint` cannot sign on this machine.
-fn no_signing_key(config: &Config, env: &Env) -> Option<(String, String)> {
+/// No kid names a signing key while the config has static keys: the message, and the way
+/// out for this config (import the team's key, or let `init` complete `.env`).
+pub fn no_signing_key(config: &Config, env: &Env) -> Option<(String, String)> {
     if env.get(KID_VAR).is_some_and(|k| !k.is_empty()) {
         return None;
     }
@@ -1342,11 +1344,18 @@ fn no_signing_key(config: &Config, env: &Env) -> Option<(String, String)> {
         "nothing here names a signing key ({KID_VAR} is not set in .env or the environment): `pskeys mint` cannot sign for `{}` on this machine",
         config.path.display()
     );
-    let asymmetric = keys.iter().any(StaticKey::is_asymmetric);
-    let fix = if asymmetric {
-        "import the team's private key with `pskeys init --private-key FILE` (or set PSKEYS_PRIVATE_KEY, PSKEYS_KID and PSKEYS_ALG), or add this machine's own key with `pskeys init --rotate` (the shared config changes)"
+    // A literal public key was made elsewhere; `!env` members and HMAC secrets are made
+    // here by a plain `init`.
+    let literal_public = keys.iter().any(|k| {
+        k.is_asymmetric()
+            && ["n", "x"]
+                .iter()
+                .any(|m| matches!(k.field(m).map(|n| &n.value), Some(Value::Str(_))))
+    });
+    let fix = if literal_public {
+        "import the team's private key with `pskeys init --private-key FILE` (or set PSKEYS_PRIVATE_KEY in the environment and run `pskeys init`), or add this machine's own key with `pskeys init --rotate` (the shared config changes)"
     } else {
-        "`pskeys init` completes .env with a secret for the config's key (the config is unchanged)"
+        "`pskeys init` completes .env with this machine's secret or key pair for the config's key (the config is unchanged); `pskeys init --private-key FILE` takes the team's instead"
     };
     Some((message, fix.to_string()))
 }

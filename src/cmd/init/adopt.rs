@@ -240,7 +240,7 @@ pub(super) fn adoption(req: &Request, inputs: &Inputs) -> Result<Option<Adoption
                 chosen.alg
             ),
             hint: format!(
-                "drop --alg to use `{name}` on this machine, or pass --rotate to add a {alg} key (the shared config changes)"
+                "drop --alg to use `{name}` on this machine, or pass --rotate to add an {alg} key (the shared config changes)"
             ),
         });
     }

@@ -251,8 +251,9 @@ fn start_steps(config: &std::path::Path) {
     eprintln!();
     eprintln!("next steps:");
     eprintln!(
-        "  1. start PostgreSQL (the source) and MongoDB (bucket storage) as `.env` names them, then"
+        "  1. start PostgreSQL (the source, with wal_level=logical) and MongoDB (bucket storage, a"
     );
+    eprintln!("     replica set: --replSet rs0, then rs.initiate()) as `.env` names them, then");
     eprintln!(
         "     the PowerSync Service on this folder (the template's values are for a local setup):"
     );
@@ -282,16 +283,14 @@ fn next_steps(no_dev_key: bool) {
     eprintln!("next steps:");
     if no_dev_key {
         eprintln!(
-            "  1. restart the PowerSync Service so it loads the new settings (it reads them at startup)"
+            "  1. start the PowerSync Service, or restart it: it reads the new settings at startup"
         );
         eprintln!(
             "  2. sign in through your auth provider; `pskeys verify \"$TOKEN\"` checks one of its tokens"
         );
         return;
     }
-    eprintln!(
-        "  1. restart the PowerSync Service so it loads the new key (it reads keys at startup)"
-    );
+    eprintln!("  1. start the PowerSync Service, or restart it: it reads keys at startup");
     eprintln!(
         "  2. pskeys mint --sub user-1 --diagnostics   # a link that signs the Diagnostics app in"
     );
