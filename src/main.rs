@@ -31,7 +31,7 @@ fn main() -> std::process::ExitCode {
 /// errors), and with `--json` among the arguments the usual error object on stdout.
 fn usage_error(e: clap::Error) -> std::process::ExitCode {
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-        || !std::env::args().any(|a| a == "--json")
+        || !std::env::args_os().any(|a| a == "--json")
     {
         e.exit();
     }

@@ -197,3 +197,43 @@ fn docker_refuses_a_carriage_return() {
         .code(2)
         .stdout("");
 }
+
+#[test]
+fn only_names_the_service_reads_are_exported_or_taken_from_an_example() {
+    // A hostile repository: its config reads BASH_ENV and LD_PRELOAD (the service would
+    // refuse it), its example file sets them.
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "storage: {type: mongodb, uri: !env BASH_ENV}\nport: !env LD_PRELOAD\nreplication: {connections: [{type: postgresql, uri: !env PS_DATA_SOURCE_URI}]}\n",
+    );
+    p.write(
+        ".env.example",
+        "BASH_ENV=./hook.sh\nLD_PRELOAD=./evil.so\nPS_DATA_SOURCE_URI=postgresql://localhost/db\n",
+    );
+    let out = p.run(&["init"]);
+    let env = p.read(".env");
+    assert!(
+        !env.contains("BASH_ENV") && !env.contains("LD_PRELOAD"),
+        "{env}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        env.contains("PS_DATA_SOURCE_URI=postgresql://localhost/db"),
+        "{env}"
+    );
+    for format in ["shell", "dotenv", "json"] {
+        let out = p
+            .cmd(&["export", "--format", format])
+            .env("BASH_ENV", "./hook.sh")
+            .env("LD_PRELOAD", "./evil.so")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains("BASH_ENV") && !stdout.contains("LD_PRELOAD"),
+            "{format}: {stdout}"
+        );
+        assert!(stdout.contains("PS_DATA_SOURCE_URI"), "{format}: {stdout}");
+    }
+}

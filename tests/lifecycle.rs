@@ -232,7 +232,10 @@ fn jwks_publishes_public_keys_only() {
 #[test]
 fn providers_in_a_json_config() {
     let p = Project::new();
-    p.write("config.json", "{\n  \"port\": 8080\n}\n");
+    p.write(
+        "config.json",
+        "{\n  \"port\": 8080,\n  \"storage\": {\"type\": \"mongodb\"}\n}\n",
+    );
     p.ok(&[
         "init",
         "--firebase",
@@ -250,7 +253,7 @@ fn providers_in_a_json_config() {
     );
     assert!(
         p.read("config.json")
-            .starts_with("{\n  \"port\": 8080,\n  \"client_auth\": {\n    \"jwks\": {")
+            .starts_with("{\n  \"port\": 8080,\n  \"storage\": {\"type\": \"mongodb\"},\n  \"client_auth\": {\n    \"jwks\": {")
     );
     p.ok(&[
         "init",

@@ -482,3 +482,44 @@ fn outside_a_repository_a_config_above_is_named_not_used() {
             "warning: `../powersync.yaml` is in a parent folder",
         ));
 }
+
+#[test]
+fn another_tools_config_yaml_is_never_taken_for_the_service_config() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path(".git")).unwrap();
+    p.write("config.yaml", "log_level: debug\n");
+    std::fs::create_dir_all(p.path("newproj")).unwrap();
+    p.cmd(&["init"])
+        .current_dir(p.path("newproj"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("created `powersync.yaml`"));
+    assert_eq!(p.read("config.yaml"), "log_level: debug\n");
+    assert!(!p.path(".env").exists() && p.path("newproj/.env").exists());
+    // Here too: a note says why it was left alone.
+    let q = Project::new();
+    q.write("config.yaml", "log_level: debug\n");
+    q.cmd(&["init"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "`config.yaml` has none of the service's settings",
+        ));
+    assert_eq!(q.read("config.yaml"), "log_level: debug\n");
+}
+
+#[test]
+fn an_argument_that_is_not_utf8_is_a_usage_error_not_a_crash() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let p = setup();
+    for json in [false, true] {
+        let mut cmd = p.cmd(&["mint", "--sub"]);
+        cmd.arg(std::ffi::OsStr::from_bytes(b"\xff"));
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.assert()
+            .code(2)
+            .stderr(predicate::str::contains("invalid UTF-8"));
+    }
+}

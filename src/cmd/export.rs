@@ -112,7 +112,9 @@ fn carriable(format: ExportFormat, pairs: &[(String, String)]) -> Result<()> {
     Ok(())
 }
 
-/// Every variable the config reads with `!env`, and pskeys' own, in that order.
+/// Every variable the config reads with `!env`, and pskeys' own, in that order. Only
+/// `PS_` names: the service reads no other (a config naming one is refused), and a hostile
+/// config's `!env BASH_ENV` or `!env LD_PRELOAD` must not reach a shell or `$GITHUB_ENV`.
 fn default_names(project: &crate::Project) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     project
@@ -120,6 +122,7 @@ fn default_names(project: &crate::Project) -> Vec<String> {
         .root
         .visit(&mut String::new(), &mut |_, node| {
             if let Node::Env { name, .. } = &node.value
+                && name.starts_with("PS_")
                 && !names.contains(name)
             {
                 names.push(name.clone());

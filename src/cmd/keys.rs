@@ -123,7 +123,10 @@ pub fn list(args: KeysListArgs) -> Result<()> {
         .client_auth()
         .and_then(|a| a.resolve(&|_| Some(String::new())).ok())
         .unwrap_or(J::Null);
-    let uris = jwks_uris(&config);
+    let uris: Vec<String> = jwks_uris(&config)
+        .iter()
+        .map(|u| crate::service::rules::mask_url_passwords(u))
+        .collect();
     let supabase = auth.get("supabase").and_then(J::as_bool).unwrap_or(false);
     let audiences = config
         .audiences(&env_of(&env).lookup())

@@ -44,7 +44,7 @@ pub(crate) fn locate_config(flag: Option<&Path>) -> Result<(PathBuf, Found)> {
     };
     // Only inside a repository, and no higher than its root: outside one, a config in a
     // parent folder (another tool's `config.yaml`, say) is none of this folder's business.
-    let Some(root) = cwd.ancestors().find(|d| d.join(".git").exists()) else {
+    let Some(root) = repository_root(&cwd) else {
         return Ok(here);
     };
     let mut up = PathBuf::new();
@@ -61,11 +61,27 @@ pub(crate) fn locate_config(flag: Option<&Path>) -> Result<(PathBuf, Found)> {
     Ok(here)
 }
 
+/// The root of the git repository around `cwd`: the nearest folder with a `.git` owned by
+/// whoever owns `cwd` (as git's `safe.directory` check: another user's `.git` in `/tmp`
+/// makes no repository of yours).
+fn repository_root(cwd: &Path) -> Option<&Path> {
+    let git = cwd.ancestors().find(|d| d.join(".git").exists())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let owner = |p: &Path| std::fs::metadata(p).ok().map(|m| m.uid());
+        if owner(&git.join(".git")) != owner(cwd) {
+            return None;
+        }
+    }
+    Some(git)
+}
+
 /// A config in a parent folder that [`locate_config`] does not take (no git repository
 /// around this folder): named in messages, so a new config is never made unawares.
 pub(crate) fn config_above() -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
-    if cwd.ancestors().any(|d| d.join(".git").exists()) {
+    if repository_root(&cwd).is_some() {
         return None;
     }
     let mut up = PathBuf::new();

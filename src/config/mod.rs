@@ -115,11 +115,41 @@ pub fn locate(flag: Option<&Path>, env_path: Option<&str>, dir: &Path) -> (PathB
     }
     for c in CANDIDATES {
         let p = dir.join(c);
-        if p.is_file() {
+        if p.is_file() && (!GENERIC.contains(&c) || looks_like_powersync(&p)) {
             return (p, Found::Discovered);
         }
     }
     (dir.join(CANDIDATES[0]), Found::Missing)
+}
+
+/// Candidate names other tools use too: taken only when the file looks like a PowerSync
+/// config, so `init` never patches another tool's `config.yaml`.
+pub const GENERIC: [&str; 2] = ["config.yaml", "config.json"];
+
+/// Whether a file has one of the PowerSync Service's own top-level settings.
+pub fn looks_like_powersync(path: &Path) -> bool {
+    use std::io::Read as _;
+    const KEYS: [&str; 5] = [
+        "replication",
+        "storage",
+        "client_auth",
+        "sync_rules",
+        "sync_config",
+    ];
+    let mut text = String::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(1 << 20).read_to_string(&mut text));
+    if read.is_err() {
+        return false;
+    }
+    match Format::of(path) {
+        Format::Json => KEYS.iter().any(|k| text.contains(&format!("\"{k}\""))),
+        Format::Yaml => text.lines().any(|l| {
+            KEYS.iter().any(|k| {
+                l.strip_prefix(k)
+                    .is_some_and(|rest| rest.trim_start().starts_with(':'))
+            })
+        }),
+    }
 }
 
 /// A loaded config: the original text (kept byte for byte) and its parsed view.

@@ -263,15 +263,23 @@ pub fn config_findings(config: &Config, env: &Env) -> Vec<Finding> {
 
 /// Findings describe settings by their resolved values; a value that came from the
 /// environment may be a secret, so it is shown as `<value of NAME>` instead.
+/// So are secrets written into the config itself (a `supabase_jwt_secret`, an admin token,
+/// a key's `k`), and the password of any URL (`postgresql://user:***@host`).
 fn redact_env_values(config: &Config, env: &Env, findings: &mut [Finding]) {
     let mut values: Vec<(String, String)> = Vec::new();
-    config.root.visit(&mut String::new(), &mut |_, node| {
-        if let Value::Env { name, .. } = &node.value
-            && let Some(v) = env.get(name).filter(|v| v.trim().len() >= 3)
-        {
-            values.push((v.to_string(), format!("<value of {name}>")));
-        }
-    });
+    config
+        .root
+        .visit(&mut String::new(), &mut |path, node| match &node.value {
+            Value::Env { name, .. } => {
+                if let Some(v) = env.get(name).filter(|v| v.trim().len() >= 3) {
+                    values.push((v.to_string(), format!("<value of {name}>")));
+                }
+            }
+            Value::Str(s) if secret_setting(path) && s.trim().len() >= 3 => {
+                values.push((s.clone(), format!("<the {path} value>")));
+            }
+            _ => {}
+        });
     // Longest first, so a value is replaced before a shorter one inside it.
     values.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
     for f in findings.iter_mut() {
@@ -279,7 +287,48 @@ fn redact_env_values(config: &Config, env: &Env, findings: &mut [Finding]) {
             f.message = f.message.replace(value.as_str(), shown);
             f.fix = f.fix.replace(value.as_str(), shown);
         }
+        f.message = mask_url_passwords(&f.message);
+        f.fix = mask_url_passwords(&f.fix);
     }
+}
+
+/// Settings whose value is a secret.
+fn secret_setting(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let last = last.split('[').next().unwrap_or(last);
+    ["k", "d", "p", "q", "dp", "dq", "qi"].contains(&last)
+        || last.contains("secret")
+        || last.contains("password")
+        || last.contains("token")
+        || path.starts_with("api.tokens")
+}
+
+/// Text with the password of every `scheme://user:password@host` as `***`.
+pub fn mask_url_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "/?#`'\"<>)".contains(c))
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority
+            .rfind('@')
+            .and_then(|a| Some((a, authority[..a].find(':')?)))
+        {
+            Some((a, colon)) => {
+                out.push_str(&authority[..=colon]);
+                out.push_str("***");
+                out.push_str(&authority[a..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Checker<'_> {
@@ -309,10 +358,20 @@ impl Checker<'_> {
             (whole && defined && self.config.format == Format::Yaml && name.starts_with("PS_"))
                 .then(|| placeholder_edit(self.config.text(), node, s, name))
                 .flatten();
+        let json = self.config.format == Format::Json;
         let fix = match (whole, name.starts_with("PS_")) {
+            _ if json => "JSON configs cannot read the environment (`!env` is a YAML tag): write the value itself, or use a YAML config with `!env PS_…`".to_string(),
             (true, true) if !defined => format!(
                 "define `{name}` in .env, then write `{path}: !env {name}` (`pskeys doctor --fix` does once it is defined)"
             ),
+            (true, true)
+                if offset(self.config.text(), node.line, node.column)
+                    .is_some_and(|at| in_block_scalar(self.config.text(), at)) =>
+            {
+                format!(
+                    "write `{path}: !env {name}` in place of the block scalar (`|`/`>`), by hand"
+                )
+            }
             (true, true) => format!("write `{path}: !env {name}` (`pskeys doctor --fix` does)"),
             (true, false) => {
                 format!("rename the variable to `PS_{name}` and write `{path}: !env PS_{name}`")
@@ -668,6 +727,10 @@ fn placeholder_impact(path: &str, value: &str) -> Impact {
 /// The edit turning the scalar `${NAME}` (plain or quoted) at `node` into `!env NAME`.
 fn placeholder_edit(text: &str, node: &Node, value: &str, name: &str) -> Option<Fix> {
     let at = offset(text, node.line, node.column)?;
+    if in_block_scalar(text, at) {
+        // `>-` / `|` content: `!env` there would be literal text, not a tag.
+        return None;
+    }
     let rest = &text[at..];
     [
         format!("'{value}'"),
@@ -681,6 +744,26 @@ fn placeholder_edit(text: &str, node: &Node, value: &str, name: &str) -> Option<
         end: at + source.len(),
         with: format!("!env {name}"),
     })
+}
+
+/// Whether the value at `at` is the content of a block scalar (`key: >-` or `key: |`
+/// on the line above).
+fn in_block_scalar(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    if !text[line_start..at].trim().is_empty() {
+        return false;
+    }
+    let header = text[..line_start]
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    let header = header.split(" #").next().unwrap_or(header);
+    let indicator = header.split_whitespace().last().unwrap_or_default();
+    indicator.starts_with(['|', '>'])
+        && indicator[1..]
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == '+')
 }
 
 /// Byte offset of a 1-based line and (character) column.
@@ -1249,7 +1332,12 @@ pub fn env_findings(config: &Config, env_file: &EnvFile, env: &Env) -> Vec<Findi
         });
     };
     if let Some((id, var, message, fix)) = signing_key_problem(config, env) {
-        push(id, env_file.line_of(var), message, fix, None);
+        // A value from the process environment has no line in `.env`.
+        let line = match env.source(var) {
+            Some(crate::env::Source::File) => env_file.line_of(var),
+            _ => None,
+        };
+        push(id, line, message, fix, None);
     }
     if let Some((message, fix)) = no_signing_key(config, env) {
         push(FindingId::EnvNoSigningKey, None, message, fix, None);
@@ -1426,6 +1514,49 @@ fn signing_key_problem(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_scalar_content_is_recognised() {
+        let text = "a: >-\n  ${PS_A}\nb:\n  ${PS_B}\nc: |2 # note\n    ${PS_C}\nd: ${PS_D}\n";
+        let at = |s: &str| text.find(s).unwrap();
+        assert!(in_block_scalar(text, at("${PS_A}")));
+        assert!(!in_block_scalar(text, at("${PS_B}")));
+        assert!(in_block_scalar(text, at("${PS_C}")));
+        assert!(!in_block_scalar(text, at("${PS_D}")));
+    }
+
+    #[test]
+    fn url_passwords_are_masked_and_the_rest_kept() {
+        assert_eq!(
+            mask_url_passwords("`uri` is `postgresql://u:p@ss@db:5432/x`; and https://a.b/c"),
+            "`uri` is `postgresql://u:***@db:5432/x`; and https://a.b/c"
+        );
+        assert_eq!(
+            mask_url_passwords("mongodb://user@h/x"),
+            "mongodb://user@h/x"
+        );
+        assert_eq!(mask_url_passwords("a://"), "a://");
+    }
+
+    #[test]
+    fn secrets_written_into_the_config_never_reach_a_finding() {
+        let text = "storage: {type: mongodb}\nreplication:\n  connections:\n    - type: postgresql\n      uri: 'postgresql://u:CFGPASSWORD77@db/${PS_DB}'\nclient_auth:\n  supabase_jwt_secret: 'SECRET-${PS_X}'\n  audience: [a]\n";
+        let config = Config::parse(std::path::Path::new("c.yaml"), text.to_string()).unwrap();
+        let env = Env::with_process(std::iter::empty(), std::iter::empty());
+        let findings = config_findings(&config, &env);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.id == FindingId::DollarPlaceholder)
+        );
+        for f in &findings {
+            let shown = format!("{} {}", f.message, f.fix);
+            assert!(
+                !shown.contains("CFGPASSWORD77") && !shown.contains("SECRET-"),
+                "{shown}"
+            );
+        }
+    }
 
     #[test]
     fn placeholders_are_found_anywhere_in_a_string() {

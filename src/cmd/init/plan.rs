@@ -89,8 +89,10 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
         }
     }
     if inputs.config.format == Format::Yaml {
-        template_vars(&inputs.config, &mut env, &mut env_vars, &mut secrets)?;
+        // The project's own example first: its values are meant for this project; the
+        // template's local defaults fill what it leaves undefined.
         example_vars(&inputs.config, &mut env, &mut env_vars)?;
+        template_vars(&inputs.config, &mut env, &mut env_vars, &mut secrets)?;
     }
     let config = &inputs.config;
     let new_config = if patch.is_empty() && !inputs.created {
@@ -562,10 +564,12 @@ const EXAMPLES: [&str; 3] = [".env.example", ".env.template", ".env.sample"];
 /// the config or `.env` that defines them (a fresh checkout of a project that ships one).
 fn example_vars(config: &Config, env: &mut EnvFile, env_vars: &mut Vec<String>) -> Result<()> {
     // Not client_auth's: a key's secret from a committed example would be public (it
-    // gets a fresh value, or stays undefined and listed).
+    // gets a fresh value, or stays undefined and listed). Only `PS_` names, the only ones
+    // the service reads: a committed example must not plant `BASH_ENV` or `LD_PRELOAD`.
     let mut names: Vec<String> = Vec::new();
     config.root.visit(&mut String::new(), &mut |path, node| {
         if let Value::Env { name, .. } = &node.value
+            && name.starts_with("PS_")
             && !path.starts_with("client_auth")
             && !names.contains(name)
         {

@@ -148,6 +148,15 @@ fn created(inputs: &Inputs, cfg: &str, changes: &str) {
         _ => "",
     };
     eprintln!("created `{cfg}` from the built-in template{why}: {changes}");
+    let dir = inputs.config.path.parent().unwrap_or(Path::new(""));
+    for name in crate::config::GENERIC {
+        if dir.join(name).is_file() {
+            eprintln!(
+                "note: `{}` has none of the service's settings (storage, replication, client_auth, sync_config): another tool's file, left alone; pass --config {0} if it is the PowerSync config",
+                show(&dir.join(name))
+            );
+        }
+    }
 }
 
 /// A config in a parent folder outside a repository, when init makes one here.

@@ -122,6 +122,17 @@ impl Request {
     }
 
     fn check_providers(&self) -> Result<()> {
+        // A secret pasted where its variable's name belongs is never echoed.
+        if let Some(var) = &self.supabase_secret_env
+            && !(var.len() <= 64
+                && var.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(Error::usage(
+                "--supabase-jwt-secret-env takes the name of the variable that holds the secret, and this is not a variable name (not shown: it may be the secret itself)",
+                "export SUPABASE_JWT_SECRET='…' and pass --supabase-jwt-secret-env SUPABASE_JWT_SECRET".to_string(),
+            ));
+        }
         if let Some(uri) = self
             .jwks_uris
             .iter()

@@ -253,7 +253,13 @@ fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
 fn read_private_key(path: &std::path::Path) -> Result<Imported> {
     use std::io::Read as _;
     let shown = path.to_string_lossy();
-    if shown.contains("PRIVATE KEY") || shown.contains('\n') || shown.len() > 1024 {
+    // A key pasted in place of its file (a PEM, a JWK, its base64, a PEM line, an HMAC
+    // secret) is never echoed: a path that does not exist is shown only when it looks like
+    // one (a `.` or `/`, or short; no JSON, no spaces).
+    let pathlike = shown.len() <= 200
+        && !shown.contains(['{', '"', '\n', ' '])
+        && (shown.len() < 32 || shown.contains(['.', '/']));
+    if shown.contains("PRIVATE KEY") || (!pathlike && !path.exists()) {
         // Never echo it: it is the key itself, not a path.
         return Err(Error::usage(
             "--private-key takes a file that holds the key (or - for stdin), not the key itself",
