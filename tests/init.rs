@@ -637,6 +637,36 @@ fn the_official_cli_layout_uses_the_env_file_its_docker_setup_reads() {
     );
     q.ok(&["init"]);
     assert!(q.path(".env").exists());
+    // `powersync docker configure` after that: mint names both files, init copies the key
+    // to the one the service reads, and the root `.env` stays as it was.
+    let root_env = q.read(".env");
+    q.write("powersync/docker/.env", "PS_PORT=8080\n");
+    q.cmd(&["mint", "--sub", "u"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no signing key in `powersync/docker/.env`",
+        ))
+        .stderr(predicate::str::contains(
+            "run `pskeys init` to copy it there",
+        ));
+    q.cmd(&["init"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "copied PSKEYS_KID, PSKEYS_ALG, PS_CLIENT_AUTH_KEY from `.env` to `powersync/docker/.env`",
+        ));
+    assert_eq!(q.read(".env"), root_env);
+    let docker = q.read("powersync/docker/.env");
+    assert!(docker.starts_with("PS_PORT=8080\n"), "{docker}");
+    let secret = |text: &str| {
+        dotenvy::from_read_iter(text.as_bytes())
+            .map(Result::unwrap)
+            .find(|(k, _)| k == "PS_CLIENT_AUTH_KEY")
+            .map(|(_, v)| v)
+    };
+    assert_eq!(secret(&docker), secret(&root_env));
+    q.ok(&["mint", "--sub", "u"]);
 }
 
 #[test]

@@ -4,9 +4,10 @@
 use serde_json::{Value, json};
 
 use crate::Project;
+use crate::cli::Files;
 use crate::cli::MintArgs;
 use crate::clock::{now, rfc3339};
-use crate::cmd::{diagnostics, open, show};
+use crate::cmd::{diagnostics, open, show, superseded_env};
 use crate::envfile::KID_VAR;
 use crate::error::{Error, Result};
 use crate::jws::Jws;
@@ -42,7 +43,7 @@ pub fn run(args: MintArgs) -> Result<()> {
     }
 
     let project = open(&files)?;
-    let minter = prepare(&project, kid.as_deref())?;
+    let minter = prepare(&project, &files, kid.as_deref())?;
     let endpoint = match (endpoint, &diagnostics) {
         (None, Some(_)) => Some(diagnostics::local_endpoint(&project)?),
         (endpoint, _) => endpoint,
@@ -98,20 +99,9 @@ fn check_app(app: &str) -> Result<()> {
 }
 
 /// The minter for the project's key, with its warnings printed.
-fn prepare(project: &Project, kid: Option<&str>) -> Result<Minter> {
+fn prepare(project: &Project, files: &Files, kid: Option<&str>) -> Result<Minter> {
     let minter = Minter::new(project.config(), project.env(), kid).map_err(|e| match e {
-        MintError::NoSigningKey => {
-            let fix = no_signing_key(project.config(), project.env()).map(|(_, fix)| fix);
-            let file = show(&project.env_file().path);
-            Error::usage(
-                if project.env_file().existed {
-                    format!("no signing key: {KID_VAR} is blank or set neither in `{file}` nor in the environment")
-                } else {
-                    format!("no signing key: `{file}` does not exist and {KID_VAR} is not in the environment")
-                },
-                fix.unwrap_or_else(|| "check --env-file, or run `pskeys init` first".to_string()),
-            )
-        }
+        MintError::NoSigningKey => no_key(project, files),
         other => other.into(),
     })?;
     for w in minter.warnings() {
@@ -123,6 +113,38 @@ fn prepare(project: &Project, kid: Option<&str>) -> Result<Minter> {
         eprintln!("warning: {what}{} (fix: {})", w.message, w.fix);
     }
     Ok(minter)
+}
+
+/// Why there is no signing key here, and the way out for this config and layout.
+fn no_key(project: &Project, files: &Files) -> Error {
+    if let Some(old) = superseded_env(files, &project.config().path, project.env_file()) {
+        return Error::usage(
+            format!(
+                "no signing key in `{}`, the `.env` the service reads since `powersync docker configure` made `powersync/docker/`; `{}` holds key `{}`",
+                show(&project.env_file().path),
+                show(&old.path),
+                old.get(KID_VAR).unwrap_or_default()
+            ),
+            format!(
+                "run `pskeys init` to copy it there (or pass --env-file {})",
+                show(&old.path)
+            ),
+        );
+    }
+    let fix = no_signing_key(project.config(), project.env()).map(|(_, fix)| fix);
+    let file = show(&project.env_file().path);
+    Error::usage(
+        if project.env_file().existed {
+            format!(
+                "no signing key: {KID_VAR} is blank or set neither in `{file}` nor in the environment"
+            )
+        } else {
+            format!(
+                "no signing key: `{file}` does not exist and {KID_VAR} is not in the environment"
+            )
+        },
+        fix.unwrap_or_else(|| "check --env-file, or run `pskeys init` first".to_string()),
+    )
 }
 
 /// The token (or the Diagnostics link) alone on stdout, or with its header, claims and

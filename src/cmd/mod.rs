@@ -94,6 +94,25 @@ pub(crate) fn config_above() -> Option<PathBuf> {
     None
 }
 
+/// In the official CLI's layout, the project root's `.env` when the command reads
+/// `powersync/docker/.env` (made by `powersync docker configure` after `init` wrote the
+/// key to the root `.env`) and only the root one names a signing key.
+pub(crate) fn superseded_env(files: &Files, config: &Path, env: &EnvFile) -> Option<EnvFile> {
+    if files.env_file.is_some()
+        || !env.path.ends_with("powersync/docker/.env")
+        || env
+            .get(crate::envfile::KID_VAR)
+            .is_some_and(|k| !k.is_empty())
+    {
+        return None;
+    }
+    let root = config.parent()?.parent()?.join(".env");
+    let old = EnvFile::load(&root).ok()?;
+    old.get(crate::envfile::KID_VAR)
+        .is_some_and(|k| !k.is_empty())
+        .then_some(old)
+}
+
 /// The `.env` a command reads: `--env-file`, else the one the service reads in the
 /// official CLI's layout (`powersync/docker/.env` once `powersync docker configure` made
 /// `powersync/docker/`), else `.env` in the folder the config was discovered from (the

@@ -53,6 +53,14 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     let mut patch = Patch::default();
     let mut env_vars = Vec::new();
     let mut secrets = Vec::new();
+    if let Some((carried, _)) = &inputs.carried {
+        for name in carried {
+            env_vars.push(name.clone());
+            if ![KID_VAR, ALG_VAR].contains(&name.as_str()) {
+                secrets.push(Secret::new(env.get(name).unwrap_or_default()));
+            }
+        }
+    }
     providers(
         req,
         inputs,
@@ -103,7 +111,7 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     let before = (!inputs.created).then_some(config.text());
     let mut plan = Plan {
         config: Change::of(&config.path, before, new_config.clone(), 0o644),
-        env: Change::env(&inputs.env, &env),
+        env: Change::env(&inputs.disk_env, &env),
         extra: sync_config_stub(inputs),
         secrets,
     };

@@ -94,6 +94,16 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     } else if plan.config.is_some() {
         eprintln!("patched `{cfg}`: {changes}");
     }
+    if let Some((carried, from)) = &inputs.carried
+        && !carried.is_empty()
+    {
+        eprintln!(
+            "copied {} from `{}` to `{}`: since `powersync docker configure` made `powersync/docker/`, the service and pskeys read that file, not `{1}`",
+            carried.join(", "),
+            show(from),
+            show(&inputs.env.path)
+        );
+    }
     match (&planned.action, &inputs.current) {
         (KeyAction::Adopt(a), _) => adopted(a, &cfg),
         (KeyAction::Keep { kid, alg }, Some(cur)) if cur.from_process && !plan.is_empty() => {

@@ -1,7 +1,7 @@
 //! What `init` finds: the config (or the template), `.env`, and how the signing key `.env`
 //! names relates to the config.
 
-use crate::cmd::{env_of, env_path, locate_config};
+use crate::cmd::{env_of, env_path, locate_config, superseded_env};
 use crate::config::node::Value;
 use crate::config::{self, Config, Format, Found};
 use crate::env::Source;
@@ -42,8 +42,13 @@ pub(super) struct Inputs {
     pub found: Found,
     /// Whether the config is created from the template.
     pub created: bool,
-    /// `.env` as read.
+    /// `.env` as read, with what [`Inputs::carried`] copied into it.
     pub env: EnvFile,
+    /// `.env` as it is on disk.
+    pub disk_env: EnvFile,
+    /// Variables copied from the root `.env` the official CLI's layout superseded, and
+    /// that file.
+    pub carried: Option<(Vec<String>, std::path::PathBuf)>,
     /// The key `.env` names, if any.
     pub current: Option<EnvKey>,
     /// How that key relates to the config.
@@ -81,7 +86,11 @@ impl Inputs {
         } else {
             Config::load(&config_path)?
         };
-        let env = EnvFile::load(&env_path(&req.files, &config_path, &found))?;
+        let disk_env = EnvFile::load(&env_path(&req.files, &config_path, &found))?;
+        let (env, carried) = match superseded_env(&req.files, &config_path, &disk_env) {
+            Some(old) => carry_over(&config, &disk_env, &old)?,
+            None => (disk_env.clone(), None),
+        };
         refuse_broken_keys(&config, &env)?;
         let current = read_env_key(&env)?;
         let state = match &current {
@@ -106,11 +115,41 @@ impl Inputs {
             found,
             created,
             env,
+            disk_env,
+            carried,
             current,
             state,
             import,
         })
     }
+}
+
+/// The signing key (its kid, algorithm, private key) and the variables `client_auth`
+/// reads, copied from the root `.env` into the service's `powersync/docker/.env` where
+/// that one lacks them.
+type Carried = (EnvFile, Option<(Vec<String>, std::path::PathBuf)>);
+
+fn carry_over(config: &Config, env: &EnvFile, old: &EnvFile) -> Result<Carried> {
+    let mut names: Vec<String> = vec![KID_VAR.into(), ALG_VAR.into(), PRIVATE_KEY_VAR.into()];
+    if let Some(auth) = config.client_auth() {
+        auth.visit(&mut String::new(), &mut |_, node| {
+            if let Value::Env { name, .. } = &node.value
+                && !names.contains(name)
+            {
+                names.push(name.clone());
+            }
+        });
+    }
+    let mut env = env.clone();
+    let mut carried = Vec::new();
+    for name in names {
+        if let (Some(value), None) = (old.get(&name), env.get(&name)) {
+            let value = value.to_string();
+            env.set(&name, &value)?;
+            carried.push(name);
+        }
+    }
+    Ok((env, Some((carried, old.path.clone()))))
 }
 
 /// The signing key `.env` and the process environment name (the environment wins, as for
