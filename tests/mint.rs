@@ -454,33 +454,24 @@ fn outside_a_repository_a_config_above_is_named_not_used() {
         .stderr(predicate::str::contains(
             "`../powersync.yaml` is in a parent folder",
         ));
-    // A dry run says it too, in --json's warnings as well, before anything is made.
-    p.cmd(&["init", "--dry-run"])
+    // init refuses too, before making anything, and says how to choose.
+    let before = p.snapshot_files();
+    for args in [&["init"][..], &["init", "--dry-run", "--json"][..]] {
+        p.cmd(args)
+            .current_dir(p.path("sub"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "`../powersync.yaml` is in a parent folder",
+            ))
+            .stderr(predicate::str::contains("pass --config ../powersync.yaml"));
+    }
+    assert_eq!(p.snapshot_files(), before);
+    p.cmd(&["init", "--config", "powersync.yaml"])
         .current_dir(p.path("sub"))
         .assert()
-        .success()
-        .stderr(predicate::str::contains(
-            "warning: `../powersync.yaml` is in a parent folder",
-        ));
-    let out = p
-        .cmd(&["init", "--dry-run", "--json"])
-        .current_dir(p.path("sub"))
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        v["warnings"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("`../powersync.yaml` is in a parent folder")
-    );
-    p.cmd(&["init"])
-        .current_dir(p.path("sub"))
-        .assert()
-        .success()
-        .stderr(predicate::str::contains(
-            "warning: `../powersync.yaml` is in a parent folder",
-        ));
+        .success();
+    assert!(p.path("sub/powersync.yaml").exists());
 }
 
 #[test]

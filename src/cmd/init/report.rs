@@ -60,7 +60,7 @@ fn summary(req: &Request, inputs: &Inputs, planned: &Planned, warnings: &[String
 
 /// Prints the dry run: the diffs (or the JSON summary); nothing is written.
 pub(super) fn dry_run(req: &Request, inputs: &Inputs, planned: &Planned) {
-    let warnings = warnings(req, inputs, planned);
+    let warnings = warnings(req, planned);
     if req.json {
         let out = summary(req, inputs, planned, &warnings);
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -80,7 +80,7 @@ pub(super) fn dry_run(req: &Request, inputs: &Inputs, planned: &Planned) {
 
 /// Prints what was written.
 pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
-    let warnings = warnings(req, inputs, planned);
+    let warnings = warnings(req, planned);
     if req.json {
         let out = summary(req, inputs, planned, &warnings);
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -167,19 +167,6 @@ fn created(inputs: &Inputs, cfg: &str, changes: &str) {
             );
         }
     }
-}
-
-/// A config in a parent folder outside a repository, when init makes one here.
-fn config_above(inputs: &Inputs) -> Option<String> {
-    if !(inputs.created && inputs.found == Found::Missing) {
-        return None;
-    }
-    crate::cmd::config_above().map(|above| {
-        format!(
-            "`{0}` is in a parent folder, but outside a git repository pskeys looks only here; if this folder belongs to that project, delete what init made here and pass --config {0}",
-            above.display()
-        )
-    })
 }
 
 /// The line for a shared key taken over on this machine.
@@ -316,8 +303,8 @@ fn next_steps(no_dev_key: bool) {
     eprintln!("  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials()");
 }
 
-fn warnings(req: &Request, inputs: &Inputs, planned: &Planned) -> Vec<String> {
-    let mut out: Vec<String> = config_above(inputs).into_iter().collect();
+fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     if req.inline && matches!(planned.action, KeyAction::New { .. }) {
         out.push(
             "the HMAC secret is written into the config itself (--inline): do not commit that file"

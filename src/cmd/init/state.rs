@@ -76,6 +76,19 @@ impl Inputs {
     /// service refuses (a patch would keep it broken).
     pub fn read(req: &Request) -> Result<Inputs> {
         let (config_path, found) = locate_config(req.files.config.as_deref())?;
+        if found == Found::Missing
+            && let Some(above) = crate::cmd::config_above()
+        {
+            let above = above.display();
+            return Err(Error::usage(
+                format!(
+                    "`{above}` is in a parent folder, but outside a git repository pskeys looks only here: init would start a second project in this folder"
+                ),
+                format!(
+                    "pass --config {above} to set up that one, or --config powersync.yaml to start a new one here"
+                ),
+            ));
+        }
         let created = !config_path.exists();
         let config = if created {
             let template = match Format::of(&config_path) {
