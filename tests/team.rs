@@ -288,6 +288,20 @@ fn an_hmac_key_whose_kid_is_env_gets_a_kid_here() {
     let before = p.read(".env");
     p.ok(&["init"]);
     assert_eq!(p.read(".env"), before);
+    // With the kid's variable already set (CI), `--kid` picks that key by its value; it
+    // is not added a second time.
+    let q = Project::new();
+    q.write("powersync.yaml", config);
+    q.cmd(&["init", "--kid", "x"])
+        .env("PS_KID", "x")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("signing with key `x`"));
+    assert_eq!(q.read("powersync.yaml"), config);
+    q.cmd(&["mint", "--sub", "u"])
+        .env("PS_KID", "x")
+        .assert()
+        .success();
 }
 
 #[test]

@@ -226,7 +226,11 @@ pub(super) fn adoption(req: &Request, inputs: &Inputs) -> Result<Option<Adoption
         .filter(|k| k.adoptable(&env))
         .collect();
     let chosen = match &req.kid {
-        Some(kid) => keys.iter().find(|k| k.kid_text() == Some(kid.as_str())),
+        // A `kid: !env VAR` counts by the value VAR has here.
+        Some(kid) => keys.iter().find(|k| match &k.kid {
+            Kid::Literal(text) => text == kid,
+            Kid::Env(var) => env.get(var) == Some(kid.as_str()),
+        }),
         None => keys.last(),
     };
     let Some(chosen) = chosen else {

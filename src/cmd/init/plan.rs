@@ -290,7 +290,10 @@ fn new_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
         (Some(cur), Mode::Force) if config.key_by_kid(&cur.kid).is_some() => Some(cur.kid.clone()),
         _ => None,
     };
-    if config.key_by_kid(&kid).is_some() && replaces.as_deref() != Some(kid.as_str()) {
+    let lookup = env_of(&inputs.env);
+    if config.key_by_resolved_kid(&kid, &lookup.lookup()).is_some()
+        && replaces.as_deref() != Some(kid.as_str())
+    {
         return Err(Error::usage(
             format!(
                 "`{}` already has a key with kid `{kid}`",
