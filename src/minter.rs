@@ -396,6 +396,13 @@ impl serde_json::ser::Formatter for Base64Safe {
         writer: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
+        // The common case, one pass over bytes: nothing to escape.
+        if !fragment
+            .bytes()
+            .any(|b| b >= b'~' || b == b'>' || b == b'?')
+        {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if c.is_ascii() && !matches!(c, '>' | '?' | '~' | '\x7f') {
