@@ -44,9 +44,11 @@ for team in hs ec; do
 done
 (cd "$work/ES256" && hyperfine -N --warmup 20 --runs 300 --style basic -n "export dotenv" \
   --export-json "$work/export.json" "$bin export --format dotenv")
+(cd "$work/ES256" && hyperfine -N --warmup 20 --runs 300 --style basic -n "mint --diagnostics" \
+  --export-json "$work/diagnostics.json" "$bin mint --sub u1 --diagnostics")
 
 echo "## medians"
-for f in "$work"/mint-*.json "$work"/verify-*.json "$work"/init-*.json "$work"/team-*.json "$work"/export.json; do
+for f in "$work"/mint-*.json "$work"/verify-*.json "$work"/init-*.json "$work"/team-*.json "$work"/export.json "$work"/diagnostics.json; do
   python3 - "$f" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
