@@ -16,11 +16,11 @@ fn main() -> std::process::ExitCode {
                 print_json(&err.to_json());
             }
             match err.code() {
-                Some(code) => eprintln!("error: {code} {err}"),
-                None => eprintln!("error: {err}"),
+                Some(code) => say(format_args!("error: {code} {err}")),
+                None => say(format_args!("error: {err}")),
             }
             if let Some(hint) = err.hint() {
-                eprintln!("  hint: {hint}");
+                say(format_args!("  hint: {hint}"));
             }
             std::process::ExitCode::from(err.exit_code() as u8)
         }
@@ -48,6 +48,12 @@ fn usage_error(e: clap::Error) -> std::process::ExitCode {
 }
 
 /// The error object on stdout; a reader that has gone away is not another error.
+/// A line on stderr; dropped when stderr is a closed pipe (no panic).
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 fn print_json(value: &serde_json::Value) {
     use std::io::Write as _;
     let text = serde_json::to_string_pretty(value).unwrap_or_default();

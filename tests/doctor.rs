@@ -427,3 +427,26 @@ fn fix_says_when_it_changed_nothing() {
     );
     assert_eq!(p.read("powersync.yaml"), config);
 }
+
+#[test]
+fn fix_makes_an_env_audience_and_leaves_a_block_scalar_alone() {
+    let p = Project::new();
+    let config = "storage: {type: mongodb}\nport: >-\n  ${PS_PORT}\nclient_auth:\n  jwks:\n    keys:\n      - {kty: oct, alg: HS256, kid: k, k: !env PS_K}\n  audience: !env PS_AUD # one audience\n";
+    p.write("powersync.yaml", config);
+    p.write(
+        ".env",
+        "PS_K=c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\nPS_AUD=powersync\nPS_PORT=8080\n",
+    );
+    p.cmd(&["doctor", "--fix"])
+        .assert()
+        .stderr(predicate::str::contains(
+            "fixed: powersync.yaml:8: audience-not-list -> `[!env PS_AUD]`",
+        ))
+        .stderr(predicate::str::contains("in place of the block scalar"));
+    assert_eq!(
+        p.read("powersync.yaml"),
+        config.replace("audience: !env PS_AUD", "audience: [!env PS_AUD]")
+    );
+    let ids: Vec<String> = findings(&p).into_iter().map(|f| f.0).collect();
+    assert!(!ids.contains(&"audience-not-list".to_string()), "{ids:?}");
+}

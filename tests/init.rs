@@ -718,3 +718,46 @@ fn syntax_errors_name_the_line_and_a_fix_and_change_nothing() {
         assert_eq!(p.snapshot_files(), before, "{text}");
     }
 }
+
+#[test]
+fn flag_values_are_checked_at_the_door() {
+    let p = Project::new();
+    for args in [
+        &["init", "--audience", "a\nb"][..],
+        &["init", "--kid", "k\u{1b}]0;x\u{7}"][..],
+        &[
+            "init",
+            "--no-dev-key",
+            "--audience",
+            "x",
+            "--jwks-uri",
+            "http://a b",
+        ][..],
+        &[
+            "init",
+            "--no-dev-key",
+            "--audience",
+            "x",
+            "--jwks-uri",
+            "http://",
+        ][..],
+        &["init", "--firebase", "proj\r"][..],
+    ] {
+        let out = p.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Shown escaped: nothing reaches the terminal raw.
+        assert!(
+            !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+            "{stderr:?}"
+        );
+        assert!(!p.path("powersync.yaml").exists(), "{args:?}");
+    }
+    p.ok(&["init"]);
+    for sub in ["a\u{1}b", "x\ny"] {
+        p.cmd(&["mint", "--sub", sub])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("control character"));
+    }
+}

@@ -290,3 +290,37 @@ fn retire_keeps_a_variable_the_config_still_reads() {
     assert!(p.read(".env").contains("PS_SHARED="), "{}", p.read(".env"));
     assert!(!p.read("powersync.yaml").contains("kid: old"));
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_run_quietly() {
+    use std::process::Stdio;
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256"]);
+    let token = p.ok(&["mint", "--sub", "u"]).trim().to_string();
+    for args in [
+        &["init", "--rotate"][..],
+        &["keys", "list"][..],
+        &["doctor"][..],
+        &["verify", &token][..],
+        &["decode", &token][..],
+        &["init", "--dry-run"][..],
+        &["export"][..],
+    ] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pskeys"))
+            .current_dir(p.dir.path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Both pipes closed before the child writes a byte.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_ne!(status.code(), Some(101), "{args:?} panicked");
+    }
+    // The rotation went through although nobody read its report.
+    let keys = p.ok(&["keys", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&keys).unwrap();
+    assert_eq!(v["keys"].as_array().unwrap().len(), 2, "{keys}");
+}

@@ -63,20 +63,6 @@ pub fn local_endpoint(project: &Project) -> Result<String> {
     }
 }
 
-/// Checks an `--endpoint` value: an http(s) URL with a host.
-pub fn check_endpoint(url: &str) -> Result<()> {
-    let ok = (url.starts_with("http://") || url.starts_with("https://"))
-        && net::http_host(url).is_ok_and(|h| h != Host::Domain(String::new()));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::usage(
-            format!("--endpoint `{url}` is not an http(s) URL"),
-            "e.g. --endpoint http://localhost:8080".to_string(),
-        ))
-    }
-}
-
 /// The link and what the user should know about it.
 #[derive(Debug)]
 pub struct Link {

@@ -84,14 +84,14 @@ fn impact_name(i: Impact) -> &'static str {
 
 fn render(findings: &[Finding], fixed: &[String], fix: bool, path: &Path, env_file: &Path) {
     for f in fixed {
-        eprintln!("fixed: {f}");
+        errln!("fixed: {f}");
     }
     for f in findings {
         let at = match f.line {
             Some(l) => format!("{}:{l}", show(&f.file)),
             None => show(&f.file),
         };
-        eprintln!(
+        errln!(
             "{}[{}] {at}: {}",
             f.severity().as_str(),
             f.id.as_str(),
@@ -102,23 +102,23 @@ fn render(findings: &[Finding], fixed: &[String], fix: bool, path: &Path, env_fi
         } else {
             ""
         };
-        eprintln!("  fix: {}{hint}", f.fix);
+        errln!("  fix: {}{hint}", f.fix);
     }
     let errors = findings
         .iter()
         .filter(|f| f.severity() == Severity::Error)
         .count();
     if findings.is_empty() {
-        eprintln!(
+        errln!(
             "no problems found in `{}` and `{}`",
             show(path),
             show(env_file)
         );
     } else if errors == 0 {
-        eprintln!("{} warning(s), no errors", findings.len());
+        errln!("{} warning(s), no errors", findings.len());
     }
     if fix && fixed.is_empty() && !findings.is_empty() {
-        eprintln!(
+        errln!(
             "--fix changed nothing: none of these has a safe automatic fix yet (a `${{…}}` placeholder gets one once its variable is defined); follow each `fix:` line"
         );
     }

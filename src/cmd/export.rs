@@ -192,7 +192,7 @@ fn github(pairs: &[(String, String)]) -> Result<()> {
         .map_err(|e| Error::io("append to", &path, e))?;
     file.write_all(text.as_bytes())
         .map_err(|e| Error::io("append to", &path, e))?;
-    eprintln!("appended {} variables to $GITHUB_ENV", pairs.len());
+    errln!("appended {} variables to $GITHUB_ENV", pairs.len());
     Ok(())
 }
 

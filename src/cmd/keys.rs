@@ -198,20 +198,18 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
     let (plan, notes) = plan_retire(&config, &env, &kid, force)?;
     if dry_run {
         out!("{}", plan.diff(show));
-        eprintln!("pskeys: dry run, nothing written");
+        errln!("pskeys: dry run, nothing written");
         return Ok(());
     }
     plan.apply()?;
-    eprintln!("patched `{}`: removed key `{kid}`", show(&config.path));
+    errln!("patched `{}`: removed key `{kid}`", show(&config.path));
     if plan.env.is_some() {
-        eprintln!("wrote `{}`", show(&env.path));
+        errln!("wrote `{}`", show(&env.path));
     }
     for n in notes {
-        eprintln!("{n}");
+        errln!("{n}");
     }
-    eprintln!(
-        "restart the PowerSync Service: tokens signed with `{kid}` are rejected from then on"
-    );
+    errln!("restart the PowerSync Service: tokens signed with `{kid}` are rejected from then on");
     Ok(())
 }
 
@@ -329,7 +327,7 @@ pub fn jwks(args: JwksArgs) -> Result<()> {
         ));
     }
     if hmac > 0 {
-        eprintln!("note: {hmac} HMAC key(s) left out: secrets are never published");
+        errln!("note: {hmac} HMAC key(s) left out: secrets are never published");
     }
     outln!(
         "{}",

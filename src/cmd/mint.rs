@@ -35,8 +35,15 @@ pub fn run(args: MintArgs) -> Result<()> {
             "pass the user id, e.g. --sub user-1".to_string(),
         ));
     }
+    crate::cmd::check_text("--sub", &sub)?;
+    if let Some(k) = &kid {
+        crate::cmd::check_text("--kid", k)?;
+    }
+    for a in &aud {
+        crate::cmd::check_text("--aud", a)?;
+    }
     if let Some(url) = &endpoint {
-        diagnostics::check_endpoint(url)?;
+        crate::cmd::check_url("--endpoint", url, "--endpoint http://localhost:8080")?;
     }
     if let Some(Some(app)) = &diagnostics {
         check_app(app)?;
@@ -78,7 +85,7 @@ pub fn run(args: MintArgs) -> Result<()> {
         (Some(app), Some(endpoint)) => {
             let link = diagnostics::link(&minted.token, endpoint, app.as_deref());
             for w in &link.warnings {
-                eprintln!("warning: {w}");
+                errln!("warning: {w}");
             }
             Some((endpoint.as_str(), link.url))
         }
@@ -90,12 +97,8 @@ pub fn run(args: MintArgs) -> Result<()> {
 
 /// Checks `--diagnostics=APP_URL`.
 fn check_app(app: &str) -> Result<()> {
-    diagnostics::check_endpoint(app).map_err(|_| {
-        Error::usage(
-            format!("--diagnostics=`{app}` is not an http(s) URL"),
-            format!("e.g. --diagnostics={}", diagnostics::LOCAL_APP),
-        )
-    })
+    let example = format!("--diagnostics={}", diagnostics::LOCAL_APP);
+    crate::cmd::check_url("--diagnostics", app, &example)
 }
 
 /// The minter for the project's key, with its warnings printed.
@@ -110,7 +113,7 @@ fn prepare(project: &Project, files: &Files, kid: Option<&str>) -> Result<Minter
         } else {
             String::new()
         };
-        eprintln!("warning: {what}{} (fix: {})", w.message, w.fix);
+        errln!("warning: {what}{} (fix: {})", w.message, w.fix);
     }
     Ok(minter)
 }

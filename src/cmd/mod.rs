@@ -6,6 +6,15 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::cmd::write_stdout(format_args!($($arg)*), true) };
 }
 
+/// `eprintln!` for messages on stderr, without its panic when stderr is a closed pipe
+/// (`pskeys init 2>&1 | true`): a message nobody can read is dropped, the run goes on.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// `print!` for data on stdout; see [`outln!`].
 macro_rules! out {
     ($($arg:tt)*) => { $crate::cmd::write_stdout(format_args!($($arg)*), false) };
@@ -92,6 +101,41 @@ pub(crate) fn config_above() -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// Refuses a flag value with control characters (a line break, ESC, DEL, …): it would
+/// reach the config, a token or the terminal as something else than was typed. The value
+/// is shown escaped.
+pub(crate) fn check_text(flag: &str, value: &str) -> Result<()> {
+    if !value.chars().any(char::is_control) {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "{flag} \"{}\" holds a control character (a line break, tab, escape…)",
+            value.escape_debug()
+        ),
+        format!("pass {flag} without it"),
+    ))
+}
+
+/// Refuses a flag value that is not an absolute http(s) URL with a host, as node's `new
+/// URL` reads it (what the service does with a `jwks_uri`). The value is shown escaped.
+pub(crate) fn check_url(flag: &str, value: &str, example: &str) -> Result<()> {
+    check_text(flag, value)?;
+    let ok = (value.starts_with("http://") || value.starts_with("https://"))
+        && crate::service::net::http_host(value)
+            .is_ok_and(|h| h != crate::service::net::Host::Domain(String::new()));
+    if ok {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "{flag} \"{}\" is not an http(s) URL with a host",
+            value.escape_debug()
+        ),
+        format!("e.g. {example}"),
+    ))
 }
 
 /// In the official CLI's layout, the project root's `.env` when the command reads
@@ -257,7 +301,7 @@ pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
         Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
+            errln!("error: cannot write to stdout: {e}");
             std::process::exit(crate::ExitCode::Io as i32);
         }
     }

@@ -746,6 +746,21 @@ fn placeholder_edit(text: &str, node: &Node, value: &str, name: &str) -> Option<
     })
 }
 
+/// The bytes of `!env NAME` for this node, on its line.
+fn env_tag_span(text: &str, node: &Node, name: &str) -> Option<(usize, usize)> {
+    let line_start = offset(text, node.line, 1)?;
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let tag = format!("!env {name}");
+    let at = line_start + text[line_start..line_end].find(&tag)?;
+    let end = at + tag.len();
+    // Not a longer name that starts with this one.
+    let next = text[end..].chars().next();
+    next.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .then_some((at, end))
+}
+
 /// Whether the value at `at` is the content of a block scalar (`key: >-` or `key: |`
 /// on the line above).
 fn in_block_scalar(text: &str, at: usize) -> bool {
@@ -1112,6 +1127,34 @@ impl Checker<'_> {
                     setting,
                     message,
                     "make it a list: `audience: ['…']` (`pskeys doctor --fix` does)".into(),
+                    autofix,
+                );
+            }
+            (Value::Env { name, .. }, _) if self.config.format == Format::Yaml => {
+                // `audience: !env PS_AUD` → `audience: [!env PS_AUD]`: one entry, read
+                // the same way.
+                let autofix = env_tag_span(self.config.text(), node, name).map(|(start, end)| {
+                    Fix::ConfigEdit {
+                        start,
+                        end,
+                        with: format!("[!env {name}]"),
+                    }
+                });
+                let fix = if autofix.is_some() {
+                    format!(
+                        "make it a list: `audience: [!env {name}]` (`pskeys doctor --fix` does)"
+                    )
+                } else {
+                    format!("make it a list: `audience: [!env {name}]`")
+                };
+                let message = "`client_auth.audience` is an `!env` value; the service wants a list of strings and refuses to load this config".to_string();
+                self.push_with(
+                    FindingId::AudienceNotList,
+                    Impact::Refused,
+                    node,
+                    setting,
+                    message,
+                    fix,
                     autofix,
                 );
             }

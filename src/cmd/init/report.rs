@@ -68,13 +68,13 @@ pub(super) fn dry_run(req: &Request, inputs: &Inputs, planned: &Planned) {
     }
     let diff = planned.plan.diff(show);
     if diff.is_empty() {
-        eprintln!("pskeys: nothing to change (dry run)");
+        errln!("pskeys: nothing to change (dry run)");
     } else {
         out!("{diff}");
-        eprintln!("pskeys: dry run, nothing written");
+        errln!("pskeys: dry run, nothing written");
     }
     for w in &warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
 }
 
@@ -92,12 +92,12 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     if inputs.created {
         created(inputs, &cfg, &changes);
     } else if plan.config.is_some() {
-        eprintln!("patched `{cfg}`: {changes}");
+        errln!("patched `{cfg}`: {changes}");
     }
     if let Some((carried, from)) = &inputs.carried
         && !carried.is_empty()
     {
-        eprintln!(
+        errln!(
             "copied {} from `{}` to `{}`: since `powersync docker configure` made `powersync/docker/`, the service and pskeys read that file, not `{1}`",
             carried.join(", "),
             show(from),
@@ -107,18 +107,18 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     match (&planned.action, &inputs.current) {
         (KeyAction::Adopt(a), _) => adopted(a, &cfg),
         (KeyAction::Keep { kid, alg }, Some(cur)) if cur.from_process && !plan.is_empty() => {
-            eprintln!("signing with key `{kid}` ({alg}) from the environment (PSKEYS_KID)")
+            errln!("signing with key `{kid}` ({alg}) from the environment (PSKEYS_KID)")
         }
         _ => {}
     }
     for extra in &plan.extra {
-        eprintln!(
+        errln!(
             "created `{}`: empty sync rules (the config names this file); add your buckets",
             show(&extra.path)
         );
     }
     if plan.env.is_some() {
-        eprintln!(
+        errln!(
             "wrote `{}`: {}",
             show(&inputs.env.path),
             planned.env_vars.join(", ")
@@ -126,9 +126,9 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     }
     match (plan.is_empty(), final_key(req, planned)) {
         (true, (None, _)) => {
-            eprintln!("already set up: `{cfg}` has everything asked for; nothing changed")
+            errln!("already set up: `{cfg}` has everything asked for; nothing changed")
         }
-        (true, (Some(kid), alg)) => eprintln!(
+        (true, (Some(kid), alg)) => errln!(
             "already set up: `{cfg}` has key `{kid}` ({alg}) from {}; nothing changed",
             match &inputs.current {
                 Some(cur) if cur.from_process => "the environment (PSKEYS_KID)".to_string(),
@@ -138,7 +138,7 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
         (false, _) => {}
     }
     for w in &warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     if inputs.created {
         start_steps(&inputs.config.path);
@@ -157,11 +157,11 @@ fn created(inputs: &Inputs, cfg: &str, changes: &str) {
         }
         _ => "",
     };
-    eprintln!("created `{cfg}` from the built-in template{why}: {changes}");
+    errln!("created `{cfg}` from the built-in template{why}: {changes}");
     let dir = inputs.config.path.parent().unwrap_or(Path::new(""));
     for name in crate::config::GENERIC {
         if dir.join(name).is_file() {
-            eprintln!(
+            errln!(
                 "note: `{}` has none of the service's settings (storage, replication, client_auth, sync_config): another tool's file, left alone; pass --config {0} if it is the PowerSync config",
                 show(&dir.join(name))
             );
@@ -203,9 +203,10 @@ fn adopted(a: &super::adopt::Adoption, cfg: &str) {
             vars.join(", ")
         ));
     }
-    eprintln!(
+    errln!(
         "signing with key `{}` ({}) of `{cfg}`; the config is unchanged{secrets}",
-        a.kid, a.alg
+        a.kid,
+        a.alg
     );
 }
 
@@ -254,53 +255,49 @@ fn start_steps(config: &std::path::Path) {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    eprintln!();
-    eprintln!("next steps:");
-    eprintln!(
+    errln!();
+    errln!("next steps:");
+    errln!(
         "  1. start PostgreSQL (the source, with wal_level=logical) and MongoDB (bucket storage, a"
     );
-    eprintln!("     replica set: --replSet rs0, then rs.initiate()) as `.env` names them, then");
-    eprintln!(
+    errln!("     replica set: --replSet rs0, then rs.initiate()) as `.env` names them, then");
+    errln!(
         "     the PowerSync Service on this folder (the template's values are for a local setup):"
     );
-    eprintln!(
-        "       docker run --rm --network host --env-file <(pskeys export --format docker) \\"
-    );
-    eprintln!("         -v \"$PWD:/config\" \\");
-    eprintln!(
+    errln!("       docker run --rm --network host --env-file <(pskeys export --format docker) \\");
+    errln!("         -v \"$PWD:/config\" \\");
+    errln!(
         "         -e POWERSYNC_CONFIG_PATH=/config/{name} journeyapps/powersync-service:latest start -r unified"
     );
-    eprintln!(
+    errln!(
         "     (without --network host, `localhost` in a container is the container itself: point"
     );
-    eprintln!("     PS_DATA_SOURCE_URI and PS_MONGO_URI at host.docker.internal and add");
-    eprintln!("     --add-host=host.docker.internal:host-gateway -p 8080:8080)");
-    eprintln!(
+    errln!("     PS_DATA_SOURCE_URI and PS_MONGO_URI at host.docker.internal and add");
+    errln!("     --add-host=host.docker.internal:host-gateway -p 8080:8080)");
+    errln!(
         "  2. pskeys mint --sub user-1 --diagnostics   # a link that signs the Diagnostics app in"
     );
-    eprintln!(
-        "  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials, with"
-    );
-    eprintln!("     endpoint http://localhost:8080");
+    errln!("  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials, with");
+    errln!("     endpoint http://localhost:8080");
 }
 
 fn next_steps(no_dev_key: bool) {
-    eprintln!();
-    eprintln!("next steps:");
+    errln!();
+    errln!("next steps:");
     if no_dev_key {
-        eprintln!(
+        errln!(
             "  1. start the PowerSync Service, or restart it: it reads the new settings at startup"
         );
-        eprintln!(
+        errln!(
             "  2. sign in through your auth provider; `pskeys verify \"$TOKEN\"` checks one of its tokens"
         );
         return;
     }
-    eprintln!("  1. start the PowerSync Service, or restart it: it reads keys at startup");
-    eprintln!(
+    errln!("  1. start the PowerSync Service, or restart it: it reads keys at startup");
+    errln!(
         "  2. pskeys mint --sub user-1 --diagnostics   # a link that signs the Diagnostics app in"
     );
-    eprintln!("  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials()");
+    errln!("  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials()");
 }
 
 fn warnings(req: &Request, planned: &Planned) -> Vec<String> {

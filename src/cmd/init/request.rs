@@ -133,15 +133,18 @@ impl Request {
                 "export SUPABASE_JWT_SECRET='…' and pass --supabase-jwt-secret-env SUPABASE_JWT_SECRET".to_string(),
             ));
         }
-        if let Some(uri) = self
-            .jwks_uris
-            .iter()
-            .find(|u| !(u.starts_with("https://") || u.starts_with("http://")))
-        {
-            return Err(Error::usage(
-                format!("--jwks-uri `{uri}` is not an http(s) URL"),
-                "e.g. --jwks-uri https://YOUR_DOMAIN/.well-known/jwks.json".to_string(),
-            ));
+        for uri in &self.jwks_uris {
+            crate::cmd::check_url(
+                "--jwks-uri",
+                uri,
+                "--jwks-uri https://YOUR_DOMAIN/.well-known/jwks.json",
+            )?;
+        }
+        for aud in &self.audiences {
+            crate::cmd::check_text("--audience", aud)?;
+        }
+        if let Some(p) = &self.firebase {
+            crate::cmd::check_text("--firebase", p)?;
         }
         if let Some(p) = &self.firebase
             && (p.is_empty()
@@ -201,7 +204,7 @@ impl Request {
                 || k.contains("${"))
         {
             return Err(Error::usage(
-                format!("--kid `{k}` is not a usable key id"),
+                format!("--kid \"{}\" is not a usable key id", k.escape_debug()),
                 "use letters, digits, `-` and `_`".to_string(),
             ));
         }
