@@ -94,8 +94,8 @@ impl EnvFile {
 
     /// Reads `path`; a missing file is an empty one.
     pub fn load(path: &Path) -> Result<EnvFile> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
+        match crate::fsutil::read_regular(path, crate::fsutil::ENV_LIMIT)? {
+            Some(bytes) => {
                 let text = String::from_utf8(bytes).map_err(|e| Error::EnvFile {
                     location: Location::file(path),
                     message: format!(
@@ -106,10 +106,7 @@ impl EnvFile {
                 })?;
                 EnvFile::parse(path, text, true)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                EnvFile::parse(path, String::new(), false)
-            }
-            Err(e) => Err(Error::io("read", path, e)),
+            None => EnvFile::parse(path, String::new(), false),
         }
     }
 

@@ -27,6 +27,9 @@ pub enum ExitCode {
     Io = 4,
     /// `verify`: every offline check passed, but the signing key is fetched at run time.
     Unverified = 5,
+    /// A write was interrupted after its new files were complete: the next pskeys run in
+    /// the project finishes it (nothing is half-written).
+    Interrupted = 6,
 }
 
 /// A location inside a user's file, for error messages.
@@ -147,6 +150,25 @@ pub enum Error {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// A file pskeys will not write as it is (a FIFO, a read-only file, one changed by
+    /// another program since it was read); nothing was written.
+    #[error("`{}`: {message}", path.display())]
+    Unwritable {
+        /// Which file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
+    /// Writing stopped after the new files were complete but before all were in place.
+    #[error("the write of {} stopped half way ({source}); every new file is complete and the next pskeys run in this project puts the rest in place", files.iter().map(|f| format!("`{}`", f.display())).collect::<Vec<_>>().join(", "))]
+    Interrupted {
+        /// The files being written.
+        files: Vec<PathBuf>,
+        /// Why it stopped.
+        source: std::io::Error,
+    },
     /// A stored key could not be used.
     #[error("{0}")]
     Key(#[from] KeyError),
@@ -221,7 +243,8 @@ impl Error {
             | Error::Refused { .. }
             | Error::Key(_) => ExitCode::Invalid,
             Error::Conflict { .. } => ExitCode::Conflict,
-            Error::Io { .. } => ExitCode::Io,
+            Error::Io { .. } | Error::Unwritable { .. } => ExitCode::Io,
+            Error::Interrupted { .. } => ExitCode::Interrupted,
             Error::Unverified(_) => ExitCode::Unverified,
         }
     }
@@ -267,6 +290,10 @@ impl Error {
                 Some("verify against the running service".into())
             }
             Error::Key(k) => Some(crate::cmd::hints::key(k)),
+            Error::Unwritable { hint, .. } => Some(hint.clone()),
+            Error::Interrupted { .. } => {
+                Some("run the command again (or any pskeys command in this project)".into())
+            }
             Error::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
                     Some("check the file's permissions, or pass another path".into())
@@ -289,7 +316,8 @@ impl Error {
             Error::Refused { .. } => "config_refused",
             Error::Mint(_) => "mint",
             Error::Findings { .. } => "findings",
-            Error::Io { .. } => "io",
+            Error::Io { .. } | Error::Unwritable { .. } => "io",
+            Error::Interrupted { .. } => "interrupted",
             Error::Key(_) => "key",
             Error::Unverified(_) => "unverified",
         }
@@ -302,7 +330,7 @@ impl Error {
             Error::Config { location, .. } | Error::EnvFile { location, .. } => {
                 Some(location.clone())
             }
-            Error::Io { path, .. } => Some(Location::file(path)),
+            Error::Io { path, .. } | Error::Unwritable { path, .. } => Some(Location::file(path)),
             Error::Refused { refused, path } => Some(refused.findings.first().map_or_else(
                 || Location::file(path),
                 |f| Location {

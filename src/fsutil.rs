@@ -7,11 +7,15 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 
-/// One file to write: its path, new bytes and, for new files, the mode to create it with.
+/// One file to write: its path, what it held when read, its new bytes and, for new
+/// files, the mode to create it with.
 #[derive(Debug, Clone)]
 pub struct Write {
-    /// The file.
+    /// The file (a symlink is written through, to its target).
     pub path: PathBuf,
+    /// Its text when pskeys read it (`None`: it did not exist); checked again just before
+    /// writing, so another program's edit in between is never lost.
+    pub before: Option<String>,
     /// Its new content.
     pub content: String,
     /// Unix mode for a new file (an existing file keeps its own).
@@ -25,60 +29,345 @@ fn dir_of(path: &Path) -> &Path {
     }
 }
 
-/// Writes `content` to `path` atomically, keeping an existing file's permissions.
-pub fn atomic_write(path: &Path, content: &[u8], new_mode: u32) -> Result<()> {
-    let dir = dir_of(path);
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder of", path, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".pskeys-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file next to", path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = match std::fs::metadata(path) {
-            Ok(meta) => meta.permissions().mode() & 0o7777,
-            Err(_) => new_mode,
-        };
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::io("set permissions on a temporary file for", path, e))?;
+/// The largest config pskeys reads (the service's are a few KiB): a bigger file is
+/// refused at once rather than parsed for minutes.
+pub const CONFIG_LIMIT: u64 = 4 << 20;
+/// The largest `.env` pskeys reads.
+pub const ENV_LIMIT: u64 = 1 << 20;
+
+/// Reads a regular file of at most `limit` bytes; `Ok(None)` when it does not exist. A
+/// FIFO, a device or a folder is refused before it is opened (a FIFO would block, a
+/// device never end), a bigger file after `limit` bytes.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let refuse = |message: String| Error::Unwritable {
+        path: path.to_path_buf(),
+        message,
+        hint:
+            "check that this is the PowerSync config (--config) or the .env (--env-file) you meant"
+                .into(),
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    if !meta.is_file() {
+        return Err(refuse(
+            "not a regular file (a folder, a FIFO or a device); pskeys reads only regular files"
+                .into(),
+        ));
     }
-    #[cfg(not(unix))]
-    let _ = new_mode;
-    tmp.write_all(content)
-        .map_err(|e| Error::io("write", path, e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io("sync", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("replace", path, e.error))?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::io("read", path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(refuse(format!(
+            "larger than {} MiB; no PowerSync config or .env is that big",
+            limit >> 20
+        )));
+    }
+    Ok(Some(bytes))
+}
+
+/// The record of a write in progress, in the config's folder: `target<TAB>temp` lines,
+/// written once every new file is complete on disk.
+pub const INTENT: &str = ".pskeys-intent";
+/// The prefix of pskeys' temporary files (the new content before it is renamed in place).
+pub const TEMP_PREFIX: &str = ".pskeys-";
+
+/// The project's write lock: an advisory lock on the config's folder, held from reading
+/// the files to writing them, so concurrent pskeys runs take turns instead of losing
+/// each other's changes. Released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct Lock {
+    _dir: std::fs::File,
+}
+
+impl Lock {
+    /// Waits for the lock on `dir` (another pskeys writing there), then finishes a write an
+    /// earlier run left half done and removes its stray temporary files.
+    pub fn acquire(dir: &Path) -> Result<Lock> {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let handle = std::fs::File::open(dir).map_err(|e| Error::io("lock", dir, e))?;
+        handle.lock().map_err(|e| Error::io("lock", dir, e))?;
+        finish_interrupted(dir)?;
+        Ok(Lock { _dir: handle })
+    }
+}
+
+/// Puts in place what an interrupted write left (its intent record says which complete
+/// files go where), and removes temporary files no write is using. Call with the lock
+/// held; returns the files it finished.
+pub fn finish_interrupted(dir: &Path) -> Result<Vec<PathBuf>> {
+    let intent = dir.join(INTENT);
+    let mut finished = Vec::new();
+    match std::fs::read_to_string(&intent) {
+        Ok(text) => {
+            for line in text.lines() {
+                let Some((target, temp)) = line.split_once('\t') else {
+                    continue;
+                };
+                let (target, temp) = (PathBuf::from(target), PathBuf::from(temp));
+                if temp.exists() {
+                    std::fs::rename(&temp, &target)
+                        .map_err(|e| Error::io("finish the interrupted write of", &target, e))?;
+                    sync_dir(dir_of(&target));
+                    finished.push(target);
+                }
+            }
+            std::fs::remove_file(&intent).map_err(|e| Error::io("remove", &intent, e))?;
+            sync_dir(dir);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("read", &intent, e)),
+    }
+    remove_stray_temps(dir);
+    Ok(finished)
+}
+
+/// Temporary files of runs that died before writing their intent: never put in place.
+fn remove_stray_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// The file a write lands in: the target of a symlink (the link is kept), else the path.
+fn target_of(path: &Path) -> Result<PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let link = std::fs::read_link(path).map_err(|e| Error::io("read the link", path, e))?;
+            let target = dir_of(path).join(link);
+            // A chain of links ends in one file, whose folder must exist.
+            match std::fs::canonicalize(&target) {
+                Ok(t) => Ok(t),
+                Err(_) => target_of(&target),
+            }
+        }
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// Refuses what pskeys must not replace: anything but a regular file, a read-only file,
+/// and a file changed since it was read.
+fn check_target(w: &Write, target: &Path) -> Result<Option<std::fs::Metadata>> {
+    let unwritable = |message: String, hint: &str| Error::Unwritable {
+        path: w.path.clone(),
+        message,
+        hint: hint.to_string(),
+    };
+    let meta = match std::fs::metadata(target) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("inspect", &w.path, e)),
+    };
+    if let Some(m) = &meta {
+        if !m.is_file() {
+            return Err(unwritable(
+                "not a regular file (a folder, a FIFO or a device); pskeys writes only regular files".into(),
+                "pass --config/--env-file pointing at a regular file",
+            ));
+        }
+        if m.permissions().readonly() {
+            return Err(unwritable(
+                "the file is read-only; pskeys does not replace it".into(),
+                "make it writable (`chmod u+w`) if pskeys should change it, or pass another path",
+            ));
+        }
+    }
+    let now = match &meta {
+        Some(_) => Some(read_limited(target, &w.path)?),
+        None => None,
+    };
+    if now.as_deref() != w.before.as_ref().map(|b| b.as_bytes()) {
+        return Err(unwritable(
+            "the file changed since pskeys read it (another program or editor wrote it); nothing was written".into(),
+            "run the command again: it reads the file as it is now",
+        ));
+    }
+    Ok(meta)
+}
+
+/// A file's bytes, for the check before writing.
+fn read_limited(path: &Path, shown: &Path) -> Result<Vec<u8>> {
+    let _ = shown;
+    Ok(read_regular(path, CONFIG_LIMIT)?.unwrap_or_default())
+}
+
+/// A complete new file beside its target: created 0600 (it may hold a secret), written,
+/// synced, then given the target's mode and owner.
+fn stage(w: &Write, target: &Path, meta: Option<&std::fs::Metadata>) -> Result<PathBuf> {
+    let dir = dir_of(target);
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder of", &w.path, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file next to", &w.path, e))?;
+    tmp.write_all(w.content.as_bytes())
+        .map_err(|e| Error::io("write", &w.path, e))?;
+    fault("write", &w.path)?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("sync", &w.path, e))?;
+    fault("sync", &w.path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let mode = meta.map_or(w.new_mode, |m| m.permissions().mode() & 0o7777);
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io("set permissions on a temporary file for", &w.path, e))?;
+        if let Some(m) = meta {
+            // `sudo pskeys init` keeps the user's file the user's; without the right to
+            // give it away, the file is ours already.
+            let _ = std::os::unix::fs::chown(tmp.path(), Some(m.uid()), Some(m.gid()));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let (_, path) = tmp
+        .keep()
+        .map_err(|e| Error::io("keep a temporary file for", &w.path, e.error))?;
+    Ok(path)
+}
+
+/// Writes every file or none. With the project's [`Lock`] held: each target is checked
+/// (a regular, writable file holding what was read), each new content is staged complete
+/// beside its target, an intent record in `intent_dir` lists them, then each is renamed
+/// in place and the record removed. A failure before the record leaves every file as it
+/// was; one after it is finished by the next run ([`finish_interrupted`]).
+pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
+    let mut plan: Vec<(PathBuf, &Write, Option<std::fs::Metadata>)> = Vec::new();
+    for w in writes {
+        let target = target_of(&w.path)?;
+        if plan.iter().any(|(t, ..)| same_file(t, &target)) {
+            return Err(Error::Unwritable {
+                path: w.path.clone(),
+                message: "it is also another file pskeys writes in this run (the config and .env must be two files)".into(),
+                hint: "pass --config and --env-file naming two different files".into(),
+            });
+        }
+        let meta = check_target(w, &target)?;
+        plan.push((target, w, meta));
+    }
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let cleanup = |staged: &[(PathBuf, PathBuf)]| {
+        for (_, temp) in staged {
+            let _ = std::fs::remove_file(temp);
+        }
+    };
+    for (target, w, meta) in &plan {
+        match stage(w, target, meta.as_ref()) {
+            Ok(temp) => staged.push((target.clone(), temp)),
+            Err(e) => {
+                cleanup(&staged);
+                return Err(e);
+            }
+        }
+    }
+    if let Err(e) = record_intent(intent_dir, &staged) {
+        cleanup(&staged);
+        return Err(e);
+    }
+    // From here the write is decided: every file goes in place, now or on the next run.
+    for (target, temp) in &staged {
+        let renamed = fault("rename", target)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|()| std::fs::rename(temp, target));
+        if let Err(source) = renamed {
+            return Err(Error::Interrupted {
+                files: staged.iter().map(|(t, _)| t.clone()).collect(),
+                source,
+            });
+        }
+        sync_dir(dir_of(target));
+    }
+    let intent = intent_dir.join(INTENT);
+    std::fs::remove_file(&intent).map_err(|e| Error::io("remove", &intent, e))?;
+    sync_dir(intent_dir);
     Ok(())
 }
 
-/// Writes every file or none: when one fails, the ones already written are restored.
-pub fn write_all(writes: &[Write]) -> Result<()> {
-    let mut done: Vec<(&Write, Option<Vec<u8>>)> = Vec::new();
-    for w in writes {
-        let before = std::fs::read(&w.path).ok();
-        if let Err(err) = atomic_write(&w.path, w.content.as_bytes(), w.new_mode) {
-            for (prev, original) in done.into_iter().rev() {
-                match original {
-                    Some(bytes) => {
-                        let _ = atomic_write(&prev.path, &bytes, prev.new_mode);
-                    }
-                    None => {
-                        let _ = std::fs::remove_file(&prev.path);
-                    }
-                }
-            }
-            return Err(err);
-        }
-        done.push((w, before));
+/// The intent record, written whole (temp file, sync, rename) or not at all.
+fn record_intent(dir: &Path, staged: &[(PathBuf, PathBuf)]) -> Result<()> {
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let text: String = staged
+        .iter()
+        .map(|(t, tmp)| format!("{}\t{}\n", abs(t).display(), abs(tmp).display()))
+        .collect();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("write the intent record in", dir, e))?;
+    fault("intent", dir)?;
+    tmp.persist(dir.join(INTENT))
+        .map_err(|e| Error::io("write the intent record in", dir, e.error))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => std::path::absolute(a).ok() == std::path::absolute(b).ok(),
     }
+}
+
+/// Test builds only: `PSKEYS_FAULT=<step>` (`write`, `sync`, `intent`, `rename`, or
+/// `rename2` for the second rename) makes that step fail, so the tests can prove every
+/// failure leaves a state that works or that the next run finishes.
+#[cfg(debug_assertions)]
+fn fault(step: &str, path: &Path) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static RENAMES: AtomicUsize = AtomicUsize::new(0);
+    let Ok(wanted) = std::env::var("PSKEYS_FAULT") else {
+        return Ok(());
+    };
+    let hit = match step {
+        "rename" => {
+            let n = RENAMES.fetch_add(1, Ordering::SeqCst) + 1;
+            wanted == "rename" && n == 1 || wanted == "rename2" && n == 2
+        }
+        _ => wanted == step,
+    };
+    if hit {
+        return Err(Error::io(
+            "write (injected fault)",
+            path,
+            std::io::Error::other(format!("PSKEYS_FAULT={wanted}")),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(debug_assertions))]
+fn fault(_: &str, _: &Path) -> Result<()> {
     Ok(())
 }
 

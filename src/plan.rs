@@ -125,19 +125,21 @@ impl Plan {
         }
     }
 
-    /// Writes the plan, all or nothing.
-    pub fn apply(&self) -> Result<()> {
+    /// Writes the plan, all or nothing, with the project's lock (taken before the files
+    /// were read) held; `project_dir` keeps the intent record of the write.
+    pub fn apply(&self, _lock: &fsutil::Lock, project_dir: &Path) -> Result<()> {
         let writes: Vec<Write> = [&self.env, &self.config]
             .into_iter()
             .flatten()
             .chain(&self.extra)
             .map(|c| Write {
                 path: c.path.clone(),
+                before: c.before.clone(),
                 content: c.after.clone(),
                 new_mode: c.new_mode,
             })
             .collect();
-        fsutil::write_all(&writes)
+        fsutil::write_all(&writes, project_dir)
     }
 
     /// Unified diffs of both files (names as `show` gives them), secrets masked.

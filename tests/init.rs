@@ -499,7 +499,9 @@ fn an_unreadable_config_is_an_io_error() {
     p.cmd(&["init"])
         .assert()
         .code(4)
-        .stderr(predicate::str::contains("cannot read `powersync.yaml`"));
+        .stderr(predicate::str::contains(
+            "`powersync.yaml`: not a regular file",
+        ));
     assert!(!p.path(".env").exists());
 }
 

@@ -24,7 +24,9 @@ pub fn run(args: DoctorArgs) -> Result<()> {
     let mut findings = examine(&path, &env_file)?;
     let mut fixed = Vec::new();
     if fix && findings.iter().any(|f| f.autofix.is_some()) {
-        fixed = apply_fixes(&path, &env_file)?;
+        let lock = crate::cmd::lock_project(&path)?;
+        fixed = apply_fixes(&lock, &path, &env_file)?;
+        drop(lock);
         findings = examine(&path, &env_file)?;
     }
     let errors = findings
@@ -179,7 +181,7 @@ fn examine(path: &Path, env_file: &Path) -> Result<Vec<Finding>> {
 }
 
 /// Applies every safe fix, planned on one read of the files; returns what was fixed.
-fn apply_fixes(path: &Path, env_file: &Path) -> Result<Vec<String>> {
+fn apply_fixes(lock: &crate::fsutil::Lock, path: &Path, env_file: &Path) -> Result<Vec<String>> {
     let Ok((config, _, findings)) = read(path, env_file)? else {
         return Ok(Vec::new());
     };
@@ -188,7 +190,7 @@ fn apply_fixes(path: &Path, env_file: &Path) -> Result<Vec<String>> {
         config: Change::of(path, Some(config.text()), text, 0o644),
         ..Plan::default()
     };
-    plan.apply()?;
+    plan.apply(lock, &crate::cmd::project_dir(path))?;
     if findings.iter().any(|f| f.autofix == Some(Fix::EnvMode)) {
         #[cfg(unix)]
         {

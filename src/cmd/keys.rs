@@ -194,14 +194,20 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
         force,
         dry_run,
     } = args;
+    let lock = if dry_run {
+        None
+    } else {
+        let config = crate::cmd::require_config_path(files.config.as_deref())?;
+        Some(crate::cmd::lock_project(&config)?)
+    };
     let (config, env) = load(&files)?;
     let (plan, notes) = plan_retire(&config, &env, &kid, force)?;
-    if dry_run {
+    let Some(lock) = lock else {
         out!("{}", plan.diff(show));
         errln!("pskeys: dry run, nothing written");
         return Ok(());
-    }
-    plan.apply()?;
+    };
+    plan.apply(&lock, &crate::cmd::project_dir(&config.path))?;
     errln!("patched `{}`: removed key `{kid}`", show(&config.path));
     if plan.env.is_some() {
         errln!("wrote `{}`", show(&env.path));

@@ -200,6 +200,31 @@ pub(crate) fn env_of(env: &EnvFile) -> Env {
     Env::new(env.vars().iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
+/// The folder whose lock guards the project of `config`: the config's own folder.
+pub(crate) fn project_dir(config: &Path) -> PathBuf {
+    match config.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Takes the project's write lock before a command reads the files it will write (made
+/// the config's folder when it does not exist yet).
+pub(crate) fn lock_project(config: &Path) -> Result<crate::fsutil::Lock> {
+    let dir = project_dir(config);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+    crate::fsutil::Lock::acquire(&dir)
+}
+
+/// A reading command finishes a write an earlier run left half done (the lock is only
+/// taken when there is one), so it never reads a half-updated pair of files.
+fn finish_interrupted_write(config: &Path) -> Result<()> {
+    if project_dir(config).join(crate::fsutil::INTENT).exists() {
+        drop(lock_project(config)?);
+    }
+    Ok(())
+}
+
 /// The path of an existing config, for a command that needs one.
 pub(crate) fn require_config_path(flag: Option<&Path>) -> Result<PathBuf> {
     let (path, found) = locate_config(flag)?;
@@ -215,6 +240,9 @@ pub(crate) fn require_config_path(flag: Option<&Path>) -> Result<PathBuf> {
             format!("`{}` (from {source}) does not exist", show(&path)),
             "check the path; `pskeys init --config PATH` creates a config there".to_string(),
         ));
+    }
+    if found != Found::Missing && path.exists() {
+        finish_interrupted_write(&path)?;
     }
     if found == Found::Missing || !path.exists() {
         return Err(Error::usage(

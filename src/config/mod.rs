@@ -244,7 +244,14 @@ impl Config {
 
     /// Reads and parses the config at `path`.
     pub fn load(path: &Path) -> Result<Config> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        let bytes =
+            crate::fsutil::read_regular(path, crate::fsutil::CONFIG_LIMIT)?.ok_or_else(|| {
+                Error::io(
+                    "read",
+                    path,
+                    std::io::Error::from(std::io::ErrorKind::NotFound),
+                )
+            })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             Error::config(
                 Location::file(path),

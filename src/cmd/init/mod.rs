@@ -16,13 +16,22 @@ use crate::error::Result;
 /// Runs `init`.
 pub fn run(args: InitArgs) -> Result<()> {
     let req = request::Request::from_args(args)?;
+    // The lock is held from reading the files to writing them: concurrent runs take turns.
+    let (config, _) = crate::cmd::locate_config(req.files.config.as_deref())?;
+    let lock = if req.dry_run {
+        None
+    } else {
+        Some(crate::cmd::lock_project(&config)?)
+    };
     let inputs = state::Inputs::read(&req)?;
     let planned = plan::plan(&req, &inputs)?;
-    if req.dry_run {
+    let Some(lock) = lock else {
         report::dry_run(&req, &inputs, &planned);
         return Ok(());
-    }
-    planned.plan.apply()?;
+    };
+    planned
+        .plan
+        .apply(&lock, &crate::cmd::project_dir(&inputs.config.path))?;
     report::written(&req, &inputs, &planned);
     Ok(())
 }
