@@ -239,10 +239,14 @@ fn stage(w: &Write, target: &Path, meta: Option<&std::fs::Metadata>) -> Result<P
         let mode = meta.map_or(w.new_mode, |m| m.permissions().mode() & 0o7777);
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io("set permissions on a temporary file for", &w.path, e))?;
-        if let Some(m) = meta {
-            // `sudo pskeys init` keeps the user's file the user's; without the right to
-            // give it away, the file is ours already.
-            let _ = std::os::unix::fs::chown(tmp.path(), Some(m.uid()), Some(m.gid()));
+        // `sudo pskeys init` keeps the user's file the user's, and a new file goes to
+        // the owner of its folder; without the right to give it away, it is ours already.
+        let owner = match meta {
+            Some(m) => Some((m.uid(), m.gid())),
+            None => std::fs::metadata(dir).ok().map(|d| (d.uid(), d.gid())),
+        };
+        if let Some((uid, gid)) = owner {
+            let _ = std::os::unix::fs::chown(tmp.path(), Some(uid), Some(gid));
         }
     }
     #[cfg(not(unix))]

@@ -133,3 +133,65 @@ mod rand_like {
         }
     }
 }
+
+#[test]
+fn files_keep_their_owner_and_new_ones_get_the_folders() {
+    use std::os::unix::fs::MetadataExt as _;
+    // Only root can give files away (what `sudo pskeys init` does); elsewhere the files
+    // are the user's own already, which this checks too.
+    let p = Project::new();
+    let uid = std::fs::metadata(p.dir.path()).unwrap().uid();
+    let root = uid == 0 && std::os::unix::fs::chown(p.dir.path(), Some(4321), Some(4321)).is_ok();
+    p.ok(&["init"]);
+    let want = if root { 4321 } else { uid };
+    for f in [".env", "powersync.yaml"] {
+        assert_eq!(std::fs::metadata(p.path(f)).unwrap().uid(), want, "{f}");
+    }
+    if root {
+        std::os::unix::fs::chown(p.path(".env"), Some(5555), Some(5555)).unwrap();
+        p.ok(&["init", "--rotate"]);
+        assert_eq!(std::fs::metadata(p.path(".env")).unwrap().uid(), 5555);
+    }
+}
+
+#[test]
+fn symlinks_are_written_through_and_odd_files_refused() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    std::fs::create_dir(p.path("shared")).unwrap();
+    std::fs::rename(p.path("powersync.yaml"), p.path("shared/powersync.yaml")).unwrap();
+    std::os::unix::fs::symlink("shared/powersync.yaml", p.path("powersync.yaml")).unwrap();
+    p.ok(&["init", "--rotate"]);
+    assert!(
+        std::fs::symlink_metadata(p.path("powersync.yaml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(key_count(&p), 2);
+    // A read-only .env is not replaced behind the user's back.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(p.path(".env"), std::fs::Permissions::from_mode(0o400)).unwrap();
+    let before = p.snapshot_files();
+    p.cmd(&["init", "--rotate"]).assert().code(4);
+    assert_eq!(p.snapshot_files(), before);
+    std::fs::set_permissions(p.path(".env"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    // A FIFO is refused before it is opened (opening one would block).
+    std::fs::rename(p.path(".env"), p.path("env.bak")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(p.path(".env"))
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo is needed by this test");
+    p.cmd(&["mint", "--sub", "u"])
+        .timeout(std::time::Duration::from_secs(10))
+        .assert()
+        .code(4);
+    // The config and .env as one file: refused, nothing written.
+    std::fs::remove_file(p.path(".env")).unwrap();
+    p.write("one.yaml", "");
+    p.cmd(&["init", "--config", "one.yaml", "--env-file", "one.yaml"])
+        .assert()
+        .code(4);
+    assert_eq!(p.read("one.yaml"), "");
+}
