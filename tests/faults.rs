@@ -195,3 +195,52 @@ fn symlinks_are_written_through_and_odd_files_refused() {
         .code(4);
     assert_eq!(p.read("one.yaml"), "");
 }
+
+#[test]
+fn hostile_configs_are_refused_or_read_in_linear_work() {
+    let p = Project::new();
+    // Over the size limit: refused before parsing.
+    p.write("big.yaml", "#".repeat(5 << 20));
+    p.cmd(&["doctor", "--config", "big.yaml"])
+        .assert()
+        .code(4)
+        .stderr(predicates::str::contains("larger than 4 MiB"));
+    // Many keys (a quadratic duplicate check took 49 s for 200,000 in a release build):
+    // read, and the one duplicate at the end found.
+    let mut yaml = String::from("storage: {type: mongodb}\n");
+    let mut json = String::from("{\"storage\": {\"type\": \"mongodb\"}");
+    for i in 0..50_000 {
+        yaml.push_str(&format!("k{i}: {i}\n"));
+        json.push_str(&format!(", \"k{i}\": {i}"));
+    }
+    yaml.push_str("k7: again\n");
+    json.push_str(", \"k7\": 0}");
+    p.write("many.yaml", &yaml);
+    p.write("many.json", &json);
+    for (file, line) in [
+        ("many.yaml", "many.yaml:50002"),
+        ("many.json", "many.json:1"),
+    ] {
+        p.cmd(&["doctor", "--config", file])
+            .assert()
+            .code(1)
+            .stderr(predicates::str::contains(format!("error[syntax] {line}")))
+            .stderr(predicates::str::contains("duplicate key `k7`"));
+    }
+    // An alias bomb stops at the service's limit; deep nesting at the depth limit.
+    let mut bomb =
+        String::from("storage: {type: mongodb}\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 10].join(", ")
+        ));
+    }
+    p.write("bomb.yaml", &bomb);
+    p.cmd(&["doctor", "--config", "bomb.yaml"]).assert().code(1);
+    p.write(
+        "deep.json",
+        format!("{}{}", "[".repeat(30_000), "]".repeat(30_000)),
+    );
+    p.cmd(&["doctor", "--config", "deep.json"]).assert().code(1);
+}

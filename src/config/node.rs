@@ -448,6 +448,8 @@ impl<'a> YamlBuilder<'a> {
 
     fn entries(&mut self) -> Result<(Vec<(String, Node)>, usize), ParseError> {
         let (mut entries, mut weight): (Vec<(String, Node)>, usize) = (Vec::new(), 0);
+        // Seen keys in a set: a mapping with 200,000 keys is checked in linear time.
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
             let (ev, span) = self.next()?;
             if matches!(ev, Event::MappingEnd) {
@@ -461,7 +463,7 @@ impl<'a> YamlBuilder<'a> {
                 let message = format!("a mapping key must be a scalar, found {}", key.type_name());
                 error_at(message, key.line, key.column)
             })?;
-            if entries.iter().any(|(k, _)| *k == name) {
+            if !seen.insert(name.clone()) {
                 return Err(error_at(
                     format!("duplicate key `{name}`"),
                     key.line,
@@ -660,6 +662,7 @@ pub fn parse_json(text: &str) -> Result<(Node, JsonSpan), ParseError> {
         i: offset,
         text,
         depth: 0,
+        cursor: std::cell::Cell::new((0, 1, 1)),
     };
     p.ws();
     let out = p.value()?;
@@ -675,13 +678,27 @@ struct JsonParser<'a> {
     i: usize,
     text: &'a str,
     depth: usize,
+    /// The last position asked for, with its line and column: positions only move
+    /// forward while parsing, so each is found from the previous one (linear in all).
+    cursor: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl JsonParser<'_> {
     fn line_col(&self, at: usize) -> (usize, usize) {
-        let before = &self.text[..at.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let at = at.min(self.text.len());
+        let (mut from, mut line, mut column) = self.cursor.get();
+        if at < from {
+            (from, line, column) = (0, 1, 1);
+        }
+        for c in self.text[from..at].chars() {
+            if c == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        self.cursor.set((at, line, column));
         (line, column)
     }
 
@@ -788,6 +805,7 @@ impl JsonParser<'_> {
     ) -> Result<(Node, JsonSpan), ParseError> {
         self.i += 1;
         let mut entries: Vec<(String, Node)> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut children = Vec::new();
         self.ws();
         if self.s.get(self.i) == Some(&b'}') {
@@ -807,7 +825,7 @@ impl JsonParser<'_> {
                 self.i += 1;
                 self.ws();
                 let (node, span) = self.value()?;
-                if entries.iter().any(|(k, _)| *k == key) {
+                if !seen.insert(key.clone()) {
                     let (line, column) = self.line_col(key_start);
                     return Err(ParseError {
                         message: format!("duplicate key `{key}`"),
