@@ -572,6 +572,18 @@ impl Patch {
 /// Applies `patch` to the config's text, keeping every other byte, and checks the result
 /// parses back to what was meant.
 pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
+    // Settings live in a mapping; anything else at the top (a scalar, a list, a tagged
+    // value) would change meaning once a `client_auth:` is added to it.
+    if !matches!(config.root.value, Value::Null | Value::Map(_)) {
+        return Err(Error::config(
+            Location::at(&config.path, config.root.line, config.root.column),
+            format!(
+                "the top level is {}, not a mapping of settings; the service refuses it",
+                config.root.type_name()
+            ),
+            "make the file a mapping (`storage:`, `replication:`, `client_auth:` …)".to_string(),
+        ));
+    }
     let text = match config.format {
         Format::Yaml => yaml_patch::apply(&config.text, patch),
         Format::Json => json_patch::apply(&config.text, patch),

@@ -127,13 +127,21 @@ fn range(node: &YamlNode) -> (usize, usize) {
     (r.start as usize, r.end as usize)
 }
 
+/// The start of the line that holds byte `pos` (any byte, also inside a character: the
+/// search is over bytes, and `\n` is never part of another character in UTF-8).
 fn line_start(text: &str, pos: usize) -> usize {
-    text[..pos].rfind('\n').map_or(0, |i| i + 1)
+    text.as_bytes()[..pos]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1)
 }
 
 /// The position just after the line break ending the line that holds `pos`.
 fn after_line(text: &str, pos: usize) -> usize {
-    text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1)
+    text.as_bytes()[pos..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(text.len(), |i| pos + i + 1)
 }
 
 fn column(text: &str, pos: usize) -> usize {
