@@ -24,6 +24,23 @@ pub const ALG_VAR: &str = "PSKEYS_ALG";
 /// The variable holding an asymmetric private key (PKCS#8 PEM). Deliberately without the
 /// `PS_` prefix, so no service config can ever reference it.
 pub const PRIVATE_KEY_VAR: &str = "PSKEYS_PRIVATE_KEY";
+/// The variable a rotated-out asymmetric key's private key is kept under until the key
+/// is retired (`PSKEYS_PRIVATE_KEY_<KID>`: the kid upper-cased, other characters `_`), so
+/// `mint --kid` still signs with it and `keys retire` can hand signing back to it.
+pub fn kept_key_var(kid: &str) -> String {
+    let id: String = kid
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{PRIVATE_KEY_VAR}_{id}")
+}
+
 /// The variable an HMAC secret is stored under (the official CLI template's name).
 pub const HMAC_VAR: &str = "PS_CLIENT_AUTH_KEY";
 

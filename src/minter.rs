@@ -473,16 +473,18 @@ fn signing_key(env: &Env, kid: &str, jwk: &Map<String, J>) -> Result<SigningKey,
         return Ok(private.signing_key()?);
     }
     let env_kid = env.get(KID_VAR);
-    if env_kid != Some(kid) {
-        let env_kid = env_kid.map(str::to_string);
-        return Err(MintError::PrivateKeyElsewhere {
-            kid: kid.to_string(),
-            env_kid,
-        });
-    }
-    let pem = env
-        .get(PRIVATE_KEY_VAR)
-        .ok_or(MintError::PrivateKeyMissing)?;
+    let pem = if env_kid == Some(kid) {
+        env.get(PRIVATE_KEY_VAR)
+            .ok_or(MintError::PrivateKeyMissing)?
+    } else {
+        // A key rotated out but not retired keeps its private key.
+        env.get(&crate::envfile::kept_key_var(kid)).ok_or_else(|| {
+            MintError::PrivateKeyElsewhere {
+                kid: kid.to_string(),
+                env_kid: env_kid.map(str::to_string),
+            }
+        })?
+    };
     let private = PrivateKey::from_pem_unchecked(alg, pem)?;
     let key = private.signing_key()?;
     match rules::params_match(&key.public_params()?, jwk) {

@@ -324,3 +324,66 @@ fn a_reader_that_goes_away_ends_the_run_quietly() {
     let v: serde_json::Value = serde_json::from_str(&keys).unwrap();
     assert_eq!(v["keys"].as_array().unwrap().len(), 2, "{keys}");
 }
+
+#[test]
+fn a_rotated_out_key_keeps_signing_until_it_is_retired() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256", "--kid", "one"]);
+    let old_token = p.ok(&["mint", "--sub", "u"]).trim().to_string();
+    p.ok(&["init", "--rotate", "--alg", "ES256", "--kid", "two"]);
+    // Its private key is kept: mint --kid signs with it, jwks publishes both keys, and
+    // its earlier tokens still verify.
+    assert!(p.read(".env").contains("PSKEYS_PRIVATE_KEY_ONE="));
+    let again = p
+        .ok(&["mint", "--sub", "u", "--kid", "one"])
+        .trim()
+        .to_string();
+    p.cmd(&["verify", &again]).assert().success();
+    p.cmd(&["verify", &old_token]).assert().success();
+    let jwks: serde_json::Value = serde_json::from_str(&p.ok(&["jwks"])).unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, ["two", "one"]);
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("d").is_none())
+    );
+    // Retiring the new key hands signing back to the old one, with its private key.
+    p.cmd(&["keys", "retire", "two"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("now signs with `one` again"));
+    let env = p.read(".env");
+    assert!(
+        env.contains("PSKEYS_KID=one") && !env.contains("PSKEYS_PRIVATE_KEY_ONE"),
+        "{env}"
+    );
+    p.ok(&["mint", "--sub", "u"]);
+    // Rotating to HMAC keeps it too; retiring it removes what was kept for it.
+    p.ok(&["init", "--rotate", "--alg", "HS256", "--kid", "three"]);
+    assert!(p.read(".env").contains("PSKEYS_PRIVATE_KEY_ONE="));
+    p.ok(&["keys", "retire", "one"]);
+    assert!(!p.read(".env").contains("PRIVATE_KEY"));
+}
+
+#[test]
+fn retiring_a_key_keeps_a_variable_something_else_reads() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "storage: {type: mongodb}\nclient_auth:\n  supabase_jwt_secret: !env PS_SHARED\n  jwks:\n    keys:\n      - {kty: oct, alg: HS256, kid: a, k: !env PS_SHARED}\n      - {kty: oct, alg: HS256, kid: b, k: !env PS_B}\n  audience: [powersync]\n",
+    );
+    p.write(
+        ".env",
+        "PS_SHARED=c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\nPS_B=c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\nPSKEYS_KID=b\nPSKEYS_ALG=HS256\n",
+    );
+    p.ok(&["keys", "retire", "a"]);
+    assert!(p.read(".env").contains("PS_SHARED="));
+}

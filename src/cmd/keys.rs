@@ -6,7 +6,7 @@ use serde_json::{Value as J, json};
 use crate::cli::{Files, JwksArgs, KeysListArgs, KeysRetireArgs};
 use crate::cmd::{env_of, open, show};
 use crate::config::{self, Config, Patch, StaticKey, node::Value};
-use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR};
+use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR, kept_key_var};
 use crate::error::{Error, Result};
 use crate::keys::{Alg, PrivateKey};
 use crate::plan::{Change, Plan, Secret};
@@ -73,15 +73,26 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
                 },
                 Some(Value::Str(_)) => ("secret inline in the config".to_string(), true),
                 _ => {
+                    let resolved = k.node.resolve(&get).unwrap_or(J::Null);
+                    let jwk = resolved.as_object().cloned().unwrap_or_default();
                     let matches = match (&private, &kid) {
                         (Some((kid, key)), Some(this)) if kid == this => {
-                            let resolved = k.node.resolve(&get).unwrap_or(J::Null);
-                            let jwk = resolved.as_object().cloned().unwrap_or_default();
                             private_matches(key, &jwk) == KeyMatch::Same
                         }
                         _ => false,
                     };
-                    (public_where(k, &env_vars), matches)
+                    // A key rotated out keeps its private key until it is retired.
+                    let kept = kid
+                        .as_deref()
+                        .is_some_and(|this| kept_private(env, this, k, &jwk));
+                    let mut public = public_where(k, &env_vars);
+                    if kept {
+                        public.push_str(&format!(
+                            "; private key kept in .env ({})",
+                            kept_key_var(kid.as_deref().unwrap_or_default())
+                        ));
+                    }
+                    (public, matches || kept)
                 }
             };
             Row {
@@ -95,6 +106,22 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
             }
         })
         .collect()
+}
+
+/// Whether `.env` keeps the private key of the rotated-out key `kid` (its pair).
+fn kept_private(
+    env: &EnvFile,
+    kid: &str,
+    key: &StaticKey<'_>,
+    jwk: &serde_json::Map<String, J>,
+) -> bool {
+    let Some(pem) = env_of(env).get(&kept_key_var(kid)).map(str::to_string) else {
+        return false;
+    };
+    let Some(alg) = key.alg else {
+        return false;
+    };
+    PrivateKey::from_pem(alg, &pem).is_ok_and(|p| private_matches(&p, jwk) == KeyMatch::Same)
 }
 
 /// The configured `jwks_uri`s as written (`!env NAME` for a variable).
@@ -251,12 +278,14 @@ fn plan_retire(
     if row.signing {
         notes.push(hand_over(&all, row, kid, force, &mut env)?);
     }
-    // The HMAC secret's variable goes too, unless anything else in the config reads it.
+    // The HMAC secret's variable goes too, unless anything else in the config reads it;
+    // so does a private key kept for it since a rotation.
     if let Some(name) = config.key_secret_var(kid)
         && config.env_references(&name) == 1
     {
         env.remove(&name)?;
     }
+    env.remove(&kept_key_var(kid))?;
     let patch = Patch {
         remove_kid: Some(kid.to_string()),
         ..Patch::default()
@@ -292,6 +321,13 @@ fn hand_over(all: &[Row], row: &Row, kid: &str, force: bool, env: &mut EnvFile) 
             let next_kid = next.kid.clone().unwrap_or_default();
             env.set(KID_VAR, &next_kid)?;
             env.set(ALG_VAR, &next.alg)?;
+            // A rotated-out asymmetric key signs again with the private key kept for it.
+            let kept = kept_key_var(&next_kid);
+            if let Some(pem) = env.get(&kept).map(str::to_string) {
+                env.set(PRIVATE_KEY_VAR, &pem)?;
+                env.remove(&kept)?;
+                return Ok(format!("`pskeys mint` now signs with `{next_kid}` again"));
+            }
             format!("`pskeys mint` now signs with `{next_kid}`")
         }
         (None, true) => {
@@ -316,11 +352,30 @@ fn hand_over(all: &[Row], row: &Row, kid: &str, force: bool, env: &mut EnvFile) 
 pub fn jwks(args: JwksArgs) -> Result<()> {
     let JwksArgs { files } = args;
     let (config, env) = load(&files)?;
+    // Every asymmetric key of the config the service accepts tokens from (a key rotated
+    // out stays until it is retired), public members only; `.env`'s own key first.
     let mut keys = Vec::new();
     if let Some((kid, key)) = env_private(&env)
         && let Some(public) = key.public_jwk()?
     {
         keys.push(public.to_json(&kid));
+    }
+    let lookup = env_of(&env);
+    let lookup = lookup.lookup();
+    for k in config.static_keys().iter().filter(|k| k.is_asymmetric()) {
+        let Ok(J::Object(jwk)) = k.node.resolve(&lookup) else {
+            continue;
+        };
+        let published: serde_json::Map<String, J> =
+            ["kty", "kid", "alg", "crv", "x", "y", "n", "e"]
+                .iter()
+                .filter_map(|m| Some((m.to_string(), jwk.get(*m)?.clone())))
+                .chain(std::iter::once(("use".to_string(), J::from("sig"))))
+                .collect();
+        let kid = published.get("kid").cloned();
+        if kid.is_some() && !keys.iter().any(|p| p.get("kid") == kid.as_ref()) {
+            keys.push(J::Object(published));
+        }
     }
     let hmac = rows(&config, &env)
         .iter()

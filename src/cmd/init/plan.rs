@@ -4,7 +4,9 @@
 
 use crate::cmd::{env_of, show};
 use crate::config::{self, Config, DEFAULT_AUDIENCES, Field, Format, NewKey, Patch, node::Value};
-use crate::envfile::{ALG_VAR, EnvFile, HMAC_VAR, KID_VAR, PRIVATE_KEY_VAR, SUPABASE_SECRET_VAR};
+use crate::envfile::{
+    ALG_VAR, EnvFile, HMAC_VAR, KID_VAR, PRIVATE_KEY_VAR, SUPABASE_SECRET_VAR, kept_key_var,
+};
 use crate::error::{Error, Result};
 use crate::keys::{self, Alg, PrivateKey};
 use crate::plan::{Change, Plan, Secret};
@@ -75,6 +77,13 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     }
     if let KeyAction::New { key, kid, replaces } = &action {
         patch.remove_kid = replaces.clone();
+        keep_rotated_key(
+            inputs,
+            replaces.as_deref(),
+            &mut env,
+            &mut env_vars,
+            &mut secrets,
+        )?;
 
         patch.add_key = Some(key_edits(
             req,
@@ -484,6 +493,33 @@ fn key_edits(
     env.set(ALG_VAR, key.alg().as_str())?;
     env_vars.extend([KID_VAR.to_string(), ALG_VAR.to_string()]);
     Ok(NewKey { fields })
+}
+
+/// `--rotate` away from an asymmetric key the config keeps: its private key stays in `.env`
+/// under [`kept_key_var`] until `keys retire` (its tokens stay live, `mint --kid` and a
+/// hand-back on retiring the new key still need it).
+fn keep_rotated_key(
+    inputs: &Inputs,
+    replaced: Option<&str>,
+    env: &mut EnvFile,
+    env_vars: &mut Vec<String>,
+    secrets: &mut Vec<Secret>,
+) -> Result<()> {
+    let (Some(current), State::SetUp { .. }) = (&inputs.current, &inputs.state) else {
+        return Ok(());
+    };
+    let (Some(_), Some(pem), false) = (
+        &current.private,
+        env.get(PRIVATE_KEY_VAR).map(str::to_string),
+        current.from_process || replaced == Some(current.kid.as_str()),
+    ) else {
+        return Ok(());
+    };
+    let var = kept_key_var(&current.kid);
+    env.set(&var, &pem)?;
+    env_vars.push(var);
+    secrets.push(Secret::new(pem));
+    Ok(())
 }
 
 /// A fresh secret for every undefined variable the shared keys read, and the kid `mint`
