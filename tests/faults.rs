@@ -244,3 +244,41 @@ fn hostile_configs_are_refused_or_read_in_linear_work() {
     );
     p.cmd(&["doctor", "--config", "deep.json"]).assert().code(1);
 }
+
+#[test]
+fn concurrent_doctor_fixes_never_corrupt() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    let config = p.read("powersync.yaml").replace(
+        "audience: ['powersync-dev', 'powersync']",
+        "audience: powersync-dev\n  jwks_uri: '${PS_JWKS}'",
+    );
+    p.write("powersync.yaml", &config);
+    let env = format!("{}PS_JWKS=https://example.com/jwks.json\n", p.read(".env"));
+    p.write(".env", env);
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("pskeys"))
+                .current_dir(p.dir.path())
+                .args(["doctor", "--fix"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        c.wait().unwrap();
+    }
+    let fixed = p.read("powersync.yaml");
+    assert!(fixed.contains("jwks_uri: !env PS_JWKS\n"), "{fixed}");
+    assert!(fixed.contains("audience: [powersync-dev]"), "{fixed}");
+    // Exactly one edit each: the rest of the file is as it was.
+    assert_eq!(
+        fixed
+            .replace("jwks_uri: !env PS_JWKS", "jwks_uri: '${PS_JWKS}'")
+            .replace("audience: [powersync-dev]", "audience: powersync-dev"),
+        config
+    );
+    p.ok(&["mint", "--sub", "u"]);
+}
