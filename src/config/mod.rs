@@ -614,6 +614,27 @@ pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
 
 /// What the patched config lacks of what the patch meant (`None`: all there).
 fn missing_after_patch(config: &Config, patched: &Config, patch: &Patch) -> Option<String> {
+    // Every key that was there stays (but the one removed), in order, as it was.
+    let mut removed = false;
+    let kept: Vec<&Node> = config
+        .static_keys()
+        .into_iter()
+        .filter(|k| {
+            // Of duplicates, the first goes.
+            let goes = !removed && patch.remove_kid.is_some() && k.kid == patch.remove_kid;
+            removed |= goes;
+            !goes
+        })
+        .map(|k| k.node)
+        .collect();
+    let now: Vec<&Node> = patched.static_keys().into_iter().map(|k| k.node).collect();
+    let same = |a: &Node, b: &Node| {
+        let any = |_: &str| Some(String::new());
+        a.resolve(&any).ok() == b.resolve(&any).ok()
+    };
+    if kept.len() > now.len() || kept.iter().zip(&now).any(|(a, b)| !same(a, b)) {
+        return Some("an existing key changed or is missing".to_string());
+    }
     if let Some(key) = &patch.add_key
         && let Some(kid) = key.kid()
         && patched.key_by_kid(kid).is_none()

@@ -563,6 +563,14 @@ fn fill_empty(
     };
     // Drop an explicit `~`/`null` value so the block below it becomes the value.
     if entry.value_node().is_some() && null_end > colon + 1 {
+        if null_end > at {
+            // An empty value that reaches past its line (an anchor, a tag, a comment
+            // block read as part of it): no edit here is sure to keep its meaning.
+            return Err(
+                "an empty setting there carries an anchor or tag across lines; give it a value by hand"
+                    .to_string(),
+            );
+        }
         let drop = Edit {
             start: colon + 1,
             end: null_end,

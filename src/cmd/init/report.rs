@@ -351,7 +351,7 @@ fn env_file_warnings(env_file: &Path) -> Vec<String> {
         .unwrap_or_default();
     match fsutil::git_status(env_file) {
         GitStatus::NotIgnored => out.push(format!(
-            "`{}` is not git-ignored: add `{name}` to .gitignore so the key is never committed",
+            "`{}` is not git-ignored: add `{name}` (and `.pskeys-*`, the temporary files a crashed run may leave) to .gitignore so the key is never committed",
             show(env_file)
         )),
         GitStatus::Tracked => out.push(format!(
