@@ -308,8 +308,10 @@ pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
         }
         sync_dir(dir_of(target));
     }
-    let intent = intent_dir.join(INTENT);
-    std::fs::remove_file(&intent).map_err(|e| Error::io("remove", &intent, e))?;
+    // Every file is in place: a record that cannot be removed now is removed by the next
+    // run (its temporary files are gone, so nothing is redone), not an error that would
+    // claim nothing changed.
+    let _ = std::fs::remove_file(intent_dir.join(INTENT));
     sync_dir(intent_dir);
     Ok(())
 }
