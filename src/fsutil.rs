@@ -82,7 +82,27 @@ pub const TEMP_PREFIX: &str = ".pskeys-";
 /// each other's changes. Released when dropped (or when the process dies).
 #[derive(Debug)]
 pub struct Lock {
-    _dir: std::fs::File,
+    /// The locked folder; `None` for a shared lock inside a run that holds the write lock.
+    dir: Option<std::fs::File>,
+    /// Whether this is the write lock (counted in [`WRITING`]).
+    exclusive: bool,
+}
+
+/// Write locks this process holds: a shared lock taken under one would wait for itself.
+static WRITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether this process holds a write lock.
+pub fn writing() -> bool {
+    WRITING.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if self.exclusive {
+            WRITING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        drop(self.dir.take());
+    }
 }
 
 impl Lock {
@@ -96,8 +116,41 @@ impl Lock {
         };
         let handle = std::fs::File::open(dir).map_err(|e| Error::io("lock", dir, e))?;
         handle.lock().map_err(|e| Error::io("lock", dir, e))?;
+        WRITING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let lock = Lock {
+            dir: Some(handle),
+            exclusive: true,
+        };
         finish_interrupted(dir)?;
-        Ok(Lock { _dir: handle })
+        Ok(lock)
+    }
+}
+
+impl Lock {
+    /// A shared lock on `dir` for reading the config and `.env` as one pair: it waits
+    /// while a writer holds the lock, so a reader never sees one file new and the other
+    /// old. Several readers share it.
+    pub fn shared(dir: &Path) -> Result<Lock> {
+        if WRITING.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            // This run is the writer: nothing can change under it.
+            return Ok(Lock {
+                dir: None,
+                exclusive: false,
+            });
+        }
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let handle = std::fs::File::open(dir).map_err(|e| Error::io("lock", dir, e))?;
+        handle
+            .lock_shared()
+            .map_err(|e| Error::io("lock", dir, e))?;
+        Ok(Lock {
+            dir: Some(handle),
+            exclusive: false,
+        })
     }
 }
 

@@ -59,8 +59,11 @@ impl Project {
     /// the current folder) and reads it with `env_file` (missing: empty) and the process
     /// environment.
     pub fn open(config: Option<&Path>, env_file: &Path) -> Result<Project> {
+        let config = cmd::require_config_path(config)?;
+        // Both files read as one pair: a pskeys writing them meanwhile is waited for.
+        let _reading = fsutil::Lock::shared(&cmd::project_dir(&config))?;
         let env_file = EnvFile::load(env_file)?;
-        let config = Config::load(&cmd::require_config_path(config)?)?;
+        let config = Config::load(&config)?;
         Ok(Project::from_parts(config, env_file))
     }
 

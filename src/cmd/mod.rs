@@ -219,7 +219,7 @@ pub(crate) fn lock_project(config: &Path) -> Result<crate::fsutil::Lock> {
 /// A reading command finishes a write an earlier run left half done (the lock is only
 /// taken when there is one), so it never reads a half-updated pair of files.
 fn finish_interrupted_write(config: &Path) -> Result<()> {
-    if project_dir(config).join(crate::fsutil::INTENT).exists() {
+    if !crate::fsutil::writing() && project_dir(config).join(crate::fsutil::INTENT).exists() {
         drop(lock_project(config)?);
     }
     Ok(())
