@@ -286,8 +286,16 @@ fn rotation_keeps_old_public_keys_and_mints_with_the_new_one() {
     assert_eq!(v["header"]["alg"], "ES256");
     // The old HMAC key still verifies: its secret stays in .env.
     p.ok(&["mint", "--sub", "u", "--kid", "one"]);
+    // `--rotate` alone keeps the current key's algorithm.
+    p.ok(&["init", "--rotate", "--kid", "four"]);
+    let json = p.ok(&["mint", "--sub", "u", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        (v["header"]["kid"].as_str(), v["header"]["alg"].as_str()),
+        (Some("four"), Some("ES256"))
+    );
     // A second HMAC rotation gets its own variable.
-    p.ok(&["init", "--rotate", "--kid", "three"]);
+    p.ok(&["init", "--rotate", "--kid", "three", "--alg", "HS256"]);
     assert!(
         p.read("powersync.yaml")
             .contains("k: !env PS_CLIENT_AUTH_KEY_2")
