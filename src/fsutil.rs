@@ -86,10 +86,23 @@ pub struct Lock {
     dir: Option<std::fs::File>,
     /// Whether this is the write lock (counted in [`WRITING`]).
     exclusive: bool,
+    /// Files an interrupted earlier run had left, put in place when the lock was taken.
+    pub finished: Vec<PathBuf>,
 }
 
 /// Write locks this process holds: a shared lock taken under one would wait for itself.
 static WRITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether `dir` holds temporary files a killed run left.
+pub fn has_stray_temps(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp")
+        })
+    })
+}
 
 /// Whether this process holds a write lock.
 pub fn writing() -> bool {
@@ -117,11 +130,12 @@ impl Lock {
         let handle = std::fs::File::open(dir).map_err(|e| Error::io("lock", dir, e))?;
         handle.lock().map_err(|e| Error::io("lock", dir, e))?;
         WRITING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let lock = Lock {
+        let mut lock = Lock {
             dir: Some(handle),
             exclusive: true,
+            finished: Vec::new(),
         };
-        finish_interrupted(dir)?;
+        lock.finished = finish_interrupted(dir)?;
         Ok(lock)
     }
 }
@@ -136,6 +150,7 @@ impl Lock {
             return Ok(Lock {
                 dir: None,
                 exclusive: false,
+                finished: Vec::new(),
             });
         }
         let dir = if dir.as_os_str().is_empty() {
@@ -150,6 +165,7 @@ impl Lock {
         Ok(Lock {
             dir: Some(handle),
             exclusive: false,
+            finished: Vec::new(),
         })
     }
 }
@@ -185,7 +201,8 @@ pub fn finish_interrupted(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Temporary files of runs that died before writing their intent: never put in place.
-fn remove_stray_temps(dir: &Path) {
+/// Call with the lock held.
+pub fn remove_stray_temps(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -250,23 +267,21 @@ fn check_target(w: &Write, target: &Path) -> Result<Option<std::fs::Metadata>> {
             ));
         }
     }
-    let now = match &meta {
-        Some(_) => Some(read_limited(target, &w.path)?),
-        None => None,
-    };
-    if now.as_deref() != w.before.as_ref().map(|b| b.as_bytes()) {
-        return Err(unwritable(
-            "the file changed since pskeys read it (another program or editor wrote it); nothing was written".into(),
-            "run the command again: it reads the file as it is now",
-        ));
-    }
+    unchanged(w, target)?;
     Ok(meta)
 }
 
-/// A file's bytes, for the check before writing.
-fn read_limited(path: &Path, shown: &Path) -> Result<Vec<u8>> {
-    let _ = shown;
-    Ok(read_regular(path, CONFIG_LIMIT)?.unwrap_or_default())
+/// Refuses a file whose bytes are no longer what pskeys read.
+fn unchanged(w: &Write, target: &Path) -> Result<()> {
+    let now = read_regular(target, CONFIG_LIMIT)?;
+    if now.as_deref() != w.before.as_ref().map(|b| b.as_bytes()) {
+        return Err(Error::Unwritable {
+            path: w.path.clone(),
+            message: "the file changed since pskeys read it (another program or editor wrote it); nothing was written".into(),
+            hint: "run the command again: it reads the file as it is now".into(),
+        });
+    }
+    Ok(())
 }
 
 /// A complete new file beside its target: created 0600 (it may hold a secret), written,
@@ -329,6 +344,11 @@ pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
         let meta = check_target(w, &target)?;
         plan.push((target, w, meta));
     }
+    // Temporary files a killed run left beside any target (a symlinked `.env` lives in
+    // another folder) go now: they may hold secrets.
+    for (target, ..) in &plan {
+        remove_stray_temps(dir_of(target));
+    }
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let cleanup = |staged: &[(PathBuf, PathBuf)]| {
         for (_, temp) in staged {
@@ -347,6 +367,15 @@ pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
     if let Err(e) = record_intent(intent_dir, &staged) {
         cleanup(&staged);
         return Err(e);
+    }
+    // Checked again right before the renames (staging and syncing take time on a slow
+    // disk): an editor's save in between stops the run, nothing written.
+    for (target, w, _) in &plan {
+        if let Err(e) = unchanged(w, target) {
+            let _ = std::fs::remove_file(intent_dir.join(INTENT));
+            cleanup(&staged);
+            return Err(e);
+        }
     }
     // From here the write is decided: every file goes in place, now or on the next run.
     for (target, temp) in &staged {
@@ -399,7 +428,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Test builds only: `PSKEYS_FAULT=<step>` (`write`, `sync`, `intent`, `rename`, or
-/// `rename2` for the second rename) makes that step fail, so the tests can prove every
+/// `rename2` for the second rename) makes that step fail (`slow` makes syncing slow), so the tests can prove every
 /// failure leaves a state that works or that the next run finishes.
 #[cfg(debug_assertions)]
 fn fault(step: &str, path: &Path) -> Result<()> {
@@ -408,6 +437,11 @@ fn fault(step: &str, path: &Path) -> Result<()> {
     let Ok(wanted) = std::env::var("PSKEYS_FAULT") else {
         return Ok(());
     };
+    if wanted == "slow" && step == "sync" {
+        // A slow disk: the window an editor's save can fall into.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        return Ok(());
+    }
     let hit = match step {
         "rename" => {
             let n = RENAMES.fetch_add(1, Ordering::SeqCst) + 1;

@@ -282,3 +282,81 @@ fn concurrent_doctor_fixes_never_corrupt() {
     );
     p.ok(&["mint", "--sub", "u"]);
 }
+
+#[test]
+fn an_edit_while_pskeys_writes_is_kept_and_the_run_stops() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pskeys"))
+        .current_dir(p.dir.path())
+        .args(["init", "--rotate"])
+        .env("PSKEYS_FAULT", "slow")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The editor saves while pskeys is syncing its staged files.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let edited = format!("{}# my edit\n", p.read("powersync.yaml"));
+    p.write("powersync.yaml", &edited);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the file changed since pskeys read it"));
+    assert_eq!(p.read("powersync.yaml"), edited);
+    assert!(leftovers(&p).is_empty(), "{:?}", leftovers(&p));
+    assert_eq!(key_count(&p), 1);
+}
+
+#[test]
+fn projects_sharing_a_symlinked_config_take_turns() {
+    let shared = Project::new();
+    let a = Project::new();
+    a.ok(&["init"]);
+    std::fs::rename(a.path("powersync.yaml"), shared.path("powersync.yaml")).unwrap();
+    std::os::unix::fs::symlink(shared.path("powersync.yaml"), a.path("powersync.yaml")).unwrap();
+    let b = Project::new();
+    std::os::unix::fs::symlink(shared.path("powersync.yaml"), b.path("powersync.yaml")).unwrap();
+    b.ok(&["init", "--rotate"]);
+    let children: Vec<_> = (0..10)
+        .flat_map(|_| [&a, &b])
+        .map(|p| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("pskeys"))
+                .current_dir(p.dir.path())
+                .args(["init", "--rotate"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    assert_eq!(key_count(&a), 22);
+    a.ok(&["mint", "--sub", "u"]);
+    b.ok(&["mint", "--sub", "u"]);
+}
+
+#[test]
+fn leftovers_beside_a_symlinked_env_are_removed_and_a_finished_write_is_announced() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    let dotfiles = Project::new();
+    std::fs::rename(p.path(".env"), dotfiles.path("project.env")).unwrap();
+    std::os::unix::fs::symlink(dotfiles.path("project.env"), p.path(".env")).unwrap();
+    dotfiles.write(".pskeys-AbCdEf.tmp", "PSKEYS_PRIVATE_KEY=secret\n");
+    p.ok(&["init"]);
+    assert!(!dotfiles.path(".pskeys-AbCdEf.tmp").exists());
+    // A write stopped after its intent record: the next command finishes it and says so.
+    let out = p
+        .cmd(&["init", "--rotate"])
+        .env("PSKEYS_FAULT", "rename")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    p.cmd(&["mint", "--sub", "u"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "finished the write an interrupted pskeys run had begun",
+        ));
+}

@@ -200,9 +200,11 @@ pub(crate) fn env_of(env: &EnvFile) -> Env {
     Env::new(env.vars().iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
-/// The folder whose lock guards the project of `config`: the config's own folder.
+/// The folder whose lock guards the project of `config`: the folder of the file itself
+/// (a config symlinked from two projects is one file, guarded by one lock).
 pub(crate) fn project_dir(config: &Path) -> PathBuf {
-    match config.parent() {
+    let real = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
+    match real.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
@@ -213,13 +215,37 @@ pub(crate) fn project_dir(config: &Path) -> PathBuf {
 pub(crate) fn lock_project(config: &Path) -> Result<crate::fsutil::Lock> {
     let dir = project_dir(config);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
-    crate::fsutil::Lock::acquire(&dir)
+    let lock = crate::fsutil::Lock::acquire(&dir)?;
+    if !lock.finished.is_empty() {
+        let files: Vec<String> = lock
+            .finished
+            .iter()
+            .map(|f| format!("`{}`", show(f)))
+            .collect();
+        errln!(
+            "note: finished the write an interrupted pskeys run had begun ({}); restart the PowerSync Service if it runs, so it reads the new keys",
+            files.join(", ")
+        );
+    }
+    Ok(lock)
+}
+
+/// With the write lock held: removes the temporary files a killed run left beside `.env`
+/// (a symlinked one lives in another folder than the config).
+pub(crate) fn clean_env_folder(env_file: &Path) {
+    let real = std::fs::canonicalize(env_file).unwrap_or_else(|_| env_file.to_path_buf());
+    if let Some(dir) = real.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::fsutil::remove_stray_temps(dir);
+    }
 }
 
 /// A reading command finishes a write an earlier run left half done (the lock is only
 /// taken when there is one), so it never reads a half-updated pair of files.
 fn finish_interrupted_write(config: &Path) -> Result<()> {
-    if !crate::fsutil::writing() && project_dir(config).join(crate::fsutil::INTENT).exists() {
+    let dir = project_dir(config);
+    if !crate::fsutil::writing()
+        && (dir.join(crate::fsutil::INTENT).exists() || crate::fsutil::has_stray_temps(&dir))
+    {
         drop(lock_project(config)?);
     }
     Ok(())

@@ -24,6 +24,9 @@ pub fn run(args: InitArgs) -> Result<()> {
         Some(crate::cmd::lock_project(&config)?)
     };
     let inputs = state::Inputs::read(&req)?;
+    if lock.is_some() {
+        crate::cmd::clean_env_folder(&inputs.env.path);
+    }
     let planned = plan::plan(&req, &inputs)?;
     let Some(lock) = lock else {
         report::dry_run(&req, &inputs, &planned);
