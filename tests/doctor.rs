@@ -450,3 +450,16 @@ fn fix_makes_an_env_audience_and_leaves_a_block_scalar_alone() {
     let ids: Vec<String> = findings(&p).into_iter().map(|f| f.0).collect();
     assert!(!ids.contains(&"audience-not-list".to_string()), "{ids:?}");
 }
+
+#[test]
+fn a_client_auth_without_any_key_is_an_error() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys: []\n  audience: [powersync]\n",
+    );
+    has(&p, "no-keys", "error", Some(2));
+    p.ok(&["init"]);
+    let ids: Vec<String> = findings(&p).into_iter().map(|f| f.0).collect();
+    assert!(!ids.contains(&"no-keys".to_string()), "{ids:?}");
+}

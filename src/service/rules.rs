@@ -112,6 +112,7 @@ finding_ids! {
     PrivateFields = "private-fields", Leak;
     AudienceMissing = "audience-missing", TokensFail;
     AudienceEmpty = "audience-empty", TokensFail;
+    NoKeys = "no-keys", TokensFail;
     AudienceNotList = "audience-not-list", Refused;
     SupabaseAudience = "supabase-audience", Trap;
     BlockLocalJwks = "block-local-jwks", Trap;
@@ -254,6 +255,7 @@ pub fn config_findings(config: &Config, env: &Env) -> Vec<Finding> {
         c.keys();
         c.audience();
         c.providers();
+        c.no_keys();
     }
     c.schema();
     c.out.sort_by_key(|f| (f.severity(), f.line));
@@ -1172,6 +1174,33 @@ impl Checker<'_> {
                 );
             }
         }
+    }
+
+    /// `client_auth` with nothing that verifies a token: no static key, no `jwks_uri`, no
+    /// Supabase (after `keys retire --force` of the last key, say).
+    fn no_keys(&mut self) {
+        let Some(auth) = self.config.client_auth() else {
+            return;
+        };
+        let has = |name: &str| auth.get(name).is_some_and(|n| n.value != Value::Null);
+        let supabase = matches!(
+            auth.get("supabase").map(|n| &n.value),
+            Some(Value::Bool(true))
+        );
+        if !self.config.static_keys().is_empty()
+            || has("jwks_uri")
+            || supabase
+            || has("supabase_jwt_secret")
+        {
+            return;
+        }
+        self.push(
+            FindingId::NoKeys,
+            auth,
+            "client_auth",
+            "`client_auth` has no key, no `jwks_uri` and no Supabase: the service verifies no token (PSYNC_S2101 for every one)".into(),
+            "add a key: `pskeys init` (or `pskeys init --rotate` to add one next to what is there)".into(),
+        );
     }
 
     fn providers(&mut self) {
