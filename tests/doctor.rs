@@ -458,7 +458,7 @@ fn a_client_auth_without_any_key_is_an_error() {
         "powersync.yaml",
         "storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys: []\n  audience: [powersync]\n",
     );
-    has(&p, "no-keys", "error", Some(2));
+    has(&p, "no-keys", "error", Some(3));
     p.ok(&["init"]);
     let ids: Vec<String> = findings(&p).into_iter().map(|f| f.0).collect();
     assert!(!ids.contains(&"no-keys".to_string()), "{ids:?}");
