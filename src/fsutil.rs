@@ -175,29 +175,111 @@ impl Lock {
 /// held; returns the files it finished.
 pub fn finish_interrupted(dir: &Path) -> Result<Vec<PathBuf>> {
     let intent = dir.join(INTENT);
-    let mut finished = Vec::new();
-    match std::fs::read_to_string(&intent) {
-        Ok(text) => {
-            for line in text.lines() {
-                let Some((target, temp)) = line.split_once('\t') else {
-                    continue;
-                };
-                let (target, temp) = (PathBuf::from(target), PathBuf::from(temp));
-                if temp.exists() {
-                    std::fs::rename(&temp, &target)
-                        .map_err(|e| Error::io("finish the interrupted write of", &target, e))?;
-                    sync_dir(dir_of(&target));
-                    finished.push(target);
-                }
-            }
-            std::fs::remove_file(&intent).map_err(|e| Error::io("remove", &intent, e))?;
-            sync_dir(dir);
+    let record = match std::fs::symlink_metadata(&intent) {
+        Ok(m) if m.is_file() => {
+            std::fs::read(&intent).map_err(|e| Error::io("read", &intent, e))?
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Not a regular file: not a record pskeys wrote.
+        Ok(_) => Vec::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            remove_stray_temps(dir);
+            return Ok(Vec::new());
+        }
         Err(e) => return Err(Error::io("read", &intent, e)),
+    };
+    let entries = parse_intent(&record);
+    let mut finished = Vec::new();
+    // Only a record pskeys could have written is replayed: each new file is one of its
+    // temporary files, a regular file beside its target (a record committed to a
+    // repository cannot name `.git/hooks/pre-commit`: no such temporary file can be there).
+    if entries.iter().all(|(target, temp)| plausible(target, temp)) {
+        let all_staged = entries.iter().all(|(_, temp)| temp.exists());
+        for (i, (target, temp)) in entries.iter().enumerate() {
+            if !temp.exists() {
+                continue;
+            }
+            if let Err(e) = std::fs::rename(temp, target) {
+                if i == 0 && all_staged {
+                    // Nothing was put in place yet: undone instead, both files as they were.
+                    for (_, temp) in &entries {
+                        let _ = std::fs::remove_file(temp);
+                    }
+                    break;
+                }
+                return Err(Error::io("finish the interrupted write of", target, e));
+            }
+            sync_dir(dir_of(target));
+            finished.push(target.clone());
+        }
     }
+    std::fs::remove_file(&intent).map_err(|e| Error::io("remove", &intent, e))?;
+    sync_dir(dir);
     remove_stray_temps(dir);
     Ok(finished)
+}
+
+/// `target NUL temp NUL` pairs (NUL is the one byte no path holds).
+fn parse_intent(record: &[u8]) -> Vec<(PathBuf, PathBuf)> {
+    let parts: Vec<&[u8]> = record
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts
+        .chunks_exact(2)
+        .map(|pair| (path_of(pair[0]), path_of(pair[1])))
+        .collect()
+}
+
+#[cfg(unix)]
+fn path_of(bytes: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt as _;
+    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+#[cfg(not(unix))]
+fn path_of(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+}
+
+#[cfg(unix)]
+fn bytes_of(path: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt as _;
+    path.as_os_str().as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn bytes_of(path: &Path) -> Vec<u8> {
+    path.to_string_lossy().as_bytes().to_vec()
+}
+
+/// Whether an intent entry is one pskeys writes: an absolute target, and beside it one of
+/// pskeys' temporary files; each a regular file (not a link) or not there.
+fn plausible(target: &Path, temp: &Path) -> bool {
+    let name = temp
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let plain = |p: &Path| {
+        p.is_absolute()
+            && p.components()
+                .all(|c| !matches!(c, std::path::Component::ParentDir))
+    };
+    plain(target)
+        && plain(temp)
+        && name.starts_with(TEMP_PREFIX)
+        && name.ends_with(".tmp")
+        && temp.parent() == target.parent()
+        && file_or_absent(temp)
+        && file_or_absent(target)
+}
+
+/// A regular file (not a link, a folder, a FIFO), or nothing (a temporary file already
+/// renamed, a target written for the first time).
+fn file_or_absent(path: &Path) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => m.is_file(),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
 }
 
 /// Temporary files of runs that died before writing their intent: never put in place.
@@ -383,6 +465,13 @@ pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
             .map_err(|e| std::io::Error::other(e.to_string()))
             .and_then(|()| std::fs::rename(temp, target));
         if let Err(source) = renamed {
+            if target == &staged[0].0 {
+                // Nothing is in place yet (an immutable file, say): undone, so the run
+                // truthfully changed nothing.
+                let _ = std::fs::remove_file(intent_dir.join(INTENT));
+                cleanup(&staged);
+                return Err(Error::io("replace", target, source));
+            }
             return Err(Error::Interrupted {
                 files: staged.iter().map(|(t, _)| t.clone()).collect(),
                 source,
@@ -401,16 +490,19 @@ pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
 /// The intent record, written whole (temp file, sync, rename) or not at all.
 fn record_intent(dir: &Path, staged: &[(PathBuf, PathBuf)]) -> Result<()> {
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let text: String = staged
-        .iter()
-        .map(|(t, tmp)| format!("{}\t{}\n", abs(t).display(), abs(tmp).display()))
-        .collect();
+    let mut text: Vec<u8> = Vec::new();
+    for (t, tmp) in staged {
+        for p in [abs(t), abs(tmp)] {
+            text.extend(bytes_of(&p));
+            text.push(0);
+        }
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    tmp.write_all(text.as_bytes())
+    tmp.write_all(&text)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io("write the intent record in", dir, e))?;
     fault("intent", dir)?;

@@ -49,7 +49,8 @@ fn concurrent_rotations_all_land() {
 
 #[test]
 fn a_failure_before_the_intent_record_changes_nothing() {
-    for step in ["write", "sync", "intent"] {
+    // (`rename`: the first rename fails, nothing is in place yet, so it is undone.)
+    for step in ["write", "sync", "intent", "rename"] {
         let p = Project::new();
         p.ok(&["init"]);
         let before = p.snapshot_files();
@@ -65,7 +66,7 @@ fn a_failure_before_the_intent_record_changes_nothing() {
 
 #[test]
 fn a_failure_after_it_is_finished_by_the_next_run() {
-    for step in ["rename", "rename2"] {
+    for step in ["rename2"] {
         let p = Project::new();
         p.ok(&["init"]);
         let out = p
@@ -349,7 +350,7 @@ fn leftovers_beside_a_symlinked_env_are_removed_and_a_finished_write_is_announce
     // A write stopped after its intent record: the next command finishes it and says so.
     let out = p
         .cmd(&["init", "--rotate"])
-        .env("PSKEYS_FAULT", "rename")
+        .env("PSKEYS_FAULT", "rename2")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(6));
@@ -359,4 +360,31 @@ fn leftovers_beside_a_symlinked_env_are_removed_and_a_finished_write_is_announce
         .stderr(predicates::str::contains(
             "finished the write an interrupted pskeys run had begun",
         ));
+}
+
+#[test]
+fn a_committed_intent_record_is_never_replayed_outside_pskeys_files() {
+    // A hostile repository ships an intent record naming a git hook and a script.
+    let p = Project::new();
+    p.ok(&["init"]);
+    std::fs::create_dir_all(p.path(".git/hooks")).unwrap();
+    p.write("tools.sh", "#!/bin/sh\necho pwned\n");
+    let hook = p.path(".git/hooks/pre-commit");
+    let mut record = Vec::new();
+    for (target, temp) in [
+        (hook.clone(), p.path("tools.sh")),
+        (p.path("powersync.yaml"), p.path("../.pskeys-x.tmp")),
+    ] {
+        record.extend(target.to_str().unwrap().as_bytes());
+        record.push(0);
+        record.extend(temp.to_str().unwrap().as_bytes());
+        record.push(0);
+    }
+    p.write(".pskeys-intent", &record);
+    let before = p.read("powersync.yaml");
+    p.ok(&["keys", "list"]);
+    assert!(!hook.exists());
+    assert!(p.path("tools.sh").exists());
+    assert_eq!(p.read("powersync.yaml"), before);
+    assert!(!p.path(".pskeys-intent").exists());
 }
