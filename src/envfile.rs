@@ -25,7 +25,8 @@ pub const ALG_VAR: &str = "PSKEYS_ALG";
 /// `PS_` prefix, so no service config can ever reference it.
 pub const PRIVATE_KEY_VAR: &str = "PSKEYS_PRIVATE_KEY";
 /// The variable a rotated-out asymmetric key's private key is kept under until the key
-/// is retired (`PSKEYS_PRIVATE_KEY_<KID>`: the kid upper-cased, other characters `_`), so
+/// is retired (`PSKEYS_PRIVATE_KEY_<KID>_<HASH>`: the kid upper-cased, other characters
+/// `_`, then 6 hex digits of the kid's SHA-256, so `k-1` and `k.1` never share one), so
 /// `mint --kid` still signs with it and `keys retire` can hand signing back to it.
 pub fn kept_key_var(kid: &str) -> String {
     let id: String = kid
@@ -38,7 +39,12 @@ pub fn kept_key_var(kid: &str) -> String {
             }
         })
         .collect();
-    format!("{PRIVATE_KEY_VAR}_{id}")
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, kid.as_bytes());
+    let hash: String = digest.as_ref()[..3]
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    format!("{PRIVATE_KEY_VAR}_{id}_{hash}")
 }
 
 /// The variable an HMAC secret is stored under (the official CLI template's name).

@@ -33,7 +33,7 @@ fn dir_of(path: &Path) -> &Path {
 /// refused at once rather than parsed for minutes.
 pub const CONFIG_LIMIT: u64 = 4 << 20;
 /// The largest `.env` pskeys reads.
-pub const ENV_LIMIT: u64 = 1 << 20;
+pub const ENV_LIMIT: u64 = 4 << 20;
 
 /// Reads a regular file of at most `limit` bytes; `Ok(None)` when it does not exist. A
 /// FIFO, a device or a folder is refused before it is opened (a FIFO would block, a
@@ -415,6 +415,30 @@ fn stage(w: &Write, target: &Path, meta: Option<&std::fs::Metadata>) -> Result<P
 pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
     let mut plan: Vec<(PathBuf, &Write, Option<std::fs::Metadata>)> = Vec::new();
     for w in writes {
+        let unwritable = |message: &str, hint: &str| Error::Unwritable {
+            path: w.path.clone(),
+            message: message.to_string(),
+            hint: hint.to_string(),
+        };
+        // What pskeys writes it must be able to read back.
+        if w.content.len() as u64 > CONFIG_LIMIT {
+            return Err(unwritable(
+                "the new content would be larger than 4 MiB, which pskeys would then refuse to read",
+                "remove what the file does not need (retired keys, old variables)",
+            ));
+        }
+        // `missing/../.env` names `.env` to people but nothing to the file system: a
+        // fresh file there would replace the real one unseen.
+        if w.path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+            && !dir_of(&w.path).exists()
+        {
+            return Err(unwritable(
+                "the path goes through a folder that does not exist (`…/../`)",
+                "pass the path without `..`",
+            ));
+        }
         let target = target_of(&w.path)?;
         if plan.iter().any(|(t, ..)| same_file(t, &target)) {
             return Err(Error::Unwritable {

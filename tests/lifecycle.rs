@@ -333,7 +333,7 @@ fn a_rotated_out_key_keeps_signing_until_it_is_retired() {
     p.ok(&["init", "--rotate", "--alg", "ES256", "--kid", "two"]);
     // Its private key is kept: mint --kid signs with it, jwks publishes both keys, and
     // its earlier tokens still verify.
-    assert!(p.read(".env").contains("PSKEYS_PRIVATE_KEY_ONE="));
+    assert!(p.read(".env").contains("PSKEYS_PRIVATE_KEY_ONE_"));
     let again = p
         .ok(&["mint", "--sub", "u", "--kid", "one"])
         .trim()
@@ -362,13 +362,13 @@ fn a_rotated_out_key_keeps_signing_until_it_is_retired() {
         .stderr(predicates::str::contains("now signs with `one` again"));
     let env = p.read(".env");
     assert!(
-        env.contains("PSKEYS_KID=one") && !env.contains("PSKEYS_PRIVATE_KEY_ONE"),
+        env.contains("PSKEYS_KID=one") && !env.contains("PSKEYS_PRIVATE_KEY_ONE_"),
         "{env}"
     );
     p.ok(&["mint", "--sub", "u"]);
     // Rotating to HMAC keeps it too; retiring it removes what was kept for it.
     p.ok(&["init", "--rotate", "--alg", "HS256", "--kid", "three"]);
-    assert!(p.read(".env").contains("PSKEYS_PRIVATE_KEY_ONE="));
+    assert!(p.read(".env").contains("PSKEYS_PRIVATE_KEY_ONE_"));
     p.ok(&["keys", "retire", "one"]);
     assert!(!p.read(".env").contains("PRIVATE_KEY"));
 }
@@ -386,4 +386,22 @@ fn retiring_a_key_keeps_a_variable_something_else_reads() {
     );
     p.ok(&["keys", "retire", "a"]);
     assert!(p.read(".env").contains("PS_SHARED="));
+}
+
+#[test]
+fn kids_that_look_alike_keep_their_own_private_keys() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256", "--kid", "k-1"]);
+    p.ok(&["init", "--rotate", "--kid", "k.1"]);
+    p.ok(&["init", "--rotate", "--kid", "k2"]);
+    p.ok(&["mint", "--sub", "u", "--kid", "k-1"]);
+    p.ok(&["mint", "--sub", "u", "--kid", "k.1"]);
+    p.ok(&["keys", "retire", "k-1"]);
+    p.ok(&["mint", "--sub", "u", "--kid", "k.1"]);
+    // A path through a missing folder never replaces the real .env.
+    let env = p.read(".env");
+    p.cmd(&["init", "--rotate", "--env-file", "nosuch/../.env"])
+        .assert()
+        .code(4);
+    assert_eq!(p.read(".env"), env);
 }
