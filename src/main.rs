@@ -51,7 +51,8 @@ fn usage_error(e: clap::Error) -> std::process::ExitCode {
 /// A line on stderr; dropped when stderr is a closed pipe (no panic).
 fn say(line: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "{line}");
+    let text = line.to_string();
+    let _ = writeln!(std::io::stderr(), "{}", pskeys::error::printable(&text));
 }
 
 fn print_json(value: &serde_json::Value) {

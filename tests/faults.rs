@@ -387,3 +387,27 @@ fn a_committed_intent_record_is_never_replayed_outside_pskeys_files() {
     assert_eq!(p.read("powersync.yaml"), before);
     assert!(!p.path(".pskeys-intent").exists());
 }
+
+#[test]
+fn text_from_a_config_or_token_cannot_drive_the_terminal() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "storage: {type: mongodb}\nclient_auth:\n  jwks:\n    keys:\n      - {kty: oct, alg: HS256, kid: \"k\\e]52;c;cHduZWQ=\\a\\u202e\", k: c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0}\n  audience: [\"powersync\\r\\e[2J\"]\n",
+    );
+    for args in [
+        &["keys", "list"][..],
+        &["doctor"][..],
+        &["mint", "--sub", "u", "--kid", "x"][..],
+    ] {
+        let out = p.run(args);
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.contains(['\u{1b}', '\u{7}', '\r', '\u{202e}']),
+                "{args:?}: {text:?}"
+            );
+        }
+    }
+    p.cmd(&["mint", "--sub", "a\u{202e}b"]).assert().code(2);
+}

@@ -18,19 +18,19 @@ pub fn run(args: DecodeArgs) -> Result<()> {
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(());
     }
-    outln!("UNVERIFIED: decoded only; run `pskeys verify` to check it as the service would");
-    outln!("header:");
-    outln!(
+    sayln!("UNVERIFIED: decoded only; run `pskeys verify` to check it as the service would");
+    sayln!("header:");
+    sayln!(
         "{}",
         indent(&serde_json::to_string_pretty(&parsed.header).unwrap_or_default())
     );
-    outln!("claims:");
-    outln!(
+    sayln!("claims:");
+    sayln!(
         "{}",
         indent(&serde_json::to_string_pretty(&parsed.claims).unwrap_or_default())
     );
     for (name, text) in times(&parsed.claims) {
-        outln!("{name:>8}: {}", text.as_str().unwrap_or_default());
+        sayln!("{name:>8}: {}", text.as_str().unwrap_or_default());
     }
     Ok(())
 }

@@ -169,9 +169,9 @@ pub fn list(args: KeysListArgs) -> Result<()> {
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(());
     }
-    outln!("keys in `{}` (client_auth.jwks.keys):", show(&config.path));
+    sayln!("keys in `{}` (client_auth.jwks.keys):", show(&config.path));
     if rows.is_empty() {
-        outln!("  (none; `pskeys init` adds one)");
+        sayln!("  (none; `pskeys init` adds one)");
     }
     for r in &rows {
         let kid = r.kid.as_deref().unwrap_or("(no kid)");
@@ -181,7 +181,7 @@ pub fn list(args: KeysListArgs) -> Result<()> {
             (false, true) => "can sign (pskeys mint --kid)",
             (false, false) => "verify only",
         };
-        outln!(
+        sayln!(
             "  {kid:<24} {:<4} {:<6} line {:<4} {}; {sign}",
             r.kty,
             r.alg,
@@ -190,10 +190,10 @@ pub fn list(args: KeysListArgs) -> Result<()> {
         );
     }
     if !uris.is_empty() {
-        outln!("jwks_uri: {}", uris.join(", "));
+        sayln!("jwks_uri: {}", uris.join(", "));
     }
     if supabase {
-        outln!(
+        sayln!(
             "supabase: true{}",
             if auth.get("supabase_jwt_secret").is_some() {
                 " (with the legacy JWT secret)"
@@ -202,7 +202,7 @@ pub fn list(args: KeysListArgs) -> Result<()> {
             }
         );
     }
-    outln!(
+    sayln!(
         "audience: {}",
         if audiences.is_empty() {
             "(none: every token fails)".to_string()

@@ -9,9 +9,24 @@ macro_rules! outln {
 /// `eprintln!` for messages on stderr, without its panic when stderr is a closed pipe
 /// (`pskeys init 2>&1 | true`): a message nobody can read is dropped, the run goes on.
 macro_rules! errln {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr());
+    }};
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let line = format!($($arg)*);
+        let _ = writeln!(std::io::stderr(), "{}", $crate::error::printable(&line));
+    }};
+}
+
+/// [`outln!`] for a report people read (verify's verdict, decode, keys list): text from
+/// the config or the token is made [`printable`](crate::error::printable). Data (tokens,
+/// JSON, exported values) goes through `outln!` untouched.
+macro_rules! sayln {
+    ($($arg:tt)*) => {{
+        let line = format!($($arg)*);
+        $crate::cmd::write_stdout(format_args!("{}", $crate::error::printable(&line)), true)
     }};
 }
 
@@ -107,12 +122,18 @@ pub(crate) fn config_above() -> Option<PathBuf> {
 /// reach the config, a token or the terminal as something else than was typed. The value
 /// is shown escaped.
 pub(crate) fn check_text(flag: &str, value: &str) -> Result<()> {
-    if !value.chars().any(char::is_control) {
+    // Line breaks, tabs, and what `printable` escapes (bidi overrides too).
+    if !value.contains(['\n', '\t'])
+        && matches!(
+            crate::error::printable(value),
+            std::borrow::Cow::Borrowed(_)
+        )
+    {
         return Ok(());
     }
     Err(Error::usage(
         format!(
-            "{flag} \"{}\" holds a control character (a line break, tab, escape…)",
+            "{flag} \"{}\" holds a control character (a line break, tab, escape, bidi override…)",
             value.escape_debug()
         ),
         format!("pass {flag} without it"),

@@ -128,19 +128,19 @@ fn print_accepted(report: &Report, now: u64, config: &str) {
         .get("sub")
         .map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_string))
         .unwrap_or_default();
-    outln!("accepted: the service at `{config}` would accept this token");
-    outln!("  subject:  {sub}");
-    outln!("  key:      {}", report.key.clone().unwrap_or_default());
-    outln!(
+    sayln!("accepted: the service at `{config}` would accept this token");
+    sayln!("  subject:  {sub}");
+    sayln!("  key:      {}", report.key.clone().unwrap_or_default());
+    sayln!(
         "  alg:      {}",
         header.get("alg").and_then(Value::as_str).unwrap_or("?")
     );
-    outln!(
+    sayln!(
         "  audience: {} (matched)",
         report.audience_matched.clone().unwrap_or_default()
     );
     if let Some(iat) = claims.get("iat").and_then(Value::as_u64) {
-        outln!("  issued:   {}", rfc3339(iat));
+        sayln!("  issued:   {}", rfc3339(iat));
     }
     if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
         let rel = if exp >= now {
@@ -151,9 +151,9 @@ fn print_accepted(report: &Report, now: u64, config: &str) {
                 human_duration(now - exp)
             )
         };
-        outln!("  expires:  {} ({rel})", rfc3339(exp));
+        sayln!("  expires:  {} ({rel})", rfc3339(exp));
     }
-    outln!(
+    sayln!(
         "  sync rules see: {}",
         serde_json::to_string(&sync_view(&claims)).unwrap_or_default()
     );

@@ -305,8 +305,45 @@ fn secret_setting(path: &str) -> bool {
         || path.starts_with("api.tokens")
 }
 
-/// Text with the password of every `scheme://user:password@host` as `***`.
+/// Text with the password of every `scheme://user:password@host`, and the value of every
+/// `password=`/`token=`/`secret=`-like parameter (a URL's query, a keyword connection
+/// string), as `***`.
 pub fn mask_url_passwords(text: &str) -> String {
+    mask_secret_parameters(&mask_userinfo(text))
+}
+
+fn mask_secret_parameters(text: &str) -> String {
+    const NAMES: [&str; 6] = ["password=", "passwd=", "pwd=", "secret=", "token=", "key="];
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        // `api_key=`, `access_token=` match too (by their ends): masking a harmless value
+        // now and then is the safe side.
+        let hit = NAMES.iter().find(|n| lower[i..].starts_with(*n));
+        match hit {
+            Some(name) => {
+                let start = i + name.len();
+                let end = text[start..]
+                    .find(|c: char| c.is_whitespace() || "&;#'\"`<>)]".contains(c))
+                    .map_or(text.len(), |e| start + e);
+                out.push_str(&text[i..start]);
+                if end > start {
+                    out.push_str("***");
+                }
+                i = end;
+            }
+            None => {
+                let c = text[i..].chars().next().unwrap_or_default();
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+fn mask_userinfo(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
@@ -1595,6 +1632,22 @@ mod tests {
         assert!(!in_block_scalar(text, at("${PS_B}")));
         assert!(in_block_scalar(text, at("${PS_C}")));
         assert!(!in_block_scalar(text, at("${PS_D}")));
+    }
+
+    #[test]
+    fn secret_parameters_are_masked() {
+        assert_eq!(
+            mask_url_passwords("host=db password=S3cret! user=u"),
+            "host=db password=*** user=u"
+        );
+        assert_eq!(
+            mask_url_passwords("`https://a.b/jwks?access_token=abc&x=1`"),
+            "`https://a.b/jwks?access_token=***&x=1`"
+        );
+        assert_eq!(
+            mask_url_passwords("postgresql://h/db?sslmode=require"),
+            "postgresql://h/db?sslmode=require"
+        );
     }
 
     #[test]

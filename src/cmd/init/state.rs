@@ -308,7 +308,12 @@ fn read_private_key(path: &std::path::Path) -> Result<Imported> {
     // A key pasted in place of its file (a PEM, a JWK, its base64, a PEM line, an HMAC
     // secret) is never echoed: a path that does not exist is shown only when it looks like
     // one (a `.` or `/`, or short; no JSON, no spaces).
+    let base64ish = shown.len() >= 48
+        && shown
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/=_-".contains(c));
     let pathlike = shown.len() <= 200
+        && !base64ish
         && !shown.contains(['{', '"', '\n', ' '])
         && (shown.len() < 32 || shown.contains(['.', '/']));
     if shown.contains("PRIVATE KEY") || (!pathlike && !path.exists()) {
