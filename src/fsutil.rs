@@ -285,13 +285,32 @@ fn file_or_absent(path: &Path) -> bool {
 /// Temporary files of runs that died before writing their intent: never put in place.
 /// Call with the lock held.
 pub fn remove_stray_temps(dir: &Path) {
+    remove_temps_older_than(dir, std::time::Duration::ZERO);
+}
+
+/// In a folder another project's pskeys may be writing to (a shared dotfiles folder
+/// holding several `.env`s), only temporary files older than a minute are strays: a live
+/// run's are seconds old at most.
+pub fn remove_old_stray_temps(dir: &Path) {
+    remove_temps_older_than(dir, std::time::Duration::from_secs(60));
+}
+
+fn remove_temps_older_than(dir: &Path, age: std::time::Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") {
+        let old = || {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|e| e >= age)
+        };
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") && (age.is_zero() || old()) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -453,7 +472,12 @@ pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
     // Temporary files a killed run left beside any target (a symlinked `.env` lives in
     // another folder) go now: they may hold secrets.
     for (target, ..) in &plan {
-        remove_stray_temps(dir_of(target));
+        let dir = dir_of(target);
+        if same_file(dir, intent_dir) {
+            remove_stray_temps(dir);
+        } else {
+            remove_old_stray_temps(dir);
+        }
     }
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let cleanup = |staged: &[(PathBuf, PathBuf)]| {

@@ -343,8 +343,19 @@ fn leftovers_beside_a_symlinked_env_are_removed_and_a_finished_write_is_announce
     let dotfiles = Project::new();
     std::fs::rename(p.path(".env"), dotfiles.path("project.env")).unwrap();
     std::os::unix::fs::symlink(dotfiles.path("project.env"), p.path(".env")).unwrap();
+    // A killed run's leftover (older than a minute: a younger one may be another
+    // project's run in progress in this shared folder, and is left alone).
     dotfiles.write(".pskeys-AbCdEf.tmp", "PSKEYS_PRIVATE_KEY=secret\n");
+    dotfiles.write(".pskeys-Young1.tmp", "in progress\n");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    std::fs::File::options()
+        .write(true)
+        .open(dotfiles.path(".pskeys-AbCdEf.tmp"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
     p.ok(&["init"]);
+    assert!(dotfiles.path(".pskeys-Young1.tmp").exists());
     assert!(!dotfiles.path(".pskeys-AbCdEf.tmp").exists());
     // A write stopped after its intent record: the next command finishes it and says so.
     let out = p

@@ -256,7 +256,7 @@ pub(crate) fn lock_project(config: &Path) -> Result<crate::fsutil::Lock> {
 pub(crate) fn clean_env_folder(env_file: &Path) {
     let real = std::fs::canonicalize(env_file).unwrap_or_else(|_| env_file.to_path_buf());
     if let Some(dir) = real.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::fsutil::remove_stray_temps(dir);
+        crate::fsutil::remove_old_stray_temps(dir);
     }
 }
 
