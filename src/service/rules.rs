@@ -282,12 +282,19 @@ fn redact_env_values(config: &Config, env: &Env, findings: &mut [Finding]) {
             }
             _ => {}
         });
-    // Longest first, so a value is replaced before a shorter one inside it.
-    values.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+    // Longest first, so a value is replaced before a shorter one inside it; each value
+    // once (10,000 keys sharing one `k` are one pattern), all in one pass per text.
+    values.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    values.dedup_by(|(a, _), (b, _)| a == b);
+    let matcher = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(values.iter().map(|(v, _)| v.as_str()))
+        .ok();
+    let shown: Vec<&str> = values.iter().map(|(_, s)| s.as_str()).collect();
     for f in findings.iter_mut() {
-        for (value, shown) in &values {
-            f.message = f.message.replace(value.as_str(), shown);
-            f.fix = f.fix.replace(value.as_str(), shown);
+        if let Some(m) = &matcher {
+            f.message = m.replace_all(&f.message, &shown);
+            f.fix = m.replace_all(&f.fix, &shown);
         }
         f.message = mask_url_passwords(&f.message);
         f.fix = mask_url_passwords(&f.fix);
