@@ -361,6 +361,18 @@ fn check_target(w: &Write, target: &Path) -> Result<Option<std::fs::Metadata>> {
                 "pass --config/--env-file pointing at a regular file",
             ));
         }
+        // An immutable file (`chattr +i`) has write bits but cannot be replaced: opening
+        // it for appending (which changes nothing) finds out before anything is written.
+        #[cfg(unix)]
+        if !m.permissions().readonly()
+            && let Err(e) = std::fs::OpenOptions::new().append(true).open(target)
+            && e.kind() == std::io::ErrorKind::PermissionDenied
+        {
+            return Err(unwritable(
+                format!("the file cannot be written ({e})"),
+                "check its permissions and attributes (`lsattr`), or pass another path",
+            ));
+        }
         if m.permissions().readonly() {
             return Err(unwritable(
                 "the file is read-only; pskeys does not replace it".into(),

@@ -243,6 +243,21 @@ fn hostile_configs_are_refused_or_read_in_linear_work() {
         format!("{}{}", "[".repeat(30_000), "]".repeat(30_000)),
     );
     p.cmd(&["doctor", "--config", "deep.json"]).assert().code(1);
+    // Thousands of keys whose secrets `init` would write one by one: refused over 1,000.
+    let mut keys = String::from(
+        "storage: {type: mongodb}\nclient_auth:\n  audience: [a]\n  jwks:\n    keys:\n",
+    );
+    for i in 0..1001 {
+        keys.push_str(&format!(
+            "      - {{kty: oct, alg: HS256, kid: k{i}, k: !env PS_K{i}}}\n"
+        ));
+    }
+    p.write("keys.yaml", &keys);
+    p.cmd(&["init", "--config", "keys.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("more than 1000 keys"));
+    assert_eq!(p.read("keys.yaml"), keys);
 }
 
 #[test]

@@ -13,6 +13,9 @@ use crate::service::rules::{self, Finding, FindingId, KeyMatch, private_matches}
 
 use super::request::Request;
 
+/// The most static keys `init` works on.
+const MAX_KEYS: usize = 1000;
+
 /// What .env (or the process environment, which wins) says the signing key is.
 pub(super) struct EnvKey {
     pub kid: String,
@@ -104,6 +107,16 @@ impl Inputs {
             Some(old) => carry_over(&config, &disk_env, &old)?,
             None => (disk_env.clone(), None),
         };
+        // Bounded work: `.env` is rewritten (and checked) once per variable written.
+        if config.static_keys().len() > MAX_KEYS {
+            return Err(Error::config(
+                crate::error::Location::file(&config.path),
+                format!(
+                    "`client_auth.jwks.keys` holds more than {MAX_KEYS} keys; no PowerSync setup needs that many"
+                ),
+                "retire the keys no token uses any more (`pskeys keys retire KID`)".to_string(),
+            ));
+        }
         refuse_broken_keys(&config, &env)?;
         let current = read_env_key(&env)?;
         let state = match &current {
