@@ -15,6 +15,8 @@ use crate::service::rules::{KeyMatch, private_matches};
 /// One key as `keys list` shows it.
 struct Row {
     kid: Option<String>,
+    /// The variable a `kid: !env NAME` reads, for a kid not defined here.
+    kid_var: Option<String>,
     kty: String,
     alg: String,
     line: usize,
@@ -95,9 +97,14 @@ fn rows(config: &Config, env: &EnvFile) -> Vec<Row> {
                     (public, matches || kept)
                 }
             };
+            let kid_var = match k.field("kid").map(|n| &n.value) {
+                Some(Value::Env { name, .. }) if kid.is_none() => Some(name.clone()),
+                _ => None,
+            };
             Row {
                 signing: kid.is_some() && kid == signing_kid,
                 kid,
+                kid_var,
                 kty,
                 alg: k.alg.map_or("-", |a| a.as_str()).to_string(),
                 line: k.node.line,
@@ -174,7 +181,12 @@ pub fn list(args: KeysListArgs) -> Result<()> {
         sayln!("  (none; `pskeys init` adds one)");
     }
     for r in &rows {
-        let kid = r.kid.as_deref().unwrap_or("(no kid)");
+        let undefined = r.kid_var.as_ref().map(|v| format!("(${v}, undefined)"));
+        let kid = r
+            .kid
+            .as_deref()
+            .or(undefined.as_deref())
+            .unwrap_or("(no kid)");
         let sign = match (r.signing, r.can_sign) {
             (true, true) => "signing key (pskeys mint uses it)",
             (true, false) => "signing key, but .env cannot sign with it: run `pskeys doctor`",
