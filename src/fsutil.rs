@@ -444,7 +444,17 @@ fn stage(w: &Write, target: &Path, meta: Option<&std::fs::Metadata>) -> Result<P
 /// in place and the record removed. A failure before the record leaves every file as it
 /// was; one after it is finished by the next run ([`finish_interrupted`]).
 pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
-    let mut plan: Vec<(PathBuf, &Write, Option<std::fs::Metadata>)> = Vec::new();
+    let plan = checked(writes)?;
+    let staged = staged(&plan, intent_dir)?;
+    put_in_place(&staged, intent_dir)
+}
+
+/// A checked write: its target (a symlink's), the write, the target's metadata if any.
+type Checked<'a> = (PathBuf, &'a Write, Option<std::fs::Metadata>);
+
+/// Every write checked before anything is staged: its size, its path, its target.
+fn checked(writes: &[Write]) -> Result<Vec<Checked<'_>>> {
+    let mut plan: Vec<Checked<'_>> = Vec::new();
     for w in writes {
         let unwritable = |message: &str, hint: &str| Error::Unwritable {
             path: w.path.clone(),
@@ -472,18 +482,23 @@ pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
         }
         let target = target_of(&w.path)?;
         if plan.iter().any(|(t, ..)| same_file(t, &target)) {
-            return Err(Error::Unwritable {
-                path: w.path.clone(),
-                message: "it is also another file pskeys writes in this run (the config and .env must be two files)".into(),
-                hint: "pass --config and --env-file naming two different files".into(),
-            });
+            return Err(unwritable(
+                "it is also another file pskeys writes in this run (the config and .env must be two files)",
+                "pass --config and --env-file naming two different files",
+            ));
         }
         let meta = check_target(w, &target)?;
         plan.push((target, w, meta));
     }
+    Ok(plan)
+}
+
+/// Each new content complete beside its target and the intent record naming them, the
+/// targets checked once more; on any failure nothing is left behind.
+fn staged(plan: &[Checked<'_>], intent_dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
     // Temporary files a killed run left beside any target (a symlinked `.env` lives in
     // another folder) go now: they may hold secrets.
-    for (target, ..) in &plan {
+    for (target, ..) in plan {
         let dir = dir_of(target);
         if same_file(dir, intent_dir) {
             remove_stray_temps(dir);
@@ -492,35 +507,36 @@ pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
         }
     }
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let cleanup = |staged: &[(PathBuf, PathBuf)]| {
+    let undo = |staged: &[(PathBuf, PathBuf)], e: Error| {
+        let _ = std::fs::remove_file(intent_dir.join(INTENT));
         for (_, temp) in staged {
             let _ = std::fs::remove_file(temp);
         }
+        Err(e)
     };
-    for (target, w, meta) in &plan {
+    for (target, w, meta) in plan {
         match stage(w, target, meta.as_ref()) {
             Ok(temp) => staged.push((target.clone(), temp)),
-            Err(e) => {
-                cleanup(&staged);
-                return Err(e);
-            }
+            Err(e) => return undo(&staged, e),
         }
     }
     if let Err(e) = record_intent(intent_dir, &staged) {
-        cleanup(&staged);
-        return Err(e);
+        return undo(&staged, e);
     }
     // Checked again right before the renames (staging and syncing take time on a slow
     // disk): an editor's save in between stops the run, nothing written.
-    for (target, w, _) in &plan {
+    for (target, w, _) in plan {
         if let Err(e) = unchanged(w, target) {
-            let _ = std::fs::remove_file(intent_dir.join(INTENT));
-            cleanup(&staged);
-            return Err(e);
+            return undo(&staged, e);
         }
     }
-    // From here the write is decided: every file goes in place, now or on the next run.
-    for (target, temp) in &staged {
+    Ok(staged)
+}
+
+/// The renames: from here the write is decided, every file goes in place, now or on the
+/// next run.
+fn put_in_place(staged: &[(PathBuf, PathBuf)], intent_dir: &Path) -> Result<()> {
+    for (target, temp) in staged {
         let renamed = fault("rename", target)
             .map_err(|e| std::io::Error::other(e.to_string()))
             .and_then(|()| std::fs::rename(temp, target));
@@ -529,7 +545,9 @@ pub fn write_all(writes: &[Write], intent_dir: &Path) -> Result<()> {
                 // Nothing is in place yet (an immutable file, say): undone, so the run
                 // truthfully changed nothing.
                 let _ = std::fs::remove_file(intent_dir.join(INTENT));
-                cleanup(&staged);
+                for (_, temp) in staged {
+                    let _ = std::fs::remove_file(temp);
+                }
                 return Err(Error::io("replace", target, source));
             }
             return Err(Error::Interrupted {

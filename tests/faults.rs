@@ -14,6 +14,17 @@ fn key_count(p: &Project) -> usize {
     v["keys"].as_array().unwrap().len()
 }
 
+/// `pskeys ARGS` started in `p`'s folder, its output discarded.
+fn spawn(p: &Project, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("pskeys"))
+        .current_dir(p.dir.path())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// pskeys' temporary files and intent record left in the project folder.
 fn leftovers(p: &Project) -> Vec<String> {
     std::fs::read_dir(p.dir.path())
@@ -28,17 +39,7 @@ fn leftovers(p: &Project) -> Vec<String> {
 fn concurrent_rotations_all_land() {
     let p = Project::new();
     p.ok(&["init"]);
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("pskeys"))
-                .current_dir(p.dir.path())
-                .args(["init", "--rotate"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let children: Vec<_> = (0..20).map(|_| spawn(&p, &["init", "--rotate"])).collect();
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }
@@ -91,13 +92,7 @@ fn kill_at_any_instant_leaves_a_pair_that_signs() {
     let mut rng = Lcg(0x5eed);
     let mut keys = key_count(&p);
     for round in 0..150 {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pskeys"))
-            .current_dir(p.dir.path())
-            .args(["init", "--rotate"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(&p, &["init", "--rotate"]);
         std::thread::sleep(std::time::Duration::from_micros(rng.next() % 12_000));
         let _ = child.kill();
         let _ = child.wait();
@@ -271,17 +266,7 @@ fn concurrent_doctor_fixes_never_corrupt() {
     p.write("powersync.yaml", &config);
     let env = format!("{}PS_JWKS=https://example.com/jwks.json\n", p.read(".env"));
     p.write(".env", env);
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("pskeys"))
-                .current_dir(p.dir.path())
-                .args(["doctor", "--fix"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let children: Vec<_> = (0..20).map(|_| spawn(&p, &["doctor", "--fix"])).collect();
     for mut c in children {
         c.wait().unwrap();
     }
@@ -333,15 +318,7 @@ fn projects_sharing_a_symlinked_config_take_turns() {
     b.ok(&["init", "--rotate"]);
     let children: Vec<_> = (0..10)
         .flat_map(|_| [&a, &b])
-        .map(|p| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("pskeys"))
-                .current_dir(p.dir.path())
-                .args(["init", "--rotate"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
-        })
+        .map(|p| spawn(p, &["init", "--rotate"]))
         .collect();
     for mut c in children {
         assert!(c.wait().unwrap().success());

@@ -612,8 +612,8 @@ pub fn apply(config: &Config, patch: &Patch) -> Result<String> {
     Ok(text)
 }
 
-/// What the patched config lacks of what the patch meant (`None`: all there).
-fn missing_after_patch(config: &Config, patched: &Config, patch: &Patch) -> Option<String> {
+/// Whether a key that was there (but the one removed) is gone or no longer as it was.
+fn existing_keys_changed(config: &Config, patched: &Config, patch: &Patch) -> bool {
     // Every key that was there stays (but the one removed), in order, as it was.
     let mut removed = false;
     let kept: Vec<&Node> = config
@@ -632,7 +632,12 @@ fn missing_after_patch(config: &Config, patched: &Config, patch: &Patch) -> Opti
         let any = |_: &str| Some(String::new());
         a.resolve(&any).ok() == b.resolve(&any).ok()
     };
-    if kept.len() > now.len() || kept.iter().zip(&now).any(|(a, b)| !same(a, b)) {
+    kept.len() > now.len() || kept.iter().zip(&now).any(|(a, b)| !same(a, b))
+}
+
+/// What the patched config lacks of what the patch meant (`None`: all there).
+fn missing_after_patch(config: &Config, patched: &Config, patch: &Patch) -> Option<String> {
+    if existing_keys_changed(config, patched, patch) {
         return Some("an existing key changed or is missing".to_string());
     }
     if let Some(key) = &patch.add_key

@@ -1163,61 +1163,58 @@ impl Checker<'_> {
                 }
             }
             (Value::Seq(_), Err(_)) => {} // an `!env` problem, reported on its own
-            (Value::Str(_), _) => {
-                let autofix = Some(Fix::AudienceToList);
-                let message = "`client_auth.audience` is a string; the service wants a list and refuses to load this config".to_string();
-                self.push_with(
-                    FindingId::AudienceNotList,
-                    Impact::Refused,
-                    node,
-                    setting,
-                    message,
-                    "make it a list: `audience: ['…']` (`pskeys doctor --fix` does)".into(),
-                    autofix,
-                );
-            }
+            (Value::Str(_), _) => self.audience_not_list(
+                node,
+                "is a string; the service wants a list",
+                "make it a list: `audience: ['…']` (`pskeys doctor --fix` does)".into(),
+                Some(Fix::AudienceToList),
+            ),
             (Value::Env { name, .. }, _) if self.config.format == Format::Yaml => {
-                // `audience: !env PS_AUD` → `audience: [!env PS_AUD]`: one entry, read
-                // the same way.
-                let autofix = env_tag_span(self.config.text(), node, name).map(|(start, end)| {
-                    Fix::ConfigEdit {
-                        start,
-                        end,
-                        with: format!("[!env {name}]"),
-                    }
-                });
-                let fix = if autofix.is_some() {
-                    format!(
-                        "make it a list: `audience: [!env {name}]` (`pskeys doctor --fix` does)"
-                    )
-                } else {
-                    format!("make it a list: `audience: [!env {name}]`")
-                };
-                let message = "`client_auth.audience` is an `!env` value; the service wants a list of strings and refuses to load this config".to_string();
-                self.push_with(
-                    FindingId::AudienceNotList,
-                    Impact::Refused,
-                    node,
-                    setting,
-                    message,
-                    fix,
-                    autofix,
-                );
+                self.env_audience(node, name);
             }
-            _ => {
-                let message = format!(
-                    "`client_auth.audience` is {}; the service wants a list of strings and refuses to load this config",
+            _ => self.audience_not_list(
+                node,
+                &format!(
+                    "is {}; the service wants a list of strings",
                     node.type_name()
-                );
-                self.push(
-                    FindingId::AudienceNotList,
-                    node,
-                    setting,
-                    message,
-                    "make it a list: `audience: ['…']` (an `!env` item per entry is fine)".into(),
-                );
-            }
+                ),
+                "make it a list: `audience: ['…']` (an `!env` item per entry is fine)".into(),
+                None,
+            ),
         }
+    }
+
+    /// `audience: !env PS_AUD`: refused; `doctor --fix` makes it `[!env PS_AUD]`, one entry
+    /// read the same way.
+    fn env_audience(&mut self, node: &Node, name: &str) {
+        let autofix =
+            env_tag_span(self.config.text(), node, name).map(|(start, end)| Fix::ConfigEdit {
+                start,
+                end,
+                with: format!("[!env {name}]"),
+            });
+        let by = if autofix.is_some() {
+            " (`pskeys doctor --fix` does)"
+        } else {
+            ""
+        };
+        let fix = format!("make it a list: `audience: [!env {name}]`{by}");
+        let what = "is an `!env` value; the service wants a list of strings";
+        self.audience_not_list(node, what, fix, autofix);
+    }
+
+    /// A scalar audience the service refuses, with the fix (and the edit) that lists it.
+    fn audience_not_list(&mut self, node: &Node, what: &str, fix: String, autofix: Option<Fix>) {
+        let message = format!("`client_auth.audience` {what} and refuses to load this config");
+        self.push_with(
+            FindingId::AudienceNotList,
+            Impact::Refused,
+            node,
+            "client_auth.audience",
+            message,
+            fix,
+            autofix,
+        );
     }
 
     /// `client_auth` with nothing that verifies a token: no static key, no `jwks_uri`, no

@@ -335,13 +335,7 @@ fn signing_pair(
         });
     };
     let key = keys::generate(chosen.alg, req.bits)?;
-    let public = key
-        .public_jwk()?
-        .ok_or(keys::KeyError::BadPrivateKey { alg: chosen.alg })?;
-    let mut vars: Vec<(String, String)> = members
-        .iter()
-        .filter_map(|(member, var)| Some((var.clone(), public.param(member)?.to_string())))
-        .collect();
+    let mut vars = public_vars(members, &key, chosen.alg)?;
     let kid = match &chosen.kid {
         Kid::Literal(k) => k.clone(),
         Kid::Env(var) => {
@@ -452,6 +446,21 @@ fn asymmetric(inputs: &Inputs, env: &Env, text: &str, source: &'static str) -> R
     })
 }
 
+/// `(variable, value)` for each public member the config reads with `!env`, from `key`.
+fn public_vars(
+    members: &[(&'static str, String)],
+    key: &PrivateKey,
+    alg: Alg,
+) -> Result<Vec<(String, String)>> {
+    let public = key
+        .public_jwk()?
+        .ok_or(keys::KeyError::BadPrivateKey { alg })?;
+    Ok(members
+        .iter()
+        .filter_map(|(member, var)| Some((var.clone(), public.param(member)?.to_string())))
+        .collect())
+}
+
 /// The team's pair for a key whose public members (and maybe kid) are `!env`: the members
 /// from the private key, the kid the team's machine gave it (`PSKEYS_KID` in the
 /// environment, else the one pskeys derives from the public key, as `init` did there).
@@ -459,13 +468,7 @@ fn imported_pair(team: &TeamKey, private: PrivateKey, source: &'static str) -> R
     let Material::Public(members) = &team.material else {
         unreachable!("called for asymmetric keys only");
     };
-    let public = private
-        .public_jwk()?
-        .ok_or(keys::KeyError::BadPrivateKey { alg: team.alg })?;
-    let mut vars: Vec<(String, String)> = members
-        .iter()
-        .filter_map(|(member, var)| Some((var.clone(), public.param(member)?.to_string())))
-        .collect();
+    let mut vars = public_vars(members, &private, team.alg)?;
     let kid = match &team.kid {
         Kid::Literal(k) => k.clone(),
         Kid::Env(var) => {

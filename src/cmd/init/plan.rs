@@ -53,16 +53,7 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     let action = decide_key(req, inputs)?;
     let mut env = inputs.env.clone();
     let mut patch = Patch::default();
-    let mut env_vars = Vec::new();
-    let mut secrets = Vec::new();
-    if let Some((carried, _)) = &inputs.carried {
-        for name in carried {
-            env_vars.push(name.clone());
-            if ![KID_VAR, ALG_VAR].contains(&name.as_str()) {
-                secrets.push(Secret::new(env.get(name).unwrap_or_default()));
-            }
-        }
-    }
+    let (mut env_vars, mut secrets) = carried(inputs);
     providers(
         req,
         inputs,
@@ -77,33 +68,15 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     }
     if let KeyAction::New { key, kid, replaces } = &action {
         patch.remove_kid = replaces.clone();
-        keep_rotated_key(
-            inputs,
-            replaces.as_deref(),
-            &mut env,
-            &mut env_vars,
-            &mut secrets,
-        )?;
-
-        patch.add_key = Some(key_edits(
+        let mut out = (&mut env, &mut env_vars, &mut secrets);
+        patch.add_key = Some(new_key_edits(
             req,
             inputs,
             key,
             kid,
-            &mut env,
-            &mut env_vars,
-            &mut secrets,
+            replaces.as_deref(),
+            &mut out,
         )?);
-        // The replaced key's secret goes with it, unless something still reads it (the
-        // new key reuses the variable, or another setting reads it too).
-        if let Some(name) = replaces
-            .as_deref()
-            .and_then(|r| inputs.config.key_secret_var(r))
-            && inputs.config.env_references(&name) == 1
-            && !env_vars.contains(&name)
-        {
-            env.remove(&name)?;
-        }
     }
     if inputs.config.format == Format::Yaml {
         // The project's own example first: its values are meant for this project; the
@@ -143,6 +116,41 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
         final_env: env,
         scalar_audience: scalar_audience(&inputs.config),
     })
+}
+
+/// A new key's config entry and `.env` variables, the rotated-out key's private key kept,
+/// and the replaced key's secret removed unless something still reads it (the new key
+/// reuses the variable, or another setting reads it too).
+fn new_key_edits(
+    req: &Request,
+    inputs: &Inputs,
+    key: &PrivateKey,
+    kid: &str,
+    replaces: Option<&str>,
+    (env, env_vars, secrets): &mut (&mut EnvFile, &mut Vec<String>, &mut Vec<Secret>),
+) -> Result<NewKey> {
+    keep_rotated_key(inputs, replaces, env, env_vars, secrets)?;
+    let new = key_edits(req, inputs, key, kid, env, env_vars, secrets)?;
+    if let Some(name) = replaces.and_then(|r| inputs.config.key_secret_var(r))
+        && inputs.config.env_references(&name) == 1
+        && !env_vars.contains(&name)
+    {
+        env.remove(&name)?;
+    }
+    Ok(new)
+}
+
+/// The variables copied from a superseded root `.env` (already in `inputs.env`), as
+/// written names and, but the kid and algorithm, secrets.
+fn carried(inputs: &Inputs) -> (Vec<String>, Vec<Secret>) {
+    let (mut names, mut secrets) = (Vec::new(), Vec::new());
+    for name in inputs.carried.iter().flat_map(|(names, _)| names) {
+        names.push(name.clone());
+        if ![KID_VAR, ALG_VAR].contains(&name.as_str()) {
+            secrets.push(Secret::new(inputs.env.get(name).unwrap_or_default()));
+        }
+    }
+    (names, secrets)
 }
 
 /// The template's sync config, when the config is created from the template and the
