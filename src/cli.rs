@@ -30,6 +30,8 @@ impl Cli {
             Command::Keys(KeysCommand::List(a)) => a.json,
             Command::Keys(KeysCommand::Retire(_)) | Command::Jwks(_) => false,
             Command::Export(a) => a.format == ExportFormat::Json,
+            #[cfg(feature = "serve")]
+            Command::Serve(a) => a.json,
         }
     }
 }
@@ -55,6 +57,43 @@ pub enum Command {
     /// Print the variables the config and pskeys read, for another tool: a CI step's env
     /// file, `docker run --env-file`, a shell, JSON (prints secrets: it is asked for).
     Export(ExportArgs),
+    /// Run a local auth backend: the JWKS for a `jwks_uri` and a token endpoint for
+    /// `fetchCredentials()`, from the keys `init` wrote (reloaded when they change).
+    #[cfg(feature = "serve")]
+    Serve(ServeArgs),
+}
+
+/// `pskeys serve`.
+#[cfg(feature = "serve")]
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Which files.
+    #[command(flatten)]
+    pub files: Files,
+    /// Address to listen on; anything but a loopback address lets other machines (and
+    /// containers) fetch tokens for any user.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Port to listen on (0: any free port, printed at start).
+    #[arg(long, value_name = "PORT", default_value_t = 6060)]
+    pub port: u16,
+    /// The PowerSync Service URL returned with each token as `endpoint` and
+    /// `powersync_url` [default: http://localhost:<the config's port>].
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Token lifetime when a request names none: 90s, 15m, 12h (at most 24h).
+    #[arg(long, value_name = "DURATION", default_value = "12h", value_parser = parse_lifetime)]
+    pub expires_in: u64,
+    /// Browser origin allowed to call the server (repeatable; `*` for any) [default:
+    /// http(s) on localhost, 127.0.0.1 and [::1], any port].
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+    /// Log one JSON object per request (and per event) on stderr instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// No per-request log lines (start, reload and stop are still logged).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `pskeys export`.

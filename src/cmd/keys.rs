@@ -364,15 +364,42 @@ fn hand_over(all: &[Row], row: &Row, kid: &str, force: bool, env: &mut EnvFile) 
 pub fn jwks(args: JwksArgs) -> Result<()> {
     let JwksArgs { files } = args;
     let (config, env) = load(&files)?;
-    // Every asymmetric key of the config the service accepts tokens from (a key rotated
-    // out stays until it is retired), public members only; `.env`'s own key first.
+    let Published { keys, hmac } = published(&config, &env)?;
+    if keys.is_empty() {
+        return Err(Error::usage(
+            format!("`{}` holds no asymmetric private key, so there is no public key to publish", show(&env.path)),
+            "HMAC secrets are never published (the service skips oct keys from a jwks_uri); add one with `pskeys init --rotate --alg ES256`".to_string(),
+        ));
+    }
+    if hmac > 0 {
+        errln!("note: {hmac} HMAC key(s) left out: secrets are never published");
+    }
+    outln!(
+        "{}",
+        serde_json::to_string_pretty(&json!({ "keys": keys })).unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// The public keys `jwks` and `serve` publish.
+#[derive(Debug)]
+pub(crate) struct Published {
+    /// Public JWKs (`kty`, `kid`, `alg`, the public members, `use: sig`).
+    pub keys: Vec<J>,
+    /// HMAC keys .env can sign with, left out.
+    pub hmac: usize,
+}
+
+/// Every asymmetric key of the config the service accepts tokens from (a key rotated out
+/// stays until it is retired), public members only; `.env`'s own key first.
+pub(crate) fn published(config: &Config, env: &EnvFile) -> Result<Published> {
     let mut keys = Vec::new();
-    if let Some((kid, key)) = env_private(&env)
+    if let Some((kid, key)) = env_private(env)
         && let Some(public) = key.public_jwk()?
     {
         keys.push(public.to_json(&kid));
     }
-    let lookup = env_of(&env);
+    let lookup = env_of(env);
     let lookup = lookup.lookup();
     for k in config.static_keys().iter().filter(|k| k.is_asymmetric()) {
         let Ok(J::Object(jwk)) = k.node.resolve(&lookup) else {
@@ -389,24 +416,11 @@ pub fn jwks(args: JwksArgs) -> Result<()> {
             keys.push(J::Object(published));
         }
     }
-    let hmac = rows(&config, &env)
+    let hmac = rows(config, env)
         .iter()
         .filter(|r| r.kty == "oct" && r.can_sign)
         .count();
-    if keys.is_empty() {
-        return Err(Error::usage(
-            format!("`{}` holds no asymmetric private key, so there is no public key to publish", show(&env.path)),
-            "HMAC secrets are never published (the service skips oct keys from a jwks_uri); add one with `pskeys init --rotate --alg ES256`".to_string(),
-        ));
-    }
-    if hmac > 0 {
-        errln!("note: {hmac} HMAC key(s) left out: secrets are never published");
-    }
-    outln!(
-        "{}",
-        serde_json::to_string_pretty(&json!({ "keys": keys })).unwrap_or_default()
-    );
-    Ok(())
+    Ok(Published { keys, hmac })
 }
 
 /// Where an asymmetric key's public members are: in the config, or `!env` variables (the

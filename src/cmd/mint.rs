@@ -103,19 +103,37 @@ fn check_app(app: &str) -> Result<()> {
 
 /// The minter for the project's key, with its warnings printed.
 fn prepare(project: &Project, files: &Files, kid: Option<&str>) -> Result<Minter> {
+    let (minter, warnings) = minter_for(project, files, kid)?;
+    for w in warnings {
+        errln!("warning: {w}");
+    }
+    Ok(minter)
+}
+
+/// The minter for the project's key (`kid`, else `PSKEYS_KID`), and what the service
+/// would hold against the config although it accepts the key's tokens.
+pub(crate) fn minter_for(
+    project: &Project,
+    files: &Files,
+    kid: Option<&str>,
+) -> Result<(Minter, Vec<String>)> {
     let minter = Minter::new(project.config(), project.env(), kid).map_err(|e| match e {
         MintError::NoSigningKey => no_key(project, files),
         other => other.into(),
     })?;
-    for w in minter.warnings() {
-        let what = if w.refuses_config() {
-            format!("the service would not load `{}`: ", show(&w.file))
-        } else {
-            String::new()
-        };
-        errln!("warning: {what}{} (fix: {})", w.message, w.fix);
-    }
-    Ok(minter)
+    let warnings = minter
+        .warnings()
+        .iter()
+        .map(|w| {
+            let what = if w.refuses_config() {
+                format!("the service would not load `{}`: ", show(&w.file))
+            } else {
+                String::new()
+            };
+            format!("{what}{} (fix: {})", w.message, w.fix)
+        })
+        .collect();
+    Ok((minter, warnings))
 }
 
 /// Why there is no signing key here, and the way out for this config and layout.

@@ -43,6 +43,8 @@ pub(crate) mod hints;
 pub mod init;
 pub mod keys;
 pub mod mint;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

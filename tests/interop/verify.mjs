@@ -4,6 +4,8 @@
 // JSON schema), static keys imported with jose's importJWK, then KeyStore.getCachedKey's
 // key selection and verifyJwt's order of checks.
 //
+// Keys behind a `jwks_uri` are fetched as the service's RemoteJWKSCollector does.
+//
 // usage: node verify.mjs [--at UNIX_SECONDS] <config> <env-file> <token>...
 // prints one JSON line per token: {"ok":true,...} or {"ok":false,"code":"PSYNC_S21xx","message":...}
 import * as jose from 'jose';
@@ -41,6 +43,31 @@ async function verify(token, config) {
   for (const jwk of auth.jwks?.keys ?? []) {
     keys.push({ jwk, key: await jose.importJWK(jwk), options: {} });
   }
+  // RemoteJWKSCollector, after the static keys: each `jwks_uri` fetched (node's fetch
+  // standing in for node-fetch), its `keys` imported except oct keys, keys whose `use` is
+  // not `sig` and keys whose `key_ops` lacks `verify`.
+  // A set that cannot be fetched adds no key: a token another key accepts still passes,
+  // and one no key matches names the failure (as the key store's collected errors do).
+  const uris = auth.jwks_uri == null ? [] : Array.isArray(auth.jwks_uri) ? auth.jwks_uri : [auth.jwks_uri];
+  const fetchErrors = [];
+  for (const uri of uris) {
+    let set;
+    try {
+      const res = await fetch(uri, { signal: AbortSignal.timeout(30_000) });
+      if (!res.ok) throw new Error(`status ${res.status}`);
+      set = await res.json();
+      if (!Array.isArray(set?.keys)) throw new Error('Invalid JWKS response');
+    } catch (e) {
+      fetchErrors.push(new AuthError('PSYNC_S2204', `JWKS request failed: ${e.message}`));
+      continue;
+    }
+    for (const jwk of set.keys) {
+      if (jwk.kty == 'oct') continue;
+      if (jwk.use != null && jwk.use != 'sig') continue;
+      if (jwk.key_ops != null && !jwk.key_ops.includes('verify')) continue;
+      keys.push({ jwk, key: await jose.importJWK(jwk), options: {} });
+    }
+  }
   // Supabase legacy secret: a kid-less HS256 key from the raw text, aud `authenticated`, 7 d + 20 min.
   if (auth.supabase && auth.supabase_jwt_secret) {
     const jwk = { kty: 'oct', alg: 'HS256', k: Buffer.from(auth.supabase_jwt_secret, 'utf8').toString('base64url') };
@@ -69,6 +96,7 @@ async function verify(token, config) {
         if (e.code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw e;
       }
     }
+    if (fetchErrors.length) throw fetchErrors[0];
     throw new AuthError('PSYNC_S2101', 'Could not find an appropriate key in the keystore. The key is missing or no key matched the token KID');
   }
   let payload;

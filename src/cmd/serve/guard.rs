@@ -1,0 +1,174 @@
+//! Who may call the server: browser origins (CORS) and, on a loopback address, the names
+//! the request says it is for (a web page whose own name was made to resolve to
+//! 127.0.0.1, "DNS rebinding", must not read tokens).
+
+use crate::error::{Error, Result};
+
+/// The browser origins allowed to read responses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origins {
+    /// http(s) on localhost, *.localhost, 127.0.0.1 and [::1], any port.
+    Local,
+    /// `*`: any origin.
+    Any,
+    /// Exactly these (`scheme://host[:port]`).
+    List(Vec<String>),
+}
+
+impl Origins {
+    /// `--cors-origin` values: `*`, or origins without a path.
+    pub fn parse(values: &[String]) -> Result<Origins> {
+        if values.is_empty() {
+            return Ok(Origins::Local);
+        }
+        if values.iter().any(|v| v == "*") {
+            return Ok(Origins::Any);
+        }
+        for v in values {
+            crate::cmd::check_text("--cors-origin", v)?;
+            let rest = v
+                .strip_prefix("http://")
+                .or_else(|| v.strip_prefix("https://"))
+                .map(|r| r.strip_suffix('/').unwrap_or(r));
+            if rest.is_none_or(|r| r.is_empty() || r.contains(['/', '?', '#', ' '])) {
+                return Err(Error::usage(
+                    format!(
+                        "--cors-origin \"{}\" is not an origin (scheme://host[:port], no path)",
+                        v.escape_debug()
+                    ),
+                    "e.g. --cors-origin http://localhost:5173, or --cors-origin '*'".to_string(),
+                ));
+            }
+        }
+        Ok(Origins::List(
+            values
+                .iter()
+                .map(|v| v.trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
+        ))
+    }
+
+    /// Whether a request's `Origin` may read the response.
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            Origins::Any => true,
+            Origins::List(list) => list.iter().any(|o| o.eq_ignore_ascii_case(origin)),
+            Origins::Local => {
+                let Some(rest) = origin
+                    .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"))
+                else {
+                    return false;
+                };
+                split_host(rest).is_some_and(|(host, port)| {
+                    port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                        && is_local_name(host)
+                })
+            }
+        }
+    }
+
+    /// How the allowed origins read in messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Origins::Local => "localhost origins".to_string(),
+            Origins::Any => "any origin".to_string(),
+            Origins::List(list) => list.join(", "),
+        }
+    }
+}
+
+/// `host[:port]` (with `[v6]` brackets) into host and port.
+fn split_host(authority: &str) -> Option<(&str, Option<&str>)> {
+    if let Some(v6) = authority.strip_prefix('[') {
+        let (host, rest) = v6.split_once(']')?;
+        return match rest {
+            "" => Some((host, None)),
+            r => Some((host, Some(r.strip_prefix(':')?))),
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((h, p)) => Some((h, Some(p))),
+        None => Some((authority, None)),
+    }
+}
+
+/// Names that reach this machine only: localhost (and `*.localhost`, RFC 6761), the
+/// loopback addresses, and `host.docker.internal` (a container reaching its host).
+fn is_local_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "host.docker.internal"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a request with this `Host` header is served. On a loopback address only local
+/// names are (anything else is a page that made its own name resolve here); on another
+/// address, which the user chose, every name.
+pub(crate) fn host_allowed(loopback: bool, host: Option<&str>) -> bool {
+    match host {
+        _ if !loopback => true,
+        None => true,
+        Some(h) => split_host(h).is_some_and(|(name, _)| is_local_name(name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_origins() {
+        let o = Origins::Local;
+        for ok in [
+            "http://localhost:5173",
+            "https://localhost",
+            "http://127.0.0.1:3000",
+            "http://[::1]:8080",
+            "http://app.localhost:1",
+        ] {
+            assert!(o.allows(ok), "{ok}");
+        }
+        for bad in [
+            "http://evil.com",
+            "http://localhost.evil.com",
+            "null",
+            "file://",
+            "http://localhost:abc",
+            "http://127.0.0.1.nip.io",
+            "ftp://localhost",
+        ] {
+            assert!(!o.allows(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn listed_and_any_origins() {
+        let o = Origins::parse(&["https://App.example.com/".into()]).unwrap();
+        assert!(o.allows("https://app.example.com"));
+        assert!(!o.allows("http://localhost:5173"));
+        assert_eq!(Origins::parse(&["*".into()]).unwrap(), Origins::Any);
+        assert!(Origins::parse(&["example.com".into()]).is_err());
+        assert!(Origins::parse(&["http://a.com/path".into()]).is_err());
+    }
+
+    #[test]
+    fn hosts_on_loopback() {
+        for ok in [
+            "localhost:6060",
+            "127.0.0.1:6060",
+            "[::1]:6060",
+            "host.docker.internal:6060",
+            "LOCALHOST",
+        ] {
+            assert!(host_allowed(true, Some(ok)), "{ok}");
+        }
+        assert!(!host_allowed(true, Some("evil.example:6060")));
+        assert!(!host_allowed(true, Some("[::1")));
+        assert!(host_allowed(false, Some("evil.example:6060")));
+        assert!(host_allowed(true, None));
+    }
+}
