@@ -342,8 +342,19 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct MintArgs {
     /// The user id (`sub`) that sync rules see as `request.user_id()`.
-    #[arg(long, value_name = "ID")]
-    pub sub: String,
+    #[arg(long, value_name = "ID", required_unless_present_any = ["subs", "count"], conflicts_with_all = ["subs", "count"])]
+    pub sub: Option<String>,
+    /// Batch: a token for each subject in FILE (one per line; `-` for stdin), printed as
+    /// one JSON line each (`sub`, `token`, `expires_at`) in input order.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["count", "diagnostics"])]
+    pub subs: Option<PathBuf>,
+    /// Batch: N tokens for the subjects PREFIX1 … PREFIXN (see --sub-prefix), as --subs
+    /// prints them.
+    #[arg(long, value_name = "N", conflicts_with = "diagnostics", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// With --count: what comes before each number [default: user-].
+    #[arg(long, value_name = "PREFIX", requires = "count", conflicts_with_all = ["sub", "subs"])]
+    pub sub_prefix: Option<String>,
     /// Which files.
     #[command(flatten)]
     pub files: Files,

@@ -7,6 +7,7 @@ use crate::Project;
 use crate::cli::Files;
 use crate::cli::MintArgs;
 use crate::clock::{now, rfc3339};
+use crate::cmd::batch::Subjects;
 use crate::cmd::{diagnostics, open, show, superseded_env};
 use crate::envfile::KID_VAR;
 use crate::error::{Error, Result};
@@ -19,6 +20,9 @@ use crate::service::verify::Outcome;
 pub fn run(args: MintArgs) -> Result<()> {
     let MintArgs {
         sub,
+        subs,
+        count,
+        sub_prefix,
         files,
         kid,
         expires_in,
@@ -29,13 +33,24 @@ pub fn run(args: MintArgs) -> Result<()> {
         parameters,
         json,
     } = args;
-    if sub.is_empty() {
+    let batch = match (subs, count) {
+        (Some(path), _) => Some(Subjects::Lines(path)),
+        (None, Some(n)) => Some(Subjects::Count {
+            n,
+            prefix: sub_prefix.unwrap_or_else(|| "user-".to_string()),
+        }),
+        (None, None) => None,
+    };
+    let sub = sub.unwrap_or_default();
+    if sub.is_empty() && batch.is_none() {
         return Err(Error::usage(
             "--sub cannot be empty",
             "pass the user id, e.g. --sub user-1".to_string(),
         ));
     }
-    crate::cmd::check_text("--sub", &sub)?;
+    if batch.is_none() {
+        crate::cmd::check_text("--sub", &sub)?;
+    }
     if let Some(k) = &kid {
         crate::cmd::check_text("--kid", k)?;
     }
@@ -72,6 +87,9 @@ pub fn run(args: MintArgs) -> Result<()> {
     if let Some(url) = &endpoint {
         spec.audiences.retain(|a| a != url);
         spec.audiences.insert(0, url.clone());
+    }
+    if let Some(subjects) = batch {
+        return crate::cmd::batch::run(&minter, &spec, subjects);
     }
     let issued = now();
     let minted = minter.mint(&spec, issued)?;

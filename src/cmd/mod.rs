@@ -35,6 +35,7 @@ macro_rules! out {
     ($($arg:tt)*) => { $crate::cmd::write_stdout(format_args!($($arg)*), false) };
 }
 
+pub mod batch;
 pub mod decode;
 pub mod diagnostics;
 pub mod doctor;
@@ -374,12 +375,17 @@ pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
             }
         })
         .and_then(|()| stdout.flush());
-    match written {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
-        Err(e) => {
-            errln!("error: cannot write to stdout: {e}");
-            std::process::exit(crate::ExitCode::Io as i32);
-        }
+    if let Err(e) = written {
+        stdout_failed(&e);
     }
+}
+
+/// Ends the process after a failed write to stdout: 141 (128 + SIGPIPE) when the reader
+/// has gone, as a program killed by SIGPIPE would, else exit code 4.
+pub(crate) fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(141);
+    }
+    errln!("error: cannot write to stdout: {e}");
+    std::process::exit(crate::ExitCode::Io as i32);
 }
