@@ -129,6 +129,15 @@ pub enum ExportFormat {
     Github,
 }
 
+/// Where the PowerSync Service runs, for `init --serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceIn {
+    /// In a container: this machine is `host.docker.internal`.
+    Docker,
+    /// On this machine: `127.0.0.1`.
+    Host,
+}
+
 /// `pskeys keys …`.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -326,6 +335,16 @@ pub struct InitArgs {
     /// Set up only the auth provider flags, without a development signing key.
     #[arg(long)]
     pub no_dev_key: bool,
+    /// Point the config at `pskeys serve` on PORT (6060 unless given): a `jwks_uri` where
+    /// the service reaches it (see --service-in), with an asymmetric key (ES256 unless
+    /// --alg) that the server publishes.
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "6060", require_equals = true, conflicts_with = "no_dev_key")]
+    pub serve: Option<u16>,
+    /// With --serve: where the PowerSync Service runs: `docker` (the jwks_uri names
+    /// host.docker.internal) or `host` (127.0.0.1) [default: docker when a compose file
+    /// at or above the config mentions PowerSync, else host].
+    #[arg(long, value_enum, value_name = "WHERE", requires = "serve")]
+    pub service_in: Option<ServiceIn>,
     /// Asymmetric keys only (ES256 unless --alg): write the new key's kid and public
     /// members as `!env PS_JWK_…` (values in .env), so a team commits the config and every
     /// machine's `init` makes its own pair.

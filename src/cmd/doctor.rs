@@ -169,6 +169,9 @@ fn read(path: &Path, env_file: &Path) -> Result<Read> {
     );
     let mut findings = rules::config_findings(&config, &env);
     findings.extend(rules::env_findings(&config, &env_file_read, &env));
+    if let Some(compose) = crate::cmd::service_container(path) {
+        findings.extend(rules::container_findings(&config, &env, &compose));
+    }
     findings.sort_by_key(|f| (f.severity(), f.file.clone(), f.line));
     Ok(Ok((config, env_file_read, findings)))
 }

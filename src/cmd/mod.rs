@@ -121,6 +121,49 @@ pub(crate) fn config_above() -> Option<PathBuf> {
     None
 }
 
+/// Compose files that may run the service.
+const COMPOSE_FILES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+/// Why the service of `config` seems to run in a container: a compose file that mentions
+/// PowerSync in the config's folder, a `docker/` folder beside it (the official CLI's
+/// layout) or up to three folders above. Seen from a container, `localhost` is the
+/// container itself.
+pub(crate) fn service_container(config: &Path) -> Option<PathBuf> {
+    // The config's folder (the config itself may not exist yet: `init` makes it).
+    let folder = match config.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let real = std::fs::canonicalize(folder).ok()?;
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    for dir in real.ancestors().take(4) {
+        for name in COMPOSE_FILES {
+            for candidate in [dir.join(name), dir.join("docker").join(name)] {
+                let Ok(Some(text)) = crate::fsutil::read_regular(&candidate, 1 << 20) else {
+                    continue;
+                };
+                if String::from_utf8_lossy(&text)
+                    .to_ascii_lowercase()
+                    .contains("powersync")
+                {
+                    // Named from here when it is below here.
+                    let near = cwd
+                        .as_deref()
+                        .and_then(|c| candidate.strip_prefix(c).ok())
+                        .map(Path::to_path_buf);
+                    return Some(near.unwrap_or(candidate));
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Refuses a flag value with control characters (a line break, ESC, DEL, …): it would
 /// reach the config, a token or the terminal as something else than was typed. The value
 /// is shown escaped.

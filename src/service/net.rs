@@ -306,6 +306,29 @@ const V6_SPECIAL: [([u16; 8], u8); 20] = [
     ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
 ];
 
+/// A host name that resolves to this machine or a private network: `localhost` and
+/// `*.localhost`, Docker's `host.docker.internal`/`gateway.docker.internal`, `*.local`
+/// (mDNS), `*.internal`, and a single label (`backend`: a compose service, a LAN host).
+pub fn is_local_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || !name.contains('.')
+        || [".localhost", ".local", ".internal", ".lan", ".home.arpa"]
+            .iter()
+            .any(|s| name.ends_with(s))
+}
+
+/// A `jwks_uri` host that, seen from inside a container, is the container itself.
+pub fn is_loopback_host(host: &Host) -> bool {
+    match host {
+        Host::Ip(ip) => ip.is_loopback(),
+        Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+    }
+}
+
 /// Whether ipaddr.js calls the address `unicast`: the only kind `local` lets through.
 pub fn is_unicast(ip: IpAddr) -> bool {
     let special = |net: IpAddr, bits: u8| in_subnet(ip, net, bits);

@@ -118,6 +118,8 @@ finding_ids! {
     BlockLocalJwks = "block-local-jwks", Trap;
     JwksUriInvalid = "jwks-uri-invalid", Refused;
     JwksLocalBlocked = "jwks-local-blocked", Refused;
+    JwksLocalName = "jwks-local-name", TokensFail;
+    JwksLocalhostInContainer = "jwks-localhost-in-container", Trap;
     EnvKidMissing = "env-kid-missing", Local;
     EnvAlgInvalid = "env-alg-invalid", Local;
     EnvKeyInvalid = "env-key-invalid", Local;
@@ -225,6 +227,47 @@ impl Checker<'_> {
             autofix,
         });
     }
+}
+
+/// When the service runs in a container (`compose` names the file that says so): each
+/// `jwks_uri` on `localhost`/`127.0.0.1`, which there is the container itself, so the
+/// fetch fails (PSYNC_S2204) and no token of its keys verifies.
+pub fn container_findings(config: &Config, env: &Env, compose: &Path) -> Vec<Finding> {
+    let Some(node) = config.client_auth().and_then(|a| a.get("jwks_uri")) else {
+        return Vec::new();
+    };
+    let uris = match node.resolve(&env.lookup()) {
+        Ok(J::String(u)) => vec![u],
+        Ok(J::Array(items)) => items
+            .into_iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    uris.iter()
+        .filter(|u| net::http_host(u).is_ok_and(|h| net::is_loopback_host(&h)))
+        .map(|uri| {
+            let there = uri
+                .replacen("localhost", "host.docker.internal", 1)
+                .replacen("127.0.0.1", "host.docker.internal", 1)
+                .replacen("[::1]", "host.docker.internal", 1);
+            Finding {
+                id: FindingId::JwksLocalhostInContainer,
+                impact: FindingId::JwksLocalhostInContainer.impact(),
+                file: config.path.clone(),
+                line: Some(node.line),
+                setting: "client_auth.jwks_uri".into(),
+                message: format!(
+                    "`jwks_uri` {uri} is this machine's loopback, but the service seems to run in a container (`{}` mentions PowerSync), where it is the container itself: the fetch fails (PSYNC_S2204) and no token of its keys verifies",
+                    compose.display()
+                ),
+                fix: format!(
+                    "use {there} (on Linux run the service with `extra_hosts: [\"host.docker.internal:host-gateway\"]` and `pskeys serve --host 0.0.0.0`)"
+                ),
+                autofix: None,
+            }
+        })
+        .collect()
 }
 
 /// Every rule over the config and the environment it would start with.
@@ -1319,7 +1362,7 @@ impl Checker<'_> {
         for uri in uris {
             match net::http_host(uri) {
                 Ok(Host::Ip(ip)) => ips.push((uri, ip)),
-                Ok(Host::Domain(_)) => {}
+                Ok(Host::Domain(name)) => self.local_name_blocked(node, uri, &name, &ranges),
                 Err(problem) => self.jwks_uri_invalid(node, uri, &problem),
             }
         }
@@ -1366,6 +1409,26 @@ impl Checker<'_> {
                 self.push(FindingId::JwksLocalBlocked, node, "client_auth.jwks_uri", message, "serve the JWKS from a public address, or remove that range (and `block_local_jwks`) for local development".into());
             }
         }
+    }
+
+    /// A `jwks_uri` whose host name resolves to this machine or a private network
+    /// (`localhost`, `host.docker.internal`, a compose service name) is checked when it is
+    /// fetched: with `local` in `jwks_reject_ip_ranges` (or `block_local_jwks`) the fetch is
+    /// refused and no token of its keys verifies.
+    fn local_name_blocked(&mut self, node: &Node, uri: &str, name: &str, ranges: &[&str]) {
+        if !ranges.contains(&"local") || !net::is_local_name(name) {
+            return;
+        }
+        let message = format!(
+            "`jwks_uri` {uri} names `{name}`, which resolves to a local or private address: with `local` in `jwks_reject_ip_ranges` (or `block_local_jwks`) the service refuses to fetch it (PSYNC_S2204) and every token of its keys fails"
+        );
+        self.push(
+            FindingId::JwksLocalName,
+            node,
+            "client_auth.jwks_uri",
+            message,
+            "for local development remove `local` from `jwks_reject_ip_ranges` (and `block_local_jwks`), or serve the JWKS from a public address".into(),
+        );
     }
 
     fn jwks_uri_invalid(&mut self, node: &Node, uri: &str, problem: &UrlProblem) {

@@ -354,6 +354,26 @@ fn configured_audiences(inputs: &Inputs) -> Result<Vec<String>> {
     }
 }
 
+/// The `jwks_uri` of `pskeys serve` on `port` as the service reaches it: from a container
+/// (`--service-in docker`, or a compose file near the config that mentions PowerSync) this
+/// machine is `host.docker.internal`, else `127.0.0.1`.
+pub(super) fn serve_jwks_uri(
+    config: &std::path::Path,
+    port: u16,
+    place: Option<crate::cli::ServiceIn>,
+) -> String {
+    let docker = match place {
+        Some(p) => p == crate::cli::ServiceIn::Docker,
+        None => crate::cmd::service_container(config).is_some(),
+    };
+    let host = if docker {
+        "host.docker.internal"
+    } else {
+        "127.0.0.1"
+    };
+    format!("http://{host}:{port}/.well-known/jwks.json")
+}
+
 /// Supabase, Firebase and `jwks_uri` settings, and the audiences to add.
 #[allow(clippy::too_many_arguments)]
 fn providers(
@@ -395,6 +415,11 @@ fn providers(
         wanted.push(project.clone());
     }
     patch.jwks_uris.extend(req.jwks_uris.iter().cloned());
+    if let Some((port, place)) = req.serve {
+        patch
+            .jwks_uris
+            .push(serve_jwks_uri(&inputs.config.path, port, place));
+    }
     if !req.jwks_uris.is_empty() && req.audiences.is_empty() && configured.is_empty() {
         return Err(Error::usage(
             "--jwks-uri needs the audience your provider puts in its tokens",

@@ -145,6 +145,32 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
     } else if !plan.is_empty() {
         next_steps(matches!(planned.action, KeyAction::Nothing));
     }
+    if let Some((port, place)) = req.serve {
+        serve_steps(&inputs.config.path, port, place);
+    }
+}
+
+/// How to run the server `--serve` pointed the config at.
+fn serve_steps(config: &std::path::Path, port: u16, place: Option<crate::cli::ServiceIn>) {
+    let uri = super::plan::serve_jwks_uri(config, port, place);
+    let port_flag = if port == 6060 {
+        String::new()
+    } else {
+        format!(" --port {port}")
+    };
+    errln!("  then, while you develop: pskeys serve{port_flag}");
+    errln!("     (the service fetches the JWKS at {uri};");
+    errln!(
+        "     fetchCredentials() gets {{endpoint, token}} from http://127.0.0.1:{port}/api/auth/token?user_id=…)"
+    );
+    if uri.contains("host.docker.internal") {
+        errln!(
+            "     on Linux a container reaches this machine through the Docker bridge: run the service with"
+        );
+        errln!(
+            "     --add-host=host.docker.internal:host-gateway and start `pskeys serve --host 0.0.0.0{port_flag}`"
+        );
+    }
 }
 
 /// The line for a config made from the template.
@@ -307,6 +333,19 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
             "the HMAC secret is written into the config itself (--inline): do not commit that file"
                 .to_string(),
         );
+    }
+    if let (Some(_), (Some(kid), alg)) = (req.serve, final_key(req, planned))
+        && alg.is_hmac()
+    {
+        out.push(format!(
+            "`{kid}` is an HMAC key, which `pskeys serve` never publishes: its JWKS is empty; add an asymmetric key with `pskeys init --rotate --alg ES256`"
+        ));
+    }
+    if let Some(compose) = crate::cmd::service_container(&planned.final_config.path) {
+        let env = env_of(&planned.final_env);
+        for f in rules::container_findings(&planned.final_config, &env, &compose) {
+            out.push(format!("{} (fix: {})", f.message, f.fix));
+        }
     }
     out.extend(env_file_warnings(&planned.final_env.path));
     let findings = rules::config_findings(&planned.final_config, &env_of(&planned.final_env));

@@ -35,6 +35,8 @@ pub(super) struct Request {
     pub supabase_secret_env: Option<String>,
     pub firebase: Option<String>,
     pub jwks_uris: Vec<String>,
+    /// `--serve`: the port of `pskeys serve`, and where the service runs.
+    pub serve: Option<(u16, Option<crate::cli::ServiceIn>)>,
     pub public_in_env: bool,
     /// `--private-key`: where the team's private key comes from.
     pub private_key: Option<std::path::PathBuf>,
@@ -59,6 +61,8 @@ impl Request {
             firebase,
             jwks_uris,
             no_dev_key,
+            serve,
+            service_in,
             public_in_env,
             private_key,
         } = args;
@@ -69,8 +73,9 @@ impl Request {
             _ => Mode::Ensure,
         };
         let req = Request {
-            // Keys with public members in .env are asymmetric: ES256 unless --alg says.
-            alg: alg.unwrap_or(if public_in_env {
+            // Keys with public members in .env, and keys `serve` publishes, are asymmetric:
+            // ES256 unless --alg says.
+            alg: alg.unwrap_or(if public_in_env || serve.is_some() {
                 Alg::ES256
             } else {
                 Alg::HS256
@@ -88,6 +93,7 @@ impl Request {
             supabase_secret_env: supabase_jwt_secret_env,
             firebase,
             jwks_uris,
+            serve: serve.map(|port| (port, service_in)),
             public_in_env,
             private_key,
         };
