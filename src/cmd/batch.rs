@@ -187,9 +187,21 @@ fn pipeline(minter: &Minter, spec: &TokenSpec, source: &mut Source) -> Result<()
     let (work_tx, work_rx) = sync_channel::<(u64, Vec<String>)>(workers * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = sync_channel::<Done>(workers * 2);
-    std::thread::scope(|s| {
+    // Blocks between the reader and the writer, at most: one credit per block, given back
+    // when it is written, so a slow block never lets the others pile up behind it.
+    let window = workers * 3;
+    let (credit_tx, credit_rx) = sync_channel::<()>(window);
+    for _ in 0..window {
+        let _ = credit_tx.send(());
+    }
+    // `move`: on an early return the channels this thread holds close before the scope
+    // joins the threads, so none of them waits forever.
+    std::thread::scope(move |s| {
         let reader = s.spawn(move || -> std::io::Result<()> {
             for index in 0.. {
+                if credit_rx.recv().is_err() {
+                    break;
+                }
                 let block = source.block()?;
                 if block.is_empty() || work_tx.send((index, block)).is_err() {
                     break;
@@ -202,7 +214,8 @@ fn pipeline(minter: &Minter, spec: &TokenSpec, source: &mut Source) -> Result<()
             s.spawn(move || work(minter, spec, &work_rx, &done_tx));
         }
         drop((work_rx, done_tx));
-        write_in_order(done_rx)?;
+        write_in_order(done_rx, &credit_tx)?;
+        drop(credit_tx);
         match reader.join() {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Error::io("read", Path::new("the subjects"), e)),
@@ -262,7 +275,7 @@ fn mint_block(
 
 /// Writes blocks as they come, each in its turn; the first error stops the run (the
 /// workers then stop at their next block).
-fn write_in_order(done: Receiver<Done>) -> Result<()> {
+fn write_in_order(done: Receiver<Done>, credits: &SyncSender<()>) -> Result<()> {
     let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let mut waiting = BTreeMap::new();
     let mut next = 0;
@@ -273,6 +286,7 @@ fn write_in_order(done: Receiver<Done>) -> Result<()> {
             if let Err(e) = stdout.write_all(&bytes) {
                 crate::cmd::stdout_failed(&e);
             }
+            let _ = credits.try_send(());
             next += 1;
         }
     }
