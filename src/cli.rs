@@ -72,7 +72,7 @@ pub struct ServeArgs {
     pub files: Files,
     /// Address to listen on; anything but a loopback address lets other machines (and
     /// containers) fetch tokens for any user.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_listen_addr)]
     pub host: std::net::IpAddr,
     /// Port to listen on (0: any free port, printed at start).
     #[arg(long, value_name = "PORT", default_value_t = 6060)]
@@ -219,6 +219,16 @@ pub fn parse_lifetime(text: &str) -> Result<u64, String> {
     Ok(secs)
 }
 
+/// Parses `serve --host`: an IP address, or `localhost` (127.0.0.1).
+pub fn parse_listen_addr(text: &str) -> Result<std::net::IpAddr, String> {
+    if text.eq_ignore_ascii_case("localhost") {
+        return Ok(std::net::IpAddr::from([127, 0, 0, 1]));
+    }
+    text.trim_matches(['[', ']']).parse().map_err(|_| {
+        "not an IP address; use 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or an address of this machine".to_string()
+    })
+}
+
 /// Parses the `parameters` claim: a JSON object (or `null`, which the service ignores).
 pub fn parse_parameters(text: &str) -> Result<Value, String> {
     let v: Value = serde_json::from_str(text)
@@ -338,7 +348,7 @@ pub struct InitArgs {
     /// Point the config at `pskeys serve` on PORT (6060 unless given): a `jwks_uri` where
     /// the service reaches it (see --service-in), with an asymmetric key (ES256 unless
     /// --alg) that the server publishes.
-    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "6060", require_equals = true, conflicts_with = "no_dev_key")]
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "6060", require_equals = true, conflicts_with = "no_dev_key", value_parser = clap::value_parser!(u16).range(1..))]
     pub serve: Option<u16>,
     /// With --serve: where the PowerSync Service runs: `docker` (the jwks_uri names
     /// host.docker.internal) or `host` (127.0.0.1) [default: docker when a compose file

@@ -117,6 +117,10 @@ fn bad_lines_stop_before_anything_is_printed() {
             .unwrap()
             .contains("line 2: not UTF-8")
     );
+    // A byte order mark is not part of the first subject.
+    p.write("bom.txt", "\u{feff}first\nsecond\n");
+    let out = lines(&p.ok(&["mint", "--subs", "bom.txt"]));
+    assert_eq!(out[0]["sub"], "first");
     // A rejected spec is refused before anything is printed too.
     let out = p.run(&["mint", "--count", "5", "--aud", "nobody"]);
     assert_eq!(out.status.code(), Some(1));

@@ -277,7 +277,7 @@ fn jwks_equals_pskeys_jwks_and_tokens_verify_through_it() {
         assert!(status.success(), "{log}");
         // One line per request with the subject; never a token.
         assert!(log.contains("GET /api/auth/token 200"), "{log}");
-        assert!(log.contains("sub=user-2"), "{log}");
+        assert!(log.contains("sub=\"user-2\""), "{log}");
         for t in &tokens {
             assert!(!log.contains(&t[t.len() - 20..]), "{log}");
         }
@@ -375,6 +375,9 @@ fn a_change_that_does_not_load_keeps_the_old_keys() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(server.get("/api/auth/token?user_id=u").status, 200);
+    let health = server.get("/healthz").json();
+    assert_eq!(health["status"], "stale", "{health}");
+    assert_eq!(health["reload_error"]["kind"], "config", "{health}");
     // JSON logs: every line is an object.
     for line in server.log().lines() {
         let v: Value = serde_json::from_str(line).unwrap();
@@ -386,6 +389,7 @@ fn a_change_that_does_not_load_keeps_the_old_keys() {
         assert!(Instant::now() < deadline, "{}", server.log());
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert_eq!(server.get("/healthz").json()["status"], "ok");
 }
 
 #[test]
@@ -409,6 +413,30 @@ fn refusals_are_json_with_their_status_and_code() {
         ),
         (
             server.get("/api/auth/token?user_id=u&expires_in=soon"),
+            400,
+            "usage",
+            None,
+        ),
+        (
+            server.get("/api/auth/token?user_id=u&aud=other"),
+            400,
+            "usage",
+            None,
+        ),
+        (
+            server.get("/api/auth/token?user_id=u&parameters=%5B1"),
+            400,
+            "usage",
+            None,
+        ),
+        (
+            server.post("/token", r#"{"sub": "a", "user_id": "b"}"#),
+            400,
+            "usage",
+            None,
+        ),
+        (
+            server.post("/token", r#"{"sub": "a", "aud": []}"#),
             400,
             "usage",
             None,
@@ -483,6 +511,24 @@ fn refusals_are_json_with_their_status_and_code() {
         assert!(body["error"]["hint"].is_string(), "{body}");
     }
     assert_eq!(server.get("/token").header("allow"), Some("POST"));
+    // Hints name the request's fields, not mint's flags.
+    let hint = |r: Reply| r.json()["error"]["hint"].as_str().unwrap().to_string();
+    assert!(hint(server.get("/api/auth/token?user_id=u&expires_in=2d")).contains("`expires_in`"));
+    let aud = hint(server.post("/token", r#"{"sub": "u", "aud": "x"}"#));
+    assert!(
+        aud.contains("powersync-dev") && !aud.contains("--aud"),
+        "{aud}"
+    );
+    assert!(
+        hint(server.post("/token", r#"{"sub": "u", "claims": {"exp": 1}}"#))
+            .contains("`claims` cannot set `exp`")
+    );
+    // Cache busters are ignored; `parameters` may come in the query.
+    let t = token_of(
+        &server.get("/api/auth/token?user_id=u&_=17&parameters=%7B%22team%22%3A%22a%22%7D"),
+    );
+    let c: Value = serde_json::from_str(&p.ok(&["decode", &t, "--json"])).unwrap();
+    assert_eq!(c["claims"]["parameters"], json!({"team": "a"}));
     // Chunked bodies over the limit stop at the limit too.
     let mut s = TcpStream::connect(&server.addr).unwrap();
     write!(s, "POST /token HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n", server.addr).unwrap();
@@ -523,6 +569,14 @@ fn cors_for_local_origins_and_configured_ones() {
     let denied = preflight("https://evil.example");
     assert_eq!(denied.status, 403);
     assert_eq!(denied.header("access-control-allow-origin"), None);
+    // A page of another origin gets no token at all.
+    let other = server.request(
+        &format!("GET /api/auth/token?user_id=u HTTP/1.1\r\nHost: {}\r\nOrigin: https://evil.example\r\n", server.addr),
+        b"",
+    );
+    assert_eq!(other.status, 403);
+    assert!(!String::from_utf8_lossy(&other.body).contains("token\""));
+    assert_eq!(other.header("access-control-allow-origin"), None);
     let get = server.request(
         &format!("GET /api/auth/token?user_id=u HTTP/1.1\r\nHost: {}\r\nOrigin: http://127.0.0.1:3000\r\n", server.addr),
         b"",
@@ -643,4 +697,22 @@ fn start_refusals() {
     );
     let out = p.run(&["serve", "--cors-origin", "localhost:3000"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn start_cautions() {
+    let p = Project::new();
+    p.ok(&["init", "--serve=7001"]);
+    let server = Server::start(&p, &["--cors-origin", "*"]);
+    // A subject cannot forge a log line.
+    let forged = server.get("/api/auth/token?user_id=a%20b%22c%20sub%3Dadmin");
+    assert_eq!(forged.status, 200);
+    let (_, log) = server.stop();
+    assert!(log.contains("names port 7001"), "{log}");
+    assert!(log.contains("--cors-origin '*'"), "{log}");
+    assert!(log.contains(r#"sub="a b\"c sub=admin""#), "{log}");
+    let server = Server::start(&p, &["--host", "0.0.0.0"]);
+    assert!(server.addr.starts_with("127.0.0.1:"), "{}", server.addr);
+    let (_, log) = server.stop();
+    assert!(log.contains("anyone who reaches this address"), "{log}");
 }

@@ -173,3 +173,46 @@ fn doctor_warns_about_jwks_the_service_cannot_fetch() {
         .is_empty()
     );
 }
+
+#[test]
+fn serve_refusals_and_leftovers() {
+    let p = Project::new();
+    assert_eq!(p.run(&["init", "--serve=0"]).status.code(), Some(2));
+    assert!(p.bytes("powersync.yaml").is_none());
+    p.ok(&["init", "--alg", "ES256"]);
+    let config = p.read("powersync.yaml");
+    p.write(
+        "powersync.yaml",
+        config.replace(
+            "  audience:",
+            "  jwks_reject_ip_ranges: [local]\n  audience:",
+        ),
+    );
+    let before = p.snapshot_files();
+    let out = p.run(&["init", "--serve"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rejects local JWKS addresses"));
+    assert_eq!(before, p.snapshot_files());
+    // An earlier --serve's URI is named when another is added.
+    p.write("powersync.yaml", &config);
+    p.ok(&["init", "--serve"]);
+    let out = p.run(&["init", "--serve=7000"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("still has jwks_uri http://127.0.0.1:6060"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn host_network_compose_is_this_machine() {
+    let p = Project::new();
+    p.write(
+        "compose.yaml",
+        "services:\n  powersync:\n    image: journeyapps/powersync-service\n    network_mode: \"host\"\n",
+    );
+    p.ok(&["init", "--serve"]);
+    assert!(p.read("powersync.yaml").contains("http://127.0.0.1:6060/"));
+    assert!(ids(&doctor(&p, ".")).is_empty());
+}

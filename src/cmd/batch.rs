@@ -135,7 +135,12 @@ fn spool(path: &Path) -> Result<(std::fs::File, String)> {
         if read == 0 {
             break;
         }
-        let subject = check_line(&raw, number, &name)?;
+        // A byte order mark (Windows editors) is not part of the first subject.
+        let line = match raw.strip_prefix("\u{feff}".as_bytes()) {
+            Some(rest) if number == 1 => rest,
+            _ => &raw[..],
+        };
+        let subject = check_line(line, number, &name)?;
         if first.is_none() {
             first = Some(subject.to_string());
         }

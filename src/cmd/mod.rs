@@ -147,10 +147,12 @@ pub(crate) fn service_container(config: &Path) -> Option<PathBuf> {
                 let Ok(Some(text)) = crate::fsutil::read_regular(&candidate, 1 << 20) else {
                     continue;
                 };
-                if String::from_utf8_lossy(&text)
-                    .to_ascii_lowercase()
-                    .contains("powersync")
-                {
+                let text = String::from_utf8_lossy(&text).to_ascii_lowercase();
+                // `network_mode: host`: the container shares this machine's network.
+                let host_network = text
+                    .lines()
+                    .any(|l| l.trim().replace(['"', '\''], "") == "network_mode: host");
+                if text.contains("powersync") && !host_network {
                     // Named from here when it is below here.
                     let near = cwd
                         .as_deref()
@@ -257,9 +259,16 @@ pub(crate) fn env_path(files: &Files, config: &Path, found: &Found) -> PathBuf {
 
 /// Opens the config (which must exist) and `.env` a command works on.
 pub(crate) fn open(files: &Files) -> Result<Project> {
+    let (config, env) = paths(files)?;
+    Project::open(Some(&config), &env)
+}
+
+/// The config (which must exist) and `.env` a command works on, not read yet.
+pub(crate) fn paths(files: &Files) -> Result<(PathBuf, PathBuf)> {
     let config = require_config_path(files.config.as_deref())?;
     let (_, found) = locate_config(files.config.as_deref())?;
-    Project::open(Some(&config), &env_path(files, &config, &found))
+    let env = env_path(files, &config, &found);
+    Ok((config, env))
 }
 
 /// The process environment over this `.env`.

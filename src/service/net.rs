@@ -318,6 +318,26 @@ pub fn is_local_name(name: &str) -> bool {
             .any(|s| name.ends_with(s))
 }
 
+/// The port of a `jwks_uri` that points at a `pskeys serve` on this machine (a local host
+/// and one of the JWKS paths), if it is one.
+pub fn serve_jwks_port(uri: &str) -> Option<u16> {
+    let rest = uri.strip_prefix("http://")?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if !matches!(path, "/.well-known/jwks.json" | "/api/auth/keys") {
+        return None;
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h, p.parse().ok()?),
+        _ => (authority, 80),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let local = matches!(host, "localhost" | "host.docker.internal")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    local.then_some(port)
+}
+
 /// A `jwks_uri` host that, seen from inside a container, is the container itself.
 pub fn is_loopback_host(host: &Host) -> bool {
     match host {

@@ -229,6 +229,42 @@ impl Checker<'_> {
     }
 }
 
+/// The config's `jwks_uri` values, resolved.
+pub fn jwks_uris(config: &Config, env: &Env) -> Vec<String> {
+    let Some(node) = config.client_auth().and_then(|a| a.get("jwks_uri")) else {
+        return Vec::new();
+    };
+    match node.resolve(&env.lookup()) {
+        Ok(J::String(u)) => vec![u],
+        Ok(J::Array(items)) => items
+            .into_iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the service refuses `jwks_uri`s on local addresses: `local` in
+/// `jwks_reject_ip_ranges`, or `block_local_jwks: true`.
+pub fn rejects_local_jwks(config: &Config, env: &Env) -> bool {
+    let Some(auth) = config.client_auth() else {
+        return false;
+    };
+    let lookup = env.lookup();
+    let block = auth
+        .get("block_local_jwks")
+        .and_then(|n| n.resolve(&lookup).ok())
+        == Some(J::Bool(true));
+    let ranges = auth
+        .get("jwks_reject_ip_ranges")
+        .and_then(|n| n.resolve(&lookup).ok());
+    block
+        || ranges
+            .as_ref()
+            .and_then(J::as_array)
+            .is_some_and(|a| a.iter().any(|r| r == "local"))
+}
+
 /// When the service runs in a container (`compose` names the file that says so): each
 /// `jwks_uri` on `localhost`/`127.0.0.1`, which there is the container itself, so the
 /// fetch fails (PSYNC_S2204) and no token of its keys verifies.
@@ -236,15 +272,8 @@ pub fn container_findings(config: &Config, env: &Env, compose: &Path) -> Vec<Fin
     let Some(node) = config.client_auth().and_then(|a| a.get("jwks_uri")) else {
         return Vec::new();
     };
-    let uris = match node.resolve(&env.lookup()) {
-        Ok(J::String(u)) => vec![u],
-        Ok(J::Array(items)) => items
-            .into_iter()
-            .filter_map(|i| i.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    };
-    uris.iter()
+    jwks_uris(config, env)
+        .iter()
         .filter(|u| net::http_host(u).is_ok_and(|h| net::is_loopback_host(&h)))
         .map(|uri| {
             let there = uri
@@ -258,7 +287,7 @@ pub fn container_findings(config: &Config, env: &Env, compose: &Path) -> Vec<Fin
                 line: Some(node.line),
                 setting: "client_auth.jwks_uri".into(),
                 message: format!(
-                    "`jwks_uri` {uri} is this machine's loopback, but the service seems to run in a container (`{}` mentions PowerSync), where it is the container itself: the fetch fails (PSYNC_S2204) and no token of its keys verifies",
+                    "`jwks_uri` {uri} is this machine's loopback, but the service seems to run in a container (`{}` mentions PowerSync), where it is the container itself: the fetch fails (PSYNC_S2204), and tokens signed by keys only it publishes fail",
                     compose.display()
                 ),
                 fix: format!(
@@ -1420,7 +1449,7 @@ impl Checker<'_> {
             return;
         }
         let message = format!(
-            "`jwks_uri` {uri} names `{name}`, which resolves to a local or private address: with `local` in `jwks_reject_ip_ranges` (or `block_local_jwks`) the service refuses to fetch it (PSYNC_S2204) and every token of its keys fails"
+            "`jwks_uri` {uri} names `{name}`, which resolves to a local or private address: with `local` in `jwks_reject_ip_ranges` (or `block_local_jwks`) the service refuses to fetch it (PSYNC_S2204), and tokens signed by keys only it publishes fail"
         );
         self.push(
             FindingId::JwksLocalName,

@@ -416,9 +416,17 @@ fn providers(
     }
     patch.jwks_uris.extend(req.jwks_uris.iter().cloned());
     if let Some((port, place)) = req.serve {
-        patch
-            .jwks_uris
-            .push(serve_jwks_uri(&inputs.config.path, port, place));
+        let uri = serve_jwks_uri(&inputs.config.path, port, place);
+        if crate::service::rules::rejects_local_jwks(&inputs.config, &env_of(&inputs.env)) {
+            return Err(Error::usage(
+                format!(
+                    "`{}` rejects local JWKS addresses (`local` in `jwks_reject_ip_ranges`, or `block_local_jwks`): the service would not fetch {uri}",
+                    show(&inputs.config.path)
+                ),
+                "for local development remove `local` (and `block_local_jwks`) from client_auth, then run `pskeys init --serve` again".to_string(),
+            ));
+        }
+        patch.jwks_uris.push(uri);
     }
     if !req.jwks_uris.is_empty() && req.audiences.is_empty() && configured.is_empty() {
         return Err(Error::usage(

@@ -165,10 +165,13 @@ fn serve_steps(config: &std::path::Path, port: u16, place: Option<crate::cli::Se
     );
     if uri.contains("host.docker.internal") {
         errln!(
-            "     on Linux a container reaches this machine through the Docker bridge: run the service with"
+            "     on Linux a container reaches this machine through the Docker bridge: give the service"
         );
         errln!(
-            "     --add-host=host.docker.internal:host-gateway and start `pskeys serve --host 0.0.0.0{port_flag}`"
+            "     --add-host=host.docker.internal:host-gateway (compose: extra_hosts: [\"host.docker.internal:host-gateway\"])"
+        );
+        errln!(
+            "     and start `pskeys serve --host 0.0.0.0{port_flag}`; with --network host use `--service-in host`"
         );
     }
 }
@@ -340,6 +343,17 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
         out.push(format!(
             "`{kid}` is an HMAC key, which `pskeys serve` never publishes: its JWKS is empty; add an asymmetric key with `pskeys init --rotate --alg ES256`"
         ));
+    }
+    if let Some((port, place)) = req.serve {
+        let ours = super::plan::serve_jwks_uri(&planned.final_config.path, port, place);
+        let env = env_of(&planned.final_env);
+        for old in rules::jwks_uris(&planned.final_config, &env) {
+            if old != ours && crate::service::net::serve_jwks_port(&old).is_some() {
+                out.push(format!(
+                    "the config still has jwks_uri {old} (an earlier `--serve`?): the service keeps fetching it; remove it from `client_auth.jwks_uri` if nothing serves there"
+                ));
+            }
+        }
     }
     if let Some(compose) = crate::cmd::service_container(&planned.final_config.path) {
         let env = env_of(&planned.final_env);

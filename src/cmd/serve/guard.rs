@@ -26,6 +26,7 @@ impl Origins {
         }
         for v in values {
             crate::cmd::check_text("--cors-origin", v)?;
+            let v = &v.to_ascii_lowercase();
             let rest = v
                 .strip_prefix("http://")
                 .or_else(|| v.strip_prefix("https://"))

@@ -90,7 +90,8 @@ impl Log {
             })
             .to_string()
         } else {
-            let sub = sub.map_or_else(String::new, |s| format!(" sub={}", printable(&s)));
+            // Quoted and escaped: a subject cannot forge the rest of the line.
+            let sub = sub.map_or_else(String::new, |s| format!(" sub={s:?}"));
             format!(
                 "{} {} {} {} {ms:.2}ms{sub}",
                 rfc3339(crate::now()),

@@ -77,7 +77,7 @@ async fn serve(args: ServeArgs, origins: Origins, keys: Keys, log: Log) -> Resul
         loopback: addr.ip().is_loopback(),
         log: log.clone(),
         lifetime: args.expires_in,
-        base_url: format!("http://{addr}"),
+        base_url: format!("http://{}", reachable(addr)),
         current: Current::new(keys),
     });
     announce(&ctx, addr, args.endpoint.is_some());
@@ -152,13 +152,37 @@ async fn accept(
         ),
         json!({"event": "stopping", "signal": signal, "connections": graceful.count()}),
     );
+    // A second signal stops at once.
+    let again = stop_signal().ok();
+    let again = async move {
+        match again {
+            Some(s) => s.await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(GRACE) => {
             ctx.log.event("warning", &format!("gave up waiting for connections after {} s", GRACE.as_secs()), json!({"event": "grace_expired"}));
         }
+        second = again => {
+            ctx.log.event("warning", &format!("{second} again: stopping without waiting"), json!({"event": "stopped_early", "signal": second}));
+        }
     }
     signal
+}
+
+/// The address to print for `addr`: a wildcard address is reached as loopback here.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    }
 }
 
 /// Resolves with the name of the first SIGINT or SIGTERM.
@@ -190,8 +214,10 @@ fn stop_signal() -> Result<std::pin::Pin<Box<dyn Future<Output = &'static str> +
 /// half-edited file, a key `mint` would refuse) is reported and the keys loaded before
 /// stay in service.
 async fn watch(ctx: Arc<Ctx>, files: Files, endpoint: Option<String>) {
-    let watched = ctx.current.get().files.clone();
-    let mut seen = state::stamp(&watched);
+    let (watched, mut seen) = {
+        let keys = ctx.current.get();
+        (keys.files.clone(), keys.stamp.clone())
+    };
     let mut tick = tokio::time::interval(RELOAD_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -206,6 +232,8 @@ async fn watch(ctx: Arc<Ctx>, files: Files, endpoint: Option<String>) {
             tokio::task::spawn_blocking(move || state::load(&files, endpoint.as_deref())).await;
         match loaded {
             Ok(Ok(keys)) => {
+                seen = keys.stamp.clone();
+                ctx.current.set_stale(None);
                 let before = ctx.current.get();
                 ctx.log.event(
                     "info",
@@ -215,6 +243,7 @@ async fn watch(ctx: Arc<Ctx>, files: Files, endpoint: Option<String>) {
                 ctx.current.set(keys);
             }
             Ok(Err(e)) => {
+                ctx.current.set_stale(Some(e.to_json()["error"].clone()));
                 let hint = e
                     .hint()
                     .map_or_else(String::new, |h| format!(" (fix: {h})"));
@@ -265,14 +294,27 @@ fn announce(ctx: &Ctx, addr: SocketAddr, endpoint_given: bool) {
     for w in &keys.warnings {
         log.event("warning", w, json!({"event": "config_warning"}));
     }
-    for w in cautions(&keys, addr) {
+    for w in cautions(&keys, addr, &ctx.origins) {
         log.event("warning", &w, json!({"event": "caution"}));
     }
 }
 
 /// What may keep the server from doing its job here.
-fn cautions(keys: &Keys, addr: SocketAddr) -> Vec<String> {
+fn cautions(keys: &Keys, addr: SocketAddr, origins: &Origins) -> Vec<String> {
     let mut out = Vec::new();
+    if *origins == Origins::Any {
+        out.push("--cors-origin '*': any web page you visit can get tokens for any user from this server; name your app's origin instead".to_string());
+    }
+    for uri in &keys.minter.store().remote.uris {
+        if let Some(port) = crate::service::net::serve_jwks_port(uri)
+            && port != addr.port()
+        {
+            out.push(format!(
+                "the config's jwks_uri {uri} names port {port}, but this server listens on {}: the service will not find the keys here; start with --port {port}",
+                addr.port()
+            ));
+        }
+    }
     if keys.published.is_empty() {
         out.push(format!(
             "the JWKS is empty: `{}` is an HMAC key and secrets are never published; tokens work with the config's own key, but for a `jwks_uri` add an asymmetric key: pskeys init --rotate --alg ES256",

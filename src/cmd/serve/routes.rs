@@ -18,7 +18,7 @@ use super::log::{self, Log};
 use super::state::{Current, Keys};
 use crate::clock::rfc3339;
 use crate::error::Error;
-use crate::minter::TokenSpec;
+use crate::minter::{MintError, TokenSpec};
 
 /// The largest request body read.
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
@@ -158,6 +158,25 @@ async fn route(ctx: &Ctx, req: Request<Incoming>) -> Result<(Reply, Option<Strin
             Some("call it as localhost, 127.0.0.1 or host.docker.internal; to serve other names, listen on another address with --host".into()),
         ));
     }
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    if req.method() != Method::OPTIONS
+        && let Some(origin) = origin.filter(|o| !ctx.origins.allows(o))
+    {
+        // A page of another origin: refused outright, no token is made for it.
+        return Err(Fail::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "origin \"{}\" is not allowed (allowed: {})",
+                origin.escape_debug(),
+                ctx.origins.describe()
+            ),
+            Some("start pskeys serve with --cors-origin ORIGIN".into()),
+        ));
+    }
     let path = req.uri().path();
     let Some((_, allowed)) = ROUTES.iter().find(|(p, _)| *p == path) else {
         let list: Vec<&str> = ROUTES.iter().map(|(p, _)| *p).collect();
@@ -198,7 +217,10 @@ async fn route(ctx: &Ctx, req: Request<Incoming>) -> Result<(Reply, Option<Strin
         }
         "/.well-known/openid-configuration" => Ok((discovery(ctx, &keys, host), None)),
         "/healthz" => {
-            let body = json!({"status": "ok", "kid": keys.minter.kid(), "alg": keys.minter.alg().as_str(), "published": keys.published});
+            // `stale`: the files changed and do not load; the keys before are served.
+            let stale = ctx.current.stale();
+            let status = if stale.is_some() { "stale" } else { "ok" };
+            let body = json!({"status": status, "kid": keys.minter.kid(), "alg": keys.minter.alg().as_str(), "published": keys.published, "reload_error": stale});
             Ok((json_reply(StatusCode::OK, body.to_string().into()), None))
         }
         _ => Ok((json_reply(StatusCode::OK, keys.jwks.clone()), None)),
@@ -278,7 +300,23 @@ fn query_ask(query: Option<&str>) -> Result<Ask, Fail> {
             }
             "user_id" | "sub" => user = Some(value.into_owned()),
             "expires_in" => ask.lifetime = Some(lifetime(&J::String(value.into_owned()))?),
-            _ => {}
+            "parameters" => {
+                let p: J = serde_json::from_str(&value).map_err(|_| {
+                    Fail::bad(
+                        "`parameters` is not JSON",
+                        r#"pass a JSON object, e.g. parameters={"team":"a"} (percent-encoded)"#,
+                    )
+                })?;
+                ask.parameters = Some(p);
+            }
+            // Cache busters (`_=1700000000`) are ignored.
+            n if n.starts_with('_') => {}
+            n => {
+                return Err(Fail::bad(
+                    format!("unknown query parameter `{}`", n.escape_debug()),
+                    "GET takes user_id, expires_in and parameters; POST /token takes a JSON body with aud and claims too",
+                ));
+            }
         }
     }
     ask.sub = user.ok_or_else(|| {
@@ -294,8 +332,8 @@ fn query_ask(query: Option<&str>) -> Result<Ask, Fail> {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenBody {
-    #[serde(alias = "user_id")]
     sub: Option<J>,
+    user_id: Option<J>,
     parameters: Option<J>,
     claims: Option<J>,
     expires_in: Option<J>,
@@ -311,7 +349,16 @@ fn body_ask(body: &[u8]) -> Result<Ask, Fail> {
             format!("send JSON such as {BODY_EXAMPLE}"),
         )
     })?;
-    let sub = match body.sub {
+    let sub = match (body.sub, body.user_id) {
+        (Some(_), Some(_)) => {
+            return Err(Fail::bad(
+                "the body has both `sub` and `user_id`",
+                "give one of them",
+            ));
+        }
+        (sub, user_id) => sub.or(user_id),
+    };
+    let sub = match sub {
         Some(J::String(s)) => s,
         Some(_) => return Err(Fail::bad("`sub` must be a string", BODY_EXAMPLE)),
         None => return Err(Fail::bad("`sub` is missing", BODY_EXAMPLE)),
@@ -330,6 +377,12 @@ fn body_ask(body: &[u8]) -> Result<Ask, Fail> {
     let aud = match body.aud {
         None => Vec::new(),
         Some(J::String(a)) => vec![a],
+        Some(J::Array(list)) if list.is_empty() => {
+            return Err(Fail::bad(
+                "`aud` is an empty list",
+                "leave it out to use the config's audiences",
+            ));
+        }
         Some(J::Array(list)) if list.iter().all(J::is_string) => list
             .into_iter()
             .filter_map(|a| a.as_str().map(str::to_string))
@@ -428,12 +481,17 @@ fn grant(ctx: &Ctx, keys: &Keys, ask: Ask) -> Result<(Reply, Option<String>), Fa
         spec.claims.insert("parameters".into(), p);
     }
     let minted = keys.minter.mint(&spec, crate::now()).map_err(|e| {
+        let hint = request_hint(&e, keys);
         let err = Error::from(e);
         let status = match err.kind() {
             "key" | "io" => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
-        Fail::from_error(status, &err)
+        let mut fail = Fail::from_error(status, &err);
+        if let (Some(hint), Some(e)) = (hint, fail.body.get_mut("error")) {
+            e["hint"] = hint.into();
+        }
+        fail
     })?;
     let body = json!({
         "token": minted.token,
@@ -446,6 +504,29 @@ fn grant(ctx: &Ctx, keys: &Keys, ask: Ask) -> Result<(Reply, Option<String>), Fa
         json_reply(StatusCode::OK, body.to_string().into()),
         Some(spec.sub),
     ))
+}
+
+/// What to change in the request (the CLI's hints name `mint`'s flags).
+fn request_hint(e: &MintError, keys: &Keys) -> Option<String> {
+    use crate::service::verify::Code;
+    Some(match e {
+        MintError::ZeroLifetime => "`expires_in` must be at least 1 s".to_string(),
+        MintError::ReservedClaim(c) => {
+            format!("`claims` cannot set `{c}`: use the request's `sub`, `aud` and `expires_in`")
+        }
+        MintError::Rejected(r) if r.code == Code::S2104 => {
+            "ask for an `expires_in` of 24h (86400 s) or less".to_string()
+        }
+        MintError::Rejected(r) if r.code == Code::S2105 => format!(
+            "leave `aud` out (the config's audiences), or use one of: {}",
+            keys.minter.audiences().join(", ")
+        ),
+        MintError::Rejected(r) if r.code == Code::S2101 => {
+            "`parameters` must be a JSON object (or null); `nbf` must not be in the future"
+                .to_string()
+        }
+        _ => return None,
+    })
 }
 
 /// OpenID discovery: issuer and `jwks_uri` at the name the caller used.

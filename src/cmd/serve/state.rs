@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::cli::Files;
 use crate::cmd::keys::{Published, published};
 use crate::cmd::mint::minter_for;
-use crate::cmd::{diagnostics, open, show};
+use crate::cmd::{diagnostics, show};
 use crate::error::{Error, Result};
 use crate::minter::{Minter, TokenSpec};
 use crate::service::verify::Outcome;
@@ -34,18 +34,38 @@ pub(crate) struct Keys {
     pub warnings: Vec<String>,
     /// The files read, to watch.
     pub files: Vec<PathBuf>,
+    /// What they looked like just before they were read.
+    pub stamp: Stamp,
 }
 
 /// The current keys, swapped whole on reload.
 #[derive(Debug)]
 pub(crate) struct Current {
     keys: RwLock<Arc<Keys>>,
+    /// Why the files on disk did not load at the last change (the keys before stay).
+    stale: RwLock<Option<serde_json::Value>>,
 }
 
 impl Current {
     pub fn new(keys: Keys) -> Current {
         Current {
             keys: RwLock::new(Arc::new(keys)),
+            stale: RwLock::new(None),
+        }
+    }
+
+    /// The error of the last reload, while the files still do not load.
+    pub fn stale(&self) -> Option<serde_json::Value> {
+        match self.stale.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set_stale(&self, error: Option<serde_json::Value>) {
+        match self.stale.write() {
+            Ok(mut s) => *s = error,
+            Err(poisoned) => *poisoned.into_inner() = error,
         }
     }
 
@@ -70,7 +90,11 @@ impl Current {
 /// minted and verified against the config once here: a key the service would refuse
 /// never starts (or replaces) a server.
 pub(crate) fn load(files: &Files, endpoint: Option<&str>) -> Result<Keys> {
-    let project = open(files)?;
+    let (config, env) = crate::cmd::paths(files)?;
+    // Taken before reading: a change while reading is seen by the next check.
+    let watched = vec![config.clone(), env.clone()];
+    let stamp = stamp(&watched);
+    let project = crate::Project::open(Some(&config), &env)?;
     let (minter, warnings) = minter_for(&project, files, None)?;
     let endpoint = match endpoint {
         Some(e) => e.to_string(),
@@ -94,10 +118,8 @@ pub(crate) fn load(files: &Files, endpoint: Option<&str>) -> Result<Keys> {
         hmac,
         endpoint,
         warnings,
-        files: vec![
-            project.config().path.clone(),
-            project.env_file().path.clone(),
-        ],
+        files: watched,
+        stamp,
     })
 }
 
