@@ -42,27 +42,14 @@ pub fn run(args: MintArgs) -> Result<()> {
         (None, None) => None,
     };
     let sub = sub.unwrap_or_default();
-    if sub.is_empty() && batch.is_none() {
-        return Err(Error::usage(
-            "--sub cannot be empty",
-            "pass the user id, e.g. --sub user-1".to_string(),
-        ));
-    }
-    if batch.is_none() {
-        crate::cmd::check_text("--sub", &sub)?;
-    }
-    if let Some(k) = &kid {
-        crate::cmd::check_text("--kid", k)?;
-    }
-    for a in &aud {
-        crate::cmd::check_text("--aud", a)?;
-    }
-    if let Some(url) = &endpoint {
-        crate::cmd::check_url("--endpoint", url, "--endpoint http://localhost:8080")?;
-    }
-    if let Some(Some(app)) = &diagnostics {
-        check_app(app)?;
-    }
+    check_args(
+        &sub,
+        batch.is_some(),
+        kid.as_deref(),
+        &aud,
+        endpoint.as_deref(),
+        &diagnostics,
+    )?;
 
     let project = open(&files)?;
     let minter = prepare(&project, &files, kid.as_deref())?;
@@ -110,6 +97,39 @@ pub fn run(args: MintArgs) -> Result<()> {
         _ => None,
     };
     print(&minted, spec.lifetime, link, json);
+    Ok(())
+}
+
+/// Checks the text flags before anything is read.
+fn check_args(
+    sub: &str,
+    batch: bool,
+    kid: Option<&str>,
+    aud: &[String],
+    endpoint: Option<&str>,
+    diagnostics: &Option<Option<String>>,
+) -> Result<()> {
+    if sub.is_empty() && !batch {
+        return Err(Error::usage(
+            "--sub cannot be empty",
+            "pass the user id, e.g. --sub user-1".to_string(),
+        ));
+    }
+    if !batch {
+        crate::cmd::check_text("--sub", sub)?;
+    }
+    if let Some(k) = kid {
+        crate::cmd::check_text("--kid", k)?;
+    }
+    for a in aud {
+        crate::cmd::check_text("--aud", a)?;
+    }
+    if let Some(url) = endpoint {
+        crate::cmd::check_url("--endpoint", url, "--endpoint http://localhost:8080")?;
+    }
+    if let Some(Some(app)) = diagnostics {
+        check_app(app)?;
+    }
     Ok(())
 }
 

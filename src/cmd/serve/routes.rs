@@ -142,7 +142,9 @@ const ROUTES: [(&str, &str); 6] = [
     ("/healthz", "GET, HEAD"),
 ];
 
-async fn route(ctx: &Ctx, req: Request<Incoming>) -> Result<(Reply, Option<String>), Fail> {
+/// Refuses a request for a host name a loopback server does not serve, and one from a
+/// browser origin that is not allowed (preflights are answered by [`preflight`]).
+fn admit(ctx: &Ctx, req: &Request<Incoming>) -> Result<(), Fail> {
     let host = req
         .headers()
         .get(header::HOST)
@@ -177,6 +179,15 @@ async fn route(ctx: &Ctx, req: Request<Incoming>) -> Result<(Reply, Option<Strin
             Some("start pskeys serve with --cors-origin ORIGIN".into()),
         ));
     }
+    Ok(())
+}
+
+async fn route(ctx: &Ctx, req: Request<Incoming>) -> Result<(Reply, Option<String>), Fail> {
+    admit(ctx, &req)?;
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|h| h.to_str().unwrap_or("\u{fffd}"));
     let path = req.uri().path();
     let Some((_, allowed)) = ROUTES.iter().find(|(p, _)| *p == path) else {
         let list: Vec<&str> = ROUTES.iter().map(|(p, _)| *p).collect();
