@@ -38,6 +38,11 @@ pub(crate) fn start(json: bool, quiet: bool) -> (Log, Writer) {
     (Log { tx, json, quiet }, Writer(handle))
 }
 
+/// How long the writer rests after a write: lines sent meanwhile go out in the next one.
+/// Without the rest the writer woke for nearly every request (a context switch and a
+/// `write` each: 9–14 µs of CPU per request, 14–24% of a loaded ES256 server's throughput).
+const BATCH: Duration = Duration::from_millis(2);
+
 fn write_lines(rx: &Receiver<String>) {
     let mut err = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
     while let Ok(line) = rx.recv() {
@@ -47,6 +52,7 @@ fn write_lines(rx: &Receiver<String>) {
             let _ = err.write_all(more.as_bytes());
         }
         let _ = err.flush();
+        std::thread::sleep(BATCH);
     }
 }
 
