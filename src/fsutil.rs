@@ -58,9 +58,22 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
                 .into(),
         ));
     }
+    // Opened without blocking (a FIFO swapped in after the check above would wait for a
+    // writer, with the project's lock held) and checked again on the opened file itself.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(|e| Error::io("read", path, e))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(refuse(
+            "not a regular file (a folder, a FIFO or a device); pskeys reads only regular files"
+                .into(),
+        ));
+    }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| Error::io("read", path, e))?;
     if bytes.len() as u64 > limit {
         return Err(refuse(format!(

@@ -125,6 +125,22 @@ fn bad_lines_stop_before_anything_is_printed() {
     let out = p.run(&["mint", "--count", "5", "--aud", "nobody"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
+    // Subjects are short identifiers; invisible characters are refused like control ones.
+    let long = "x".repeat(4097);
+    assert_eq!(p.run(&["mint", "--sub", &long]).status.code(), Some(2));
+    assert_eq!(
+        p.run(&["mint", "--count", "2", "--sub-prefix", &long])
+            .status
+            .code(),
+        Some(2)
+    );
+    for invisible in ["a\u{200b}b", "a\u{061c}b", "a\u{feff}b", "a\u{2060}b"] {
+        assert_eq!(
+            p.run(&["mint", "--sub", invisible]).status.code(),
+            Some(2),
+            "{invisible:?}"
+        );
+    }
     // Flags that do not go together.
     for args in [
         &["mint", "--sub", "a", "--count", "2"][..],

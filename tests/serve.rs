@@ -716,3 +716,41 @@ fn start_cautions() {
     let (_, log) = server.stop();
     assert!(log.contains("anyone who reaches this address"), "{log}");
 }
+
+#[test]
+fn forged_requests_are_refused() {
+    let p = project("ES256");
+    let server = Server::start(&p, &[]);
+    let long = "x".repeat(4097);
+    let status = |r: Reply| r.status;
+    assert_eq!(
+        status(server.get(&format!("/api/auth/token?user_id={long}"))),
+        400
+    );
+    assert_eq!(
+        status(server.post("/token", &format!(r#"{{"sub": "{long}"}}"#))),
+        400
+    );
+    assert_eq!(
+        status(server.post("/token", r#"["admin", null, {"team": "x"}]"#)),
+        400
+    );
+    assert_eq!(
+        status(server.get("/api/auth/token?user_id=u&expires_in=1h&expires_in=2h")),
+        400
+    );
+    assert_eq!(
+        status(server.get("/api/auth/token?user_id=a%E2%80%8Bb")),
+        400
+    );
+    for head in [
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nHost: evil.com\r\n".to_string(),
+        "GET http://evil.com/healthz HTTP/1.1\r\nHost: localhost\r\n".to_string(),
+        "GET /healthz HTTP/1.1\r\nHost: localhost:abc@evil.com\r\n".to_string(),
+        "GET /healthz HTTP/1.1\r\nHost: evil.com/.localhost\r\n".to_string(),
+    ] {
+        let r = server.request(&head, b"");
+        assert!(matches!(r.status, 400 | 403), "{head}: {}", r.status);
+    }
+    assert_eq!(status(server.get("/healthz")), 200);
+}

@@ -21,8 +21,11 @@ use crate::service::verify::Outcome;
 /// Subjects per block: large enough that handing blocks around costs nothing, small
 /// enough that blocks in flight stay a few MiB.
 const BLOCK: usize = 4096;
-/// The longest subject, in bytes.
+/// The longest subject, in bytes (also for `mint --sub` and `serve`): the token travels in
+/// a request header.
 pub const MAX_SUBJECT: usize = 4096;
+/// Subject bytes per block at most: long subjects make smaller blocks.
+const BLOCK_BYTES: usize = 256 * 1024;
 
 /// Where the subjects come from.
 #[derive(Debug, Clone)]
@@ -49,19 +52,22 @@ impl Source {
         let mut block = Vec::with_capacity(BLOCK);
         match self {
             Source::Count { next, n, prefix } => {
-                while block.len() < BLOCK && *next < *n {
+                let most = BLOCK.min(BLOCK_BYTES / (prefix.len() + 20));
+                while block.len() < most.max(1) && *next < *n {
                     *next += 1;
                     block.push(format!("{prefix}{next}"));
                 }
             }
             Source::Spool(r) => {
                 let mut line = String::new();
-                while block.len() < BLOCK {
+                let mut bytes = 0;
+                while block.len() < BLOCK && bytes < BLOCK_BYTES {
                     line.clear();
                     if r.read_line(&mut line)? == 0 {
                         break;
                     }
                     line.pop();
+                    bytes += line.len();
                     block.push(line.clone());
                 }
             }
@@ -83,6 +89,12 @@ pub fn run(minter: &Minter, spec: &TokenSpec, subjects: Subjects) -> Result<()> 
         Subjects::Count { n, prefix } => {
             let first = format!("{prefix}1");
             crate::cmd::check_text("--sub-prefix", &prefix)?;
+            if prefix.len() + 20 > MAX_SUBJECT {
+                return Err(Error::usage(
+                    format!("--sub-prefix is longer than {} bytes", MAX_SUBJECT - 20),
+                    "a user id is a short identifier".to_string(),
+                ));
+            }
             (Source::Count { next: 0, n, prefix }, first)
         }
     };

@@ -118,6 +118,16 @@ fn check_args(
     if !batch {
         crate::cmd::check_text("--sub", sub)?;
     }
+    if sub.len() > crate::cmd::batch::MAX_SUBJECT {
+        return Err(Error::usage(
+            format!(
+                "--sub is longer than {} bytes",
+                crate::cmd::batch::MAX_SUBJECT
+            ),
+            "a user id is a short identifier; the token carries it in every request's header"
+                .to_string(),
+        ));
+    }
     if let Some(k) = kid {
         crate::cmd::check_text("--kid", k)?;
     }

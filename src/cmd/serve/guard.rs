@@ -61,10 +61,7 @@ impl Origins {
                 else {
                     return false;
                 };
-                split_host(rest).is_some_and(|(host, port)| {
-                    port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-                        && is_local_name(host)
-                })
+                split_host(rest).is_some_and(|(host, _)| is_local_name(host))
             }
         }
     }
@@ -79,19 +76,31 @@ impl Origins {
     }
 }
 
-/// `host[:port]` (with `[v6]` brackets) into host and port.
+/// `host[:port]` (with `[v6]` brackets) into host and port; `None` for anything else
+/// (user info, a path, a port that is not one, characters no host name has).
 fn split_host(authority: &str) -> Option<(&str, Option<&str>)> {
-    if let Some(v6) = authority.strip_prefix('[') {
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (host, rest) = v6.split_once(']')?;
-        return match rest {
-            "" => Some((host, None)),
-            r => Some((host, Some(r.strip_prefix(':')?))),
+        host.parse::<std::net::Ipv6Addr>().ok()?;
+        match rest {
+            "" => (host, None),
+            r => (host, Some(r.strip_prefix(':')?)),
+        }
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
         };
+        let name_char = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
+        if host.is_empty() || !host.bytes().all(name_char) {
+            return None;
+        }
+        (host, port)
+    };
+    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+        return None;
     }
-    match authority.rsplit_once(':') {
-        Some((h, p)) => Some((h, Some(p))),
-        None => Some((authority, None)),
-    }
+    Some((host, port))
 }
 
 /// Names that reach this machine only: localhost (and `*.localhost`, RFC 6761), the
@@ -169,6 +178,17 @@ mod tests {
         }
         assert!(!host_allowed(true, Some("evil.example:6060")));
         assert!(!host_allowed(true, Some("[::1")));
+        for forged in [
+            "localhost:abc@evil.com",
+            "evil.com/.localhost",
+            "localhost:99999",
+            "localhost:6060/x",
+        ] {
+            assert!(!host_allowed(true, Some(forged)), "{forged}");
+        }
+        for forged in ["http://evil.com/.localhost", "http://evil.com?.localhost"] {
+            assert!(!Origins::Local.allows(forged), "{forged}");
+        }
         assert!(host_allowed(false, Some("evil.example:6060")));
         assert!(host_allowed(true, None));
     }

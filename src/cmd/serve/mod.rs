@@ -5,6 +5,7 @@
 //! hyper 1 on a multi-threaded tokio runtime, HTTP/1.1 with keep-alive. The runtime
 //! exists only in this command: every other command starts as before.
 
+mod deadline;
 mod guard;
 mod log;
 mod routes;
@@ -134,7 +135,7 @@ async fn accept(
             .header_read_timeout(HEADER_TIMEOUT)
             .max_buf_size(HEADER_LIMIT)
             .serve_connection(
-                TokioIo::new(stream),
+                TokioIo::new(deadline::Deadline::new(stream)),
                 service_fn(move |req| routes::handle(Arc::clone(&request_ctx), req)),
             );
         let conn = graceful.watch(conn);
@@ -234,6 +235,10 @@ async fn watch(ctx: Arc<Ctx>, files: Files, endpoint: Option<String>) {
             Ok(Ok(keys)) => {
                 seen = keys.stamp.clone();
                 ctx.current.set_stale(None);
+                for w in &keys.warnings {
+                    ctx.log
+                        .event("warning", w, json!({"event": "config_warning"}));
+                }
                 let before = ctx.current.get();
                 ctx.log.event(
                     "info",

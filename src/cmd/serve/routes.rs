@@ -145,10 +145,26 @@ const ROUTES: [(&str, &str); 6] = [
 /// Refuses a request for a host name a loopback server does not serve, and one from a
 /// browser origin that is not allowed (preflights are answered by [`preflight`]).
 fn admit(ctx: &Ctx, req: &Request<Incoming>) -> Result<(), Fail> {
+    if req.headers().get_all(header::HOST).iter().count() > 1 {
+        return Err(Fail::bad("the request has two Host headers", "send one"));
+    }
     let host = req
         .headers()
         .get(header::HOST)
         .map(|h| h.to_str().unwrap_or("\u{fffd}"));
+    // An absolute-form request line (`GET http://name/…`) names the host too.
+    let named = req.uri().authority().map(|a| a.as_str());
+    if let Some(name) = named.filter(|n| !host_allowed(ctx.loopback, Some(n))) {
+        return Err(Fail::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "requests for host \"{}\" are not served",
+                name.escape_debug()
+            ),
+            Some("call it as localhost, 127.0.0.1 or host.docker.internal".into()),
+        ));
+    }
     if !host_allowed(ctx.loopback, host) {
         return Err(Fail::new(
             StatusCode::FORBIDDEN,
@@ -298,6 +314,7 @@ struct Ask {
 fn query_ask(query: Option<&str>) -> Result<Ask, Fail> {
     let mut ask = Ask::default();
     let mut user = None;
+    let mut seen = Vec::new();
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if value.contains('\u{fffd}') {
             return Err(Fail::bad(
@@ -310,8 +327,18 @@ fn query_ask(query: Option<&str>) -> Result<Ask, Fail> {
                 return Err(Fail::bad("the user id is given twice", "pass one user_id"));
             }
             "user_id" | "sub" => user = Some(value.into_owned()),
-            "expires_in" => ask.lifetime = Some(lifetime(&J::String(value.into_owned()))?),
+            "expires_in" | "parameters" if seen.contains(&name) => {
+                return Err(Fail::bad(
+                    format!("`{name}` is given twice"),
+                    "pass it once",
+                ));
+            }
+            "expires_in" => {
+                ask.lifetime = Some(lifetime(&J::String(value.into_owned()))?);
+                seen.push(name);
+            }
             "parameters" => {
+                seen.push(name.clone());
                 let p: J = serde_json::from_str(&value).map_err(|_| {
                     Fail::bad(
                         "`parameters` is not JSON",
@@ -354,7 +381,20 @@ struct TokenBody {
 const BODY_EXAMPLE: &str = r#"{"sub": "user-1", "parameters": {"team": "a"}, "expires_in": "1h", "claims": {"role": "admin"}}"#;
 
 fn body_ask(body: &[u8]) -> Result<Ask, Fail> {
-    let body: TokenBody = serde_json::from_slice(body).map_err(|e| {
+    // An object only (serde would also take the fields as a positional list).
+    let body: J = serde_json::from_slice(body).map_err(|e| {
+        Fail::bad(
+            format!("the body is not JSON: {e}"),
+            format!("send JSON such as {BODY_EXAMPLE}"),
+        )
+    })?;
+    if !body.is_object() {
+        return Err(Fail::bad(
+            "the body is not a JSON object",
+            format!("send JSON such as {BODY_EXAMPLE}"),
+        ));
+    }
+    let body: TokenBody = serde_json::from_value(body).map_err(|e| {
         Fail::bad(
             format!("the body is not a token request: {e}"),
             format!("send JSON such as {BODY_EXAMPLE}"),
@@ -477,6 +517,15 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, Fail> {
 fn grant(ctx: &Ctx, keys: &Keys, ask: Ask) -> Result<(Reply, Option<String>), Fail> {
     if ask.sub.is_empty() {
         return Err(Fail::bad("the user id is empty", "pass one, e.g. user-1"));
+    }
+    if ask.sub.len() > crate::cmd::batch::MAX_SUBJECT {
+        return Err(Fail::bad(
+            format!(
+                "the user id is longer than {} bytes",
+                crate::cmd::batch::MAX_SUBJECT
+            ),
+            "a user id is a short identifier; a token carries it in every request's header",
+        ));
     }
     let text = |what: &str, v: &str| {
         crate::cmd::check_text(what, v).map_err(|e| Fail::from_error(StatusCode::BAD_REQUEST, &e))
