@@ -33,14 +33,7 @@ pub fn run(args: MintArgs) -> Result<()> {
         parameters,
         json,
     } = args;
-    let batch = match (subs, count) {
-        (Some(path), _) => Some(Subjects::Lines(path)),
-        (None, Some(n)) => Some(Subjects::Count {
-            n,
-            prefix: sub_prefix.unwrap_or_else(|| "user-".to_string()),
-        }),
-        (None, None) => None,
-    };
+    let batch = batch_subjects(subs, count, sub_prefix);
     let sub = sub.unwrap_or_default();
     check_args(
         &sub,
@@ -98,6 +91,22 @@ pub fn run(args: MintArgs) -> Result<()> {
     };
     print(&minted, spec.lifetime, link, json);
     Ok(())
+}
+
+/// The subjects of a batch (`--subs`, `--count`), if it is one.
+fn batch_subjects(
+    subs: Option<std::path::PathBuf>,
+    count: Option<u64>,
+    prefix: Option<String>,
+) -> Option<Subjects> {
+    match (subs, count) {
+        (Some(path), _) => Some(Subjects::Lines(path)),
+        (None, Some(n)) => Some(Subjects::Count {
+            n,
+            prefix: prefix.unwrap_or_else(|| "user-".to_string()),
+        }),
+        (None, None) => None,
+    }
 }
 
 /// Checks the text flags before anything is read.
