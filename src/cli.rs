@@ -60,6 +60,9 @@ pub enum Command {
     /// Run a local auth backend: the JWKS for a `jwks_uri` and a token endpoint for
     /// `fetchCredentials()`, from the keys `init` wrote (reloaded when they change).
     #[cfg(feature = "serve")]
+    #[command(
+        after_help = "Endpoints:\n  GET  /.well-known/jwks.json, /api/auth/keys   the public keys (for a jwks_uri)\n  GET  /.well-known/openid-configuration       issuer and jwks_uri\n  GET  /api/auth/token?user_id=ID              a token and the endpoint, for fetchCredentials()\n  POST /token {\"sub\": ID, ...}                 the same; also parameters, claims, expires_in, aud\n  GET  /healthz"
+    )]
     Serve(ServeArgs),
 }
 
@@ -85,7 +88,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "12h", value_parser = parse_lifetime)]
     pub expires_in: u64,
     /// Browser origin allowed to call the server (repeatable; `*` for any) [default:
-    /// http(s) on localhost, 127.0.0.1 and [::1], any port].
+    /// http(s) on localhost, *.localhost, 127.0.0.1 and [::1], any port].
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
     /// Log one JSON object per request (and per event) on stderr instead of text.

@@ -65,6 +65,19 @@ fn serve_on_the_host_and_in_a_container() {
         p.read("config/powersync.yaml")
             .contains("jwks_uri: 'http://host.docker.internal:7000/.well-known/jwks.json'")
     );
+    let summary: Value = serde_json::from_slice(
+        &p.cmd(&["init", "--serve=7000", "--json", "--dry-run"])
+            .current_dir(p.path("config"))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(summary["serve"]["service_in"], "docker");
+    assert_eq!(
+        summary["serve"]["jwks_uri"],
+        "http://host.docker.internal:7000/.well-known/jwks.json"
+    );
     // --service-in overrides the guess.
     let p = Project::new();
     p.ok(&[

@@ -51,6 +51,11 @@ fn summary(req: &Request, inputs: &Inputs, planned: &Planned, warnings: &[String
         "created": plan.extra.iter().map(|c| c.path.display().to_string()).collect::<Vec<_>>(),
         "warnings": warnings,
     });
+    if let Some((port, place)) = req.serve {
+        let uri = super::plan::serve_jwks_uri(&inputs.config.path, port, place);
+        let docker = uri.contains("host.docker.internal");
+        out["serve"] = json!({"port": port, "service_in": if docker { "docker" } else { "host" }, "jwks_uri": uri});
+    }
     if req.dry_run {
         out["dry_run"] = J::Bool(true);
         out["diff"] = J::String(plan.diff(show));
