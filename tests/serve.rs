@@ -523,6 +523,11 @@ fn refusals_are_json_with_their_status_and_code() {
         hint(server.post("/token", r#"{"sub": "u", "claims": {"exp": 1}}"#))
             .contains("`claims` cannot set `exp`")
     );
+    let params = hint(server.post("/token", r#"{"sub": "u", "parameters": 5}"#));
+    assert!(
+        params.contains("`parameters`") && !params.contains("nbf"),
+        "{params}"
+    );
     // Cache busters are ignored; `parameters` may come in the query.
     let t = token_of(
         &server.get("/api/auth/token?user_id=u&_=17&parameters=%7B%22team%22%3A%22a%22%7D"),
@@ -707,7 +712,10 @@ fn start_cautions() {
     // A subject cannot forge a log line.
     let forged = server.get("/api/auth/token?user_id=a%20b%22c%20sub%3Dadmin");
     assert_eq!(forged.status, 200);
+    assert_eq!(server.get("/x%22sub=%22admin%22").status, 404);
     let (_, log) = server.stop();
+    // A path that looks like a field is quoted.
+    assert!(log.contains(r#"GET "/x%22sub=%22admin%22" 404"#), "{log}");
     assert!(log.contains("names port 7001"), "{log}");
     assert!(log.contains("--cors-origin '*'"), "{log}");
     assert!(log.contains(r#"sub="a b\"c sub=admin""#), "{log}");

@@ -98,11 +98,23 @@ impl Log {
         } else {
             // Quoted and escaped: a subject cannot forge the rest of the line.
             let sub = sub.map_or_else(String::new, |s| format!(" sub={s:?}"));
+            // A path with anything but the usual characters is quoted, so it cannot pass
+            // for another field of the line.
+            let plain = r
+                .path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._~%-+,;:@!$&'()*=".contains(&b))
+                && !r.path.contains("sub=");
+            let path = if plain {
+                r.path.to_string()
+            } else {
+                format!("{:?}", r.path)
+            };
             format!(
                 "{} {} {} {} {ms:.2}ms{sub}",
                 rfc3339(crate::now()),
                 r.method,
-                printable(r.path),
+                printable(&path),
                 r.status
             )
         };

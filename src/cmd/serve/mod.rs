@@ -87,12 +87,17 @@ async fn serve(args: ServeArgs, origins: Origins, keys: Keys, log: Log) -> Resul
         args.files.clone(),
         args.endpoint.clone(),
     ));
-    let signal = accept(&ctx, listener, stop).await;
+    let (signal, answered) = accept(&ctx, listener, stop).await;
     watcher.abort();
+    let how = if answered {
+        "requests in flight were answered"
+    } else {
+        "without waiting for every request in flight"
+    };
     log.event(
         "info",
-        &format!("{signal}: stopped (requests in flight were answered)"),
-        json!({"event": "stopped", "signal": signal}),
+        &format!("{signal}: stopped ({how})"),
+        json!({"event": "stopped", "signal": signal, "answered": answered}),
     );
     Ok(())
 }
@@ -103,7 +108,7 @@ async fn accept(
     ctx: &Arc<Ctx>,
     listener: TcpListener,
     mut stop: impl Future<Output = &'static str> + Unpin,
-) -> &'static str {
+) -> (&'static str, bool) {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let signal = loop {
@@ -161,16 +166,18 @@ async fn accept(
             None => std::future::pending().await,
         }
     };
-    tokio::select! {
-        () = graceful.shutdown() => {}
+    let answered = tokio::select! {
+        () = graceful.shutdown() => true,
         () = tokio::time::sleep(GRACE) => {
             ctx.log.event("warning", &format!("gave up waiting for connections after {} s", GRACE.as_secs()), json!({"event": "grace_expired"}));
+            false
         }
         second = again => {
             ctx.log.event("warning", &format!("{second} again: stopping without waiting"), json!({"event": "stopped_early", "signal": second}));
+            false
         }
-    }
-    signal
+    };
+    (signal, answered)
 }
 
 /// The address to print for `addr`: a wildcard address is reached as loopback here.
@@ -329,7 +336,7 @@ fn cautions(keys: &Keys, addr: SocketAddr, origins: &Origins) -> Vec<String> {
     if !addr.ip().is_loopback() {
         out.push(format!(
             "listening on {}: anyone who reaches this address gets tokens for any user; use it only on a network you trust",
-            addr.ip()
+            SocketAddr::new(addr.ip(), addr.port())
         ));
     }
     let docker = keys

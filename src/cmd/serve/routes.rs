@@ -581,9 +581,11 @@ fn request_hint(e: &MintError, keys: &Keys) -> Option<String> {
             "leave `aud` out (the config's audiences), or use one of: {}",
             keys.minter.audiences().join(", ")
         ),
+        MintError::Rejected(r) if r.reason == crate::service::verify::Reason::Parameters => {
+            "`parameters` must be a JSON object (or null), e.g. {\"team\": \"a\"}".to_string()
+        }
         MintError::Rejected(r) if r.code == Code::S2101 => {
-            "`parameters` must be a JSON object (or null); `nbf` must not be in the future"
-                .to_string()
+            "a `nbf` claim must be a number of unix seconds, not in the future".to_string()
         }
         _ => return None,
     })
