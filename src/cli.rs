@@ -85,7 +85,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Token lifetime when a request names none: 90s, 15m, 12h (at most 24h).
-    #[arg(long, value_name = "DURATION", default_value = "12h", value_parser = parse_lifetime)]
+    #[arg(long, value_name = "DURATION", default_value = "12h", value_parser = parse_lifetime, allow_hyphen_values = true)]
     pub expires_in: u64,
     /// Browser origin allowed to call the server (repeatable; `*` for any) [default:
     /// http(s) on localhost, *.localhost, 127.0.0.1 and [::1], any port].
@@ -205,6 +205,9 @@ pub fn parse_claim(text: &str) -> Result<Claim, String> {
 /// seconds), at least 1 s and at most the service's 24 h cap.
 pub fn parse_lifetime(text: &str) -> Result<u64, String> {
     let t = text.trim();
+    if t.starts_with('-') {
+        return Err("must be positive; use e.g. 90s, 15m, 12h or 1d".into());
+    }
     let secs = match t.parse::<u64>() {
         Ok(n) => n,
         Err(_) => humantime::parse_duration(t)
@@ -394,7 +397,7 @@ pub struct MintArgs {
     #[arg(long, value_name = "KID")]
     pub kid: Option<String>,
     /// Lifetime: 90s, 15m, 12h, 1d (at most 24h: the service's limit).
-    #[arg(long, value_name = "DURATION", default_value = "12h", value_parser = parse_lifetime)]
+    #[arg(long, value_name = "DURATION", default_value = "12h", value_parser = parse_lifetime, allow_hyphen_values = true)]
     pub expires_in: u64,
     /// Audience to put in `aud` (repeatable) [default: the config's audience list].
     #[arg(long = "aud", value_name = "AUD")]
@@ -422,7 +425,8 @@ pub struct MintArgs {
 /// `pskeys verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The token (a leading `Bearer `/`Token ` is ignored); `-` or nothing reads stdin.
+    /// The token (a leading `Authorization:`, `Bearer `/`Token ` is ignored); `-` or
+    /// nothing reads stdin.
     #[arg(value_name = "TOKEN")]
     pub token: Option<String>,
     /// Which files.
@@ -443,7 +447,8 @@ pub struct VerifyArgs {
 /// `pskeys decode`.
 #[derive(Debug, Args)]
 pub struct DecodeArgs {
-    /// The token (a leading `Bearer `/`Token ` is ignored); `-` or nothing reads stdin.
+    /// The token (a leading `Authorization:`, `Bearer `/`Token ` is ignored); `-` or
+    /// nothing reads stdin.
     #[arg(value_name = "TOKEN")]
     pub token: Option<String>,
     /// Print header and claims as JSON on stdout.
@@ -483,6 +488,11 @@ mod tests {
         assert_eq!(parse_lifetime("600"), Ok(600));
         assert!(parse_lifetime("25h").unwrap_err().contains("PSYNC_S2104"));
         assert!(parse_lifetime("0s").is_err() && parse_lifetime("soon").is_err());
+        assert!(
+            parse_lifetime("-5m")
+                .unwrap_err()
+                .contains("must be positive")
+        );
         assert_eq!(parse_claim("n=3").unwrap().value, serde_json::json!(3));
         assert_eq!(
             parse_claim("s=abc").unwrap().value,

@@ -463,3 +463,16 @@ fn a_client_auth_without_any_key_is_an_error() {
     let ids: Vec<String> = findings(&p).into_iter().map(|f| f.0).collect();
     assert!(!ids.contains(&"no-keys".to_string()), "{ids:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_summary_counts_in_words() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let p = Project::new();
+    p.ok(&["init"]);
+    std::fs::set_permissions(p.path(".env"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = p.run(&["doctor"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("1 warning, no errors"), "{stderr}");
+    assert!(!stderr.contains("(s)"), "{stderr}");
+}

@@ -617,6 +617,13 @@ fn tokens_from_mint_verify_and_rejections_explain_themselves() {
         "{stdout}"
     );
     assert!(stdout.contains(r#""parameters":{"team":"a"}"#), "{stdout}");
+    // A whole header line, as copied from a browser's network panel.
+    for line in [
+        format!("Authorization: Bearer {token}"),
+        format!("authorization:Token {}", token.trim()),
+    ] {
+        assert!(p.run(&["verify", &line]).status.success(), "{line}");
+    }
     // S2105 names both sides and both ways out.
     let key = PrivateKey::from_hmac_k(
         Alg::HS256,

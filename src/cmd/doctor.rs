@@ -117,7 +117,11 @@ fn render(findings: &[Finding], fixed: &[String], fix: bool, path: &Path, env_fi
             show(env_file)
         );
     } else if errors == 0 {
-        errln!("{} warning(s), no errors", findings.len());
+        let n = findings.len();
+        errln!(
+            "{n} {}, no errors",
+            if n == 1 { "warning" } else { "warnings" }
+        );
     }
     if fix && fixed.is_empty() && !findings.is_empty() {
         errln!(

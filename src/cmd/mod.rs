@@ -403,7 +403,11 @@ pub(crate) fn read_token(arg: Option<&str>) -> Result<String> {
 
 /// Strips `Bearer `/`Token ` and whitespace from a pasted token.
 pub(crate) fn clean_token(raw: &str) -> &str {
-    let t = raw.trim();
+    let mut t = raw.trim();
+    // A whole header line copied from the browser's network panel or curl -v.
+    if t.len() > 14 && t[..14].eq_ignore_ascii_case("authorization:") {
+        t = t[14..].trim_start();
+    }
     for prefix in ["Bearer ", "Token ", "bearer ", "token "] {
         if let Some(rest) = t.strip_prefix(prefix) {
             return rest.trim();
