@@ -28,7 +28,8 @@ impl Cli {
             Command::Decode(a) => a.json,
             Command::Doctor(a) => a.json,
             Command::Keys(KeysCommand::List(a)) => a.json,
-            Command::Keys(KeysCommand::Retire(_)) | Command::Jwks(_) => false,
+            Command::Keys(KeysCommand::Retire(a)) => a.json,
+            Command::Jwks(a) => a.json,
             Command::Export(a) => a.format == ExportFormat::Json,
             #[cfg(feature = "serve")]
             Command::Serve(a) => a.json,
@@ -288,6 +289,9 @@ pub struct KeysRetireArgs {
     /// Show the changes as unified diffs (secrets masked) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print a machine-readable summary on stdout (errors too).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `pskeys jwks`.
@@ -296,6 +300,9 @@ pub struct JwksArgs {
     /// Which files.
     #[command(flatten)]
     pub files: Files,
+    /// The output is JSON already; with --json errors are JSON on stdout too.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `pskeys init`.

@@ -405,3 +405,35 @@ fn kids_that_look_alike_keep_their_own_private_keys() {
         .code(4);
     assert_eq!(p.read(".env"), env);
 }
+
+#[test]
+fn retire_and_jwks_speak_json() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256"]);
+    let old = p
+        .read(".env")
+        .lines()
+        .find_map(|l| l.strip_prefix("PSKEYS_KID="))
+        .unwrap()
+        .trim_matches('\'')
+        .to_string();
+    p.ok(&["init", "--rotate"]);
+    let before = p.snapshot_files();
+    let dry: serde_json::Value =
+        serde_json::from_str(&p.ok(&["keys", "retire", &old, "--json", "--dry-run"])).unwrap();
+    assert_eq!(dry["retired"], old.as_str());
+    assert_eq!(dry["dry_run"], true);
+    assert!(dry["diff"].as_str().unwrap().contains(&old));
+    assert_eq!(before, p.snapshot_files());
+    let done: serde_json::Value =
+        serde_json::from_str(&p.ok(&["keys", "retire", &old, "--json"])).unwrap();
+    assert_eq!(done["config"]["changed"], true);
+    assert_eq!(done["dry_run"], false);
+    assert!(!p.read("powersync.yaml").contains(&old));
+    let out = p.run(&["keys", "retire", "nosuch", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["kind"], "usage");
+    let jwks: serde_json::Value = serde_json::from_str(&p.ok(&["jwks", "--json"])).unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+}

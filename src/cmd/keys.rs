@@ -232,6 +232,7 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
         files,
         force,
         dry_run,
+        json,
     } = args;
     let lock = if dry_run {
         None
@@ -241,12 +242,32 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
     };
     let (config, env) = load(&files)?;
     let (plan, notes) = plan_retire(&config, &env, &kid, force)?;
+    let summary = |dry_run: bool| {
+        let mut out = json!({
+            "retired": kid,
+            "config": {"path": show(&config.path), "changed": plan.config.is_some()},
+            "env_file": {"path": show(&env.path), "changed": plan.env.is_some()},
+            "notes": notes,
+            "dry_run": dry_run,
+        });
+        if dry_run {
+            out["diff"] = plan.diff(show).into();
+        }
+        serde_json::to_string_pretty(&out).unwrap_or_default()
+    };
     let Some(lock) = lock else {
-        out!("{}", plan.diff(show));
+        if json {
+            outln!("{}", summary(true));
+        } else {
+            out!("{}", plan.diff(show));
+        }
         errln!("pskeys: dry run, nothing written");
         return Ok(());
     };
     plan.apply(&lock, &crate::cmd::project_dir(&config.path))?;
+    if json {
+        outln!("{}", summary(false));
+    }
     errln!("patched `{}`: removed key `{kid}`", show(&config.path));
     if plan.env.is_some() {
         errln!("wrote `{}`", show(&env.path));
@@ -362,7 +383,7 @@ fn hand_over(all: &[Row], row: &Row, kid: &str, force: bool, env: &mut EnvFile) 
 
 /// Runs `jwks`.
 pub fn jwks(args: JwksArgs) -> Result<()> {
-    let JwksArgs { files } = args;
+    let JwksArgs { files, json: _ } = args;
     let (config, env) = load(&files)?;
     let Published { keys, hmac } = published(&config, &env)?;
     if keys.is_empty() {
