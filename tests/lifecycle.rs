@@ -437,3 +437,26 @@ fn retire_and_jwks_speak_json() {
     let jwks: serde_json::Value = serde_json::from_str(&p.ok(&["jwks", "--json"])).unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn decode_json_has_machine_times() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    let token = p.ok(&["mint", "--sub", "u", "--expires-in", "1h"]);
+    let out: serde_json::Value =
+        serde_json::from_str(&p.ok(&["decode", token.trim(), "--json"])).unwrap();
+    let t = &out["timestamps"];
+    let (iat, exp) = (
+        t["iat"]["unix"].as_u64().unwrap(),
+        t["exp"]["unix"].as_u64().unwrap(),
+    );
+    assert_eq!(exp - iat, 3600);
+    assert_eq!(t["lifetime"], 3600);
+    assert_eq!(t["exp"]["rfc3339"], pskeys::clock::rfc3339(exp).as_str());
+    let from_now = t["exp"]["from_now"].as_i64().unwrap();
+    assert!((3590..=3600).contains(&from_now), "{from_now}");
+    assert!(
+        out["times"]["exp"].as_str().unwrap().contains("in 59m")
+            || out["times"]["exp"].as_str().unwrap().contains("in 1h")
+    );
+}

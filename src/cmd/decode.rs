@@ -14,7 +14,7 @@ pub fn run(args: DecodeArgs) -> Result<()> {
     let raw = read_token(token.as_deref())?;
     let parsed = Jws::parse(&raw).map_err(|why| Error::usage(format!("not a JWT: {why}"), None))?;
     if json {
-        let out = json!({"verified": false, "header": parsed.header, "claims": parsed.claims, "times": times(&parsed.claims)});
+        let out = json!({"verified": false, "header": parsed.header, "claims": parsed.claims, "times": times(&parsed.claims), "timestamps": timestamps(&parsed.claims)});
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(());
     }
@@ -40,6 +40,30 @@ fn indent(s: &str) -> String {
         .map(|l| format!("  {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `iat`, `nbf`, `exp` for programs: unix seconds, RFC 3339 and seconds from now
+/// (negative: past); `lifetime` in seconds.
+fn timestamps(claims: &Map<String, Value>) -> Map<String, Value> {
+    let now = now();
+    let mut out = Map::new();
+    for name in ["iat", "nbf", "exp"] {
+        if let Some(t) = claims.get(name).and_then(Value::as_u64) {
+            let from_now = i128::from(t) - i128::from(now);
+            out.insert(
+                name.into(),
+                json!({"unix": t, "rfc3339": rfc3339(t), "from_now": i64::try_from(from_now).unwrap_or(i64::MAX)}),
+            );
+        }
+    }
+    if let (Some(i), Some(e)) = (
+        claims.get("iat").and_then(Value::as_u64),
+        claims.get("exp").and_then(Value::as_u64),
+    ) {
+        let lifetime = i64::try_from(i128::from(e) - i128::from(i)).unwrap_or(i64::MAX);
+        out.insert("lifetime".into(), json!(lifetime));
+    }
+    out
 }
 
 /// `iat`, `nbf`, `exp` as RFC 3339 with a relative time.
