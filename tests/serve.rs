@@ -670,7 +670,7 @@ fn hmac_only_serves_tokens_and_an_empty_jwks() {
         node_verify(&p, "powersync.yaml", None, &[token])[0]["ok"],
         true
     );
-    let log = server.log();
+    let (_, log) = server.stop();
     assert!(log.contains("the JWKS is empty"), "{log}");
     assert!(log.contains("pskeys init --rotate --alg ES256"), "{log}");
     // The secret is nowhere in the log.
