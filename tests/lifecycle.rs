@@ -460,3 +460,25 @@ fn decode_json_has_machine_times() {
             || out["times"]["exp"].as_str().unwrap().contains("in 1h")
     );
 }
+
+#[test]
+fn every_command_names_files_as_objects_with_a_path() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256"]);
+    let token = p.ok(&["mint", "--sub", "u"]);
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = p.run(args);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    for args in [
+        &["init", "--json"][..],
+        &["doctor", "--json"],
+        &["keys", "list", "--json"],
+        &["verify", token.trim(), "--json"],
+    ] {
+        let v = json(args);
+        assert_eq!(v["config"]["path"], "powersync.yaml", "{args:?}: {v}");
+    }
+    assert_eq!(json(&["doctor", "--json"])["env_file"]["path"], ".env");
+}

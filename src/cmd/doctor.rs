@@ -36,8 +36,8 @@ pub fn run(args: DoctorArgs) -> Result<()> {
     let warnings = findings.len() - errors;
     if json {
         let out = json!({
-            "config": show(&path),
-            "env_file": show(&env_file),
+            "config": {"path": show(&path)},
+            "env_file": {"path": show(&env_file)},
             "errors": errors,
             "warnings": warnings,
             "fixed": fixed,

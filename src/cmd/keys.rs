@@ -172,7 +172,7 @@ pub fn list(args: KeysListArgs) -> Result<()> {
             .iter()
             .map(|r| json!({"kid": r.kid, "kty": r.kty, "alg": r.alg, "line": r.line, "where": r.public, "private_in_env": r.can_sign, "signing": r.signing}))
             .collect();
-        let out = json!({"config": show(&config.path), "keys": keys, "jwks_uri": uris, "supabase": supabase, "audience": audiences});
+        let out = json!({"config": {"path": show(&config.path)}, "keys": keys, "jwks_uri": uris, "supabase": supabase, "audience": audiences});
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(());
     }

@@ -112,7 +112,7 @@ fn print_json(report: &Report, now: u64, config: &str) {
         "message": message,
         "hint": hint,
         "at": now,
-        "config": config,
+        "config": {"path": config},
         "key": report.key,
         "audience_matched": report.audience_matched,
         "header": header,
