@@ -33,6 +33,7 @@ impl Cli {
             Command::Export(a) => a.format == ExportFormat::Json,
             #[cfg(feature = "serve")]
             Command::Serve(a) => a.json,
+            Command::Completions(_) | Command::Man(_) => false,
         }
     }
 }
@@ -60,11 +61,32 @@ pub enum Command {
     Export(ExportArgs),
     /// Run a local auth backend: the JWKS for a `jwks_uri` and a token endpoint for
     /// `fetchCredentials()`, from the keys `init` wrote (reloaded when they change).
+    /// Print a shell completion script, e.g. `pskeys completions bash >
+    /// ~/.local/share/bash-completion/completions/pskeys`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) of pskeys or of one command: `pskeys man mint | man -l -`.
+    Man(ManArgs),
     #[cfg(feature = "serve")]
     #[command(
         after_help = "Endpoints:\n  GET  /.well-known/jwks.json, /api/auth/keys   the public keys (for a jwks_uri)\n  GET  /.well-known/openid-configuration       issuer and jwks_uri\n  GET  /api/auth/token?user_id=ID              a token and the endpoint, for fetchCredentials()\n  POST /token {\"sub\": ID, ...}                 the same; also parameters, claims, expires_in, aud\n  GET  /healthz"
     )]
     Serve(ServeArgs),
+}
+
+/// `pskeys completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `pskeys man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`mint`, `keys retire`, …) [default: pskeys itself].
+    #[arg(value_name = "COMMAND", num_args = 0..)]
+    pub command: Vec<String>,
 }
 
 /// `pskeys serve`.

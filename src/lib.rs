@@ -110,6 +110,8 @@ pub fn run(cli: cli::Cli) -> Result<()> {
         cli::Command::Keys(cli::KeysCommand::Retire(args)) => cmd::keys::retire(args),
         cli::Command::Jwks(args) => cmd::keys::jwks(args),
         cli::Command::Export(args) => cmd::export::run(args),
+        cli::Command::Completions(args) => cmd::shell::completions(&args),
+        cli::Command::Man(args) => cmd::shell::man(&args),
         #[cfg(feature = "serve")]
         cli::Command::Serve(args) => cmd::serve::run(args),
     }

@@ -40,8 +40,10 @@ fn readme_section(cmd: &str) -> String {
 }
 
 /// Each subcommand and the README section that documents it.
-const SECTIONS: [(&[&str], &str); 10] = [
+const SECTIONS: [(&[&str], &str); 12] = [
     (&["serve"], "serve"),
+    (&["completions"], "completions` and `pskeys man"),
+    (&["man"], "completions` and `pskeys man"),
     (&["export"], "export"),
     (&["init"], "init"),
     (&["mint"], "mint"),

@@ -46,6 +46,7 @@ pub mod keys;
 pub mod mint;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod shell;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
