@@ -8,10 +8,22 @@ use serde_json::Value;
 use crate::keys::Alg;
 use crate::service::keystore::MAX_LIFETIME_SECS;
 
+/// `pskeys --version` (`-V` prints the short form): the build's commit, crypto backend and
+/// features.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit:   ",
+    env!("PSKEYS_COMMIT"),
+    "\ncrypto:   aws-lc-rs (AWS-LC); CPU jitter entropy ",
+    env!("PSKEYS_JITTER"),
+    "\nfeatures: ",
+    env!("PSKEYS_FEATURES"),
+);
+
 /// Bootstrap PowerSync client auth: generate a signing key, patch it losslessly into the
 /// service config, and mint development tokens the service accepts.
 #[derive(Debug, Parser)]
-#[command(name = "pskeys", version, about, long_about = None, propagate_version = true)]
+#[command(name = "pskeys", version, long_version = LONG_VERSION, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

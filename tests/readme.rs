@@ -68,8 +68,8 @@ fn help_flags(args: &[&str]) -> BTreeSet<String> {
     out
 }
 
-/// Flags of docker and cargo that command sections name.
-const OTHER_TOOLS: [&str; 3] = ["--add-host", "--no-default-features", "--path"];
+/// Flags of docker and cargo that command sections name, and clap's own `--version`.
+const OTHER_TOOLS: [&str; 4] = ["--add-host", "--no-default-features", "--path", "--version"];
 
 #[test]
 fn readme_flags_match_help() {

@@ -49,3 +49,19 @@ fn man_pages_for_pskeys_and_each_command() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("one of: init, mint"));
 }
+
+#[test]
+fn long_version_names_commit_backend_and_features() {
+    let p = Project::new();
+    let long = p.ok(&["--version"]);
+    for line in [
+        "commit:",
+        "crypto:   aws-lc-rs",
+        "jitter entropy off",
+        "features: serve",
+    ] {
+        assert!(long.contains(line), "{line}: {long}");
+    }
+    let short = p.ok(&["-V"]);
+    assert_eq!(short.lines().count(), 1, "{short}");
+}
