@@ -8,6 +8,25 @@ use serde_json::Value;
 use crate::keys::Alg;
 use crate::service::keystore::MAX_LIFETIME_SECS;
 
+/// Examples and exit codes, after `pskeys --help`.
+const HELP_FOOTER: &str = "\
+Examples:
+  pskeys init                          set up: key in .env, public key in the config
+  TOKEN=$(pskeys mint --sub user-1)    a 12 h token for user-1
+  pskeys mint --sub user-1 --diagnostics
+  pskeys verify \"$TOKEN\"               would the service accept it? why not?
+  pskeys doctor --fix                  the traps that make the service fail
+  pskeys serve                         JWKS and a token endpoint for fetchCredentials()
+
+Exit codes:
+  0  success
+  1  the service would reject the token (verify, mint); doctor found errors
+  2  bad usage or an invalid input file; nothing changed
+  3  a conflict that needs your decision (--force, --rotate, --private-key); nothing changed
+  4  a file could not be read or written; nothing changed
+  5  verify: all offline checks passed, the key is behind a jwks_uri (--jwks FILE)
+  6  a write was interrupted after its files were complete; the next run finishes it";
+
 /// `pskeys --version` (`-V` prints the short form): the build's commit, crypto backend and
 /// features.
 pub const LONG_VERSION: &str = concat!(
@@ -23,7 +42,7 @@ pub const LONG_VERSION: &str = concat!(
 /// Bootstrap PowerSync client auth: generate a signing key, patch it losslessly into the
 /// service config, and mint development tokens the service accepts.
 #[derive(Debug, Parser)]
-#[command(name = "pskeys", version, long_version = LONG_VERSION, about, long_about = None, propagate_version = true)]
+#[command(name = "pskeys", version, long_version = LONG_VERSION, about, long_about = None, propagate_version = true, after_help = HELP_FOOTER)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

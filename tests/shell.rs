@@ -65,3 +65,28 @@ fn long_version_names_commit_backend_and_features() {
     let short = p.ok(&["-V"]);
     assert_eq!(short.lines().count(), 1, "{short}");
 }
+
+#[test]
+fn help_ends_with_examples_and_exit_codes() {
+    let p = Project::new();
+    let help = p.ok(&["--help"]);
+    assert!(
+        help.contains("Examples:") && help.contains("pskeys serve"),
+        "{help}"
+    );
+    for code in 0..=6 {
+        assert!(
+            help.contains(&format!("\n  {code}  ")),
+            "exit code {code}: {help}"
+        );
+    }
+    // The README's table has the same codes.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for code in 0..=6 {
+        assert!(
+            readme.contains(&format!("\n| {code} | ")),
+            "README exit code {code}"
+        );
+    }
+}
