@@ -114,8 +114,13 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status (at most 30 s).
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
+    fn stop(self) -> (std::process::ExitStatus, String) {
         signal(&self.child, "TERM");
+        self.stop_after_signal()
+    }
+
+    /// The exit status (at most 30 s) and the whole log, once a signal was sent.
+    fn stop_after_signal(mut self) -> (std::process::ExitStatus, String) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -640,20 +645,6 @@ fn stop_answers_the_request_in_flight() {
     let (status, log) = server.stop_after_signal();
     assert!(status.success(), "{log}");
     assert!(log.contains("SIGTERM: stopped"), "{log}");
-}
-
-impl Server {
-    fn stop_after_signal(mut self) -> (std::process::ExitStatus, String) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100));
-                return (status, self.log());
-            }
-            assert!(Instant::now() < deadline, "serve did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
 #[test]

@@ -184,16 +184,7 @@ fn admit(ctx: &Ctx, req: &Request<Incoming>) -> Result<(), Fail> {
         && let Some(origin) = origin.filter(|o| !ctx.origins.allows(o))
     {
         // A page of another origin: refused outright, no token is made for it.
-        return Err(Fail::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "origin \"{}\" is not allowed (allowed: {})",
-                origin.escape_debug(),
-                ctx.origins.describe()
-            ),
-            Some("start pskeys serve with --cors-origin ORIGIN".into()),
-        ));
+        return Err(origin_refused(ctx, origin));
     }
     Ok(())
 }
@@ -254,6 +245,20 @@ async fn route(ctx: &Ctx, req: Request<Incoming>) -> Result<(Reply, Option<Strin
     }
 }
 
+/// The refusal of a browser origin the server does not serve.
+fn origin_refused(ctx: &Ctx, origin: &str) -> Fail {
+    Fail::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!(
+            "origin \"{}\" is not allowed (allowed: {})",
+            origin.escape_debug(),
+            ctx.origins.describe()
+        ),
+        Some("start pskeys serve with --cors-origin ORIGIN".into()),
+    )
+}
+
 /// A CORS preflight: allowed for the origins the server serves, with the methods of the
 /// endpoint and the headers asked for.
 fn preflight(ctx: &Ctx, req: &Request<Incoming>, allowed: &str) -> Result<Reply, Fail> {
@@ -261,18 +266,9 @@ fn preflight(ctx: &Ctx, req: &Request<Incoming>, allowed: &str) -> Result<Reply,
         .headers()
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok());
-    let Some(origin) = origin.filter(|o| ctx.origins.allows(o)) else {
-        return Err(Fail::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "origin \"{}\" is not allowed (allowed: {})",
-                origin.unwrap_or_default().escape_debug(),
-                ctx.origins.describe()
-            ),
-            Some("start pskeys serve with --cors-origin ORIGIN".into()),
-        ));
-    };
+    if !origin.is_some_and(|o| ctx.origins.allows(o)) {
+        return Err(origin_refused(ctx, origin.unwrap_or_default()));
+    }
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = StatusCode::NO_CONTENT;
     let h = r.headers_mut();
@@ -296,7 +292,6 @@ fn preflight(ctx: &Ctx, req: &Request<Incoming>, allowed: &str) -> Result<Reply,
         header::ACCESS_CONTROL_MAX_AGE,
         HeaderValue::from_static("600"),
     );
-    let _ = origin;
     Ok(r)
 }
 
@@ -600,19 +595,10 @@ fn discovery(ctx: &Ctx, keys: &Keys, host: Option<&str>) -> Reply {
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         })
         .map_or_else(|| ctx.base_url.clone(), |h| format!("http://{h}"));
-    let set = serde_json::from_slice::<J>(&keys.jwks).unwrap_or_default();
-    let mut algs: Vec<&str> = Vec::new();
-    if let Some(J::Array(list)) = set.get("keys") {
-        for alg in list.iter().filter_map(|k| k.get("alg")?.as_str()) {
-            if !algs.contains(&alg) {
-                algs.push(alg);
-            }
-        }
-    }
     let body = json!({
         "issuer": base,
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "id_token_signing_alg_values_supported": algs,
+        "id_token_signing_alg_values_supported": keys.algs,
         "subject_types_supported": ["public"],
         "response_types_supported": ["id_token"],
     });

@@ -26,6 +26,8 @@ pub(crate) struct Keys {
     pub jwks: Bytes,
     /// The published kids, for messages.
     pub published: Vec<String>,
+    /// Their algorithms, each once (for OpenID discovery).
+    pub algs: Vec<String>,
     /// HMAC keys left out of the JWKS.
     pub hmac: usize,
     /// The service URL returned with each token.
@@ -106,15 +108,22 @@ pub(crate) fn load(files: &Files, endpoint: Option<&str>) -> Result<Keys> {
         return Err(Error::Rejected(r));
     }
     let Published { keys, hmac } = published(project.config(), project.env_file())?;
-    let kids = keys
-        .iter()
-        .filter_map(|k| k.get("kid")?.as_str().map(str::to_string))
-        .collect();
+    let member = |name: &str| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for v in keys.iter().filter_map(|k| k.get(name)?.as_str()) {
+            if !out.iter().any(|o| o == v) {
+                out.push(v.to_string());
+            }
+        }
+        out
+    };
+    let (kids, algs) = (member("kid"), member("alg"));
     let jwks = serde_json::to_vec(&json!({ "keys": keys })).unwrap_or_default();
     Ok(Keys {
         minter,
         jwks: Bytes::from(jwks),
         published: kids,
+        algs,
         hmac,
         endpoint,
         warnings,
