@@ -47,6 +47,52 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Colour on terminals: auto (default; honours NO_COLOR and CLICOLOR_FORCE), always,
+    /// never. Piped output is never coloured or wrapped under auto.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// Colour where a terminal reads it, unless NO_COLOR is set (CLICOLOR_FORCE forces it).
+    Auto,
+    /// Always colour, piped output too.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl From<ColorWhen> for anstream::ColorChoice {
+    fn from(c: ColorWhen) -> Self {
+        match c {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
+}
+
+/// The `--color` value among raw arguments (the last one wins, as clap takes it), for the
+/// output clap itself prints before the command line is parsed; auto when absent or
+/// invalid (clap then reports it).
+pub fn color_arg(args: impl IntoIterator<Item = std::ffi::OsString>) -> anstream::ColorChoice {
+    let mut choice = ColorWhen::Auto;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let value = match arg.to_str() {
+            Some("--") => break,
+            Some("--color") => args.next(),
+            Some(a) => a.strip_prefix("--color=").map(Into::into),
+            None => None,
+        };
+        if let Some(v) = value.as_ref().and_then(|v| v.to_str()) {
+            use clap::ValueEnum as _;
+            choice = ColorWhen::from_str(v, false).unwrap_or(choice);
+        }
+    }
+    choice.into()
 }
 
 impl Cli {
@@ -90,13 +136,13 @@ pub enum Command {
     /// Print the variables the config and pskeys read, for another tool: a CI step's env
     /// file, `docker run --env-file`, a shell, JSON (prints secrets: it is asked for).
     Export(ExportArgs),
-    /// Run a local auth backend: the JWKS for a `jwks_uri` and a token endpoint for
-    /// `fetchCredentials()`, from the keys `init` wrote (reloaded when they change).
     /// Print a shell completion script, e.g. `pskeys completions bash >
     /// ~/.local/share/bash-completion/completions/pskeys`.
     Completions(CompletionsArgs),
     /// Print the man page (roff) of pskeys or of one command: `pskeys man mint | man -l -`.
     Man(ManArgs),
+    /// Run a local auth backend: the JWKS for a `jwks_uri` and a token endpoint for
+    /// `fetchCredentials()`, from the keys `init` wrote (reloaded when they change).
     #[cfg(feature = "serve")]
     #[command(
         after_help = "Endpoints:\n  GET  /.well-known/jwks.json, /api/auth/keys   the public keys (for a jwks_uri)\n  GET  /.well-known/openid-configuration       issuer and jwks_uri\n  GET  /api/auth/token?user_id=ID              a token and the endpoint, for fetchCredentials()\n  POST /token {\"sub\": ID, ...}                 the same; also parameters, claims, expires_in, aud\n  GET  /healthz"
@@ -255,19 +301,22 @@ pub fn parse_claim(text: &str) -> Result<Claim, String> {
     })
 }
 
-/// Parses a lifetime such as `90s`, `15m`, `12h`, `1d` or `1h30m` (a bare number is
-/// seconds), at least 1 s and at most the service's 24 h cap.
+/// Parses a lifetime such as `90s`, `15m`, `12h`, `1d` or `1h30m`, at least 1 s and at
+/// most the service's 24 h cap. A bare number is refused: `10` could mean seconds (JWT)
+/// or minutes, so the unit is asked for.
 pub fn parse_lifetime(text: &str) -> Result<u64, String> {
     let t = text.trim();
     if t.starts_with('-') {
         return Err("must be positive; use e.g. 90s, 15m, 12h or 1d".into());
     }
-    let secs = match t.parse::<u64>() {
-        Ok(n) => n,
-        Err(_) => humantime::parse_duration(t)
-            .map_err(|e| format!("not a duration ({e}); use e.g. 90s, 15m, 12h or 1d"))?
-            .as_secs(),
-    };
+    if let Ok(n) = t.parse::<u64>() {
+        return Err(format!(
+            "`{n}` has no unit; write {n}s for seconds, {n}m for minutes or {n}h for hours"
+        ));
+    }
+    let secs = humantime::parse_duration(t)
+        .map_err(|e| format!("not a duration ({e}); use e.g. 90s, 15m, 12h or 1d"))?
+        .as_secs();
     if secs == 0 {
         return Err("must be at least 1s".into());
     }
@@ -545,7 +594,9 @@ mod tests {
         use super::*;
         assert_eq!(parse_lifetime("90s"), Ok(90));
         assert_eq!(parse_lifetime("1h30m"), Ok(5_400));
-        assert_eq!(parse_lifetime("600"), Ok(600));
+        assert_eq!(parse_lifetime("600s"), Ok(600));
+        let bare = parse_lifetime("10").unwrap_err();
+        assert!(bare.contains("no unit") && bare.contains("10s") && bare.contains("10m"));
         assert!(parse_lifetime("25h").unwrap_err().contains("PSYNC_S2104"));
         assert!(parse_lifetime("0s").is_err() && parse_lifetime("soon").is_err());
         assert!(

@@ -35,6 +35,7 @@ pub mod keys;
 pub mod minter;
 pub(crate) mod plan;
 pub mod service;
+pub mod term;
 
 use std::path::Path;
 

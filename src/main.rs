@@ -4,6 +4,8 @@ use clap::Parser as _;
 use clap::error::ErrorKind;
 
 fn main() -> std::process::ExitCode {
+    // Before parsing, so that clap's own help and usage errors follow `--color` too.
+    pskeys::term::set_choice(pskeys::cli::color_arg(std::env::args_os()));
     let cli = match pskeys::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -52,7 +54,8 @@ fn usage_error(e: clap::Error) -> std::process::ExitCode {
 fn say(line: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
     let text = line.to_string();
-    let _ = writeln!(std::io::stderr(), "{}", pskeys::error::printable(&text));
+    let text = pskeys::term::render(&text, pskeys::term::Stream::Stderr);
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 fn print_json(value: &serde_json::Value) {

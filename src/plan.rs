@@ -74,7 +74,7 @@ impl Change {
         }
         let old = before.existed.then_some(before.text());
         let mut change = Change::of(&after.path, old, after.text().to_string(), 0o600)?;
-        let keep = |k: &str| PUBLIC_VARS.contains(&k);
+        let keep = is_public_var;
         let shown_before = if before.existed {
             before.masked(keep, MASK)
         } else {
@@ -107,8 +107,15 @@ pub struct Plan {
 /// What a masked secret reads as.
 const MASK: &str = "<secret masked>";
 
-/// `.env` variables whose values are never secret, shown in diffs.
-const PUBLIC_VARS: [&str; 3] = [KID_VAR, ALG_VAR, "PS_PORT"];
+/// Whether a `.env` variable's value is never secret, so diffs show it: the kid, the
+/// algorithm, the port, and the public key members `init --public-in-env` writes.
+fn is_public_var(name: &str) -> bool {
+    const PUBLIC_JWK: [&str; 9] = ["KID", "KTY", "ALG", "USE", "CRV", "X", "Y", "N", "E"];
+    [KID_VAR, ALG_VAR, "PS_PORT"].contains(&name)
+        || name
+            .strip_prefix("PS_JWK_")
+            .is_some_and(|m| PUBLIC_JWK.contains(&m))
+}
 
 impl Plan {
     /// Whether nothing changes.
@@ -119,7 +126,7 @@ impl Plan {
     /// Masks every value of `vars` except the public ones (old and new values alike).
     pub fn mask_env_values<'a>(&mut self, vars: impl IntoIterator<Item = (&'a str, &'a str)>) {
         for (name, value) in vars {
-            if !PUBLIC_VARS.contains(&name) && value.len() >= 6 {
+            if !is_public_var(name) && value.len() >= 6 {
                 self.secrets.push(Secret::new(value));
             }
         }

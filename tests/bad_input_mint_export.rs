@@ -121,7 +121,9 @@ fn mint_case() -> impl Strategy<Value = MintCase> {
             .prop_map(str::to_string),
         ]),
         any::<bool>(),
-        prop::sample::select(vec!["12h", "0s", "1s", "24h", "25h", "1d", "-1h", "x", ""]),
+        prop::sample::select(vec![
+            "12h", "0s", "1s", "24h", "25h", "1d", "-1h", "x", "", "10",
+        ]),
     )
         .prop_map(
             |(project, sub, claim, parameters, endpoint, diagnostics, expires_in)| MintCase {

@@ -476,3 +476,28 @@ fn the_summary_counts_in_words() {
     assert!(stderr.contains("1 warning, no errors"), "{stderr}");
     assert!(!stderr.contains("(s)"), "{stderr}");
 }
+
+#[test]
+fn a_clean_report_names_only_the_files_that_exist() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "storage:\n  type: mongodb\n  uri: mongodb://localhost/x\nclient_auth:\n  jwks_uri: https://example.com/jwks.json\n  audience: [a]\n",
+    );
+    let out = p.run(&["doctor"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err,
+        "no problems found in `powersync.yaml` (there is no `.env`)\n"
+    );
+    p.write(".env", "# nothing yet\n");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(p.path(".env"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = p.run(&["doctor"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no problems found in `powersync.yaml` and `.env`"),
+        "{err}"
+    );
+}

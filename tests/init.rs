@@ -771,3 +771,74 @@ fn flag_values_are_checked_at_the_door() {
             .stderr(predicate::str::contains("control character"));
     }
 }
+
+#[test]
+fn dry_run_shows_a_generated_kid_as_a_placeholder_never_a_wrong_one() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    let out = p.run(&["init", "--force", "--dry-run", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kid"], serde_json::Value::Null, "{v}");
+    assert_eq!(v["kid_generated"], true);
+    let diff = v["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+        kid: 'powersync-<generated>'"),
+        "{diff}"
+    );
+    assert!(diff.contains("+PSKEYS_KID=powersync-<generated>"), "{diff}");
+    // The text form says why, on stderr; the real run then writes a real kid.
+    let out = p.run(&["init", "--force", "--dry-run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pass --kid NAME to choose the kid"),
+        "{stderr}"
+    );
+    let real: serde_json::Value =
+        serde_json::from_str(&p.ok(&["init", "--force", "--json"])).unwrap();
+    assert_eq!(real["kid_generated"], true);
+    assert!(real["kid"].as_str().unwrap().starts_with("powersync-"));
+    // A kid the user names is known in advance: shown as it will be written.
+    let named: serde_json::Value =
+        serde_json::from_str(&p.ok(&["init", "--force", "--kid", "mine", "--dry-run", "--json"]))
+            .unwrap();
+    assert_eq!(
+        (named["kid"].as_str(), named["kid_generated"].as_bool()),
+        (Some("mine"), Some(false))
+    );
+    assert!(
+        named["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+        kid: 'mine'")
+    );
+}
+
+#[test]
+fn dry_run_shows_public_key_members_kept_in_env() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256", "--public-in-env"]);
+    let env = p.read(".env");
+    let x = env
+        .lines()
+        .find_map(|l| l.strip_prefix("PS_JWK_X="))
+        .unwrap()
+        .to_string();
+    let out = p.run(&["init", "--rotate", "--dry-run"]);
+    let diff = String::from_utf8_lossy(&out.stdout);
+    // The public coordinate is not a secret: the diff shows it; the private key stays masked.
+    assert!(diff.contains(&format!("PS_JWK_X={x}")), "{diff}");
+    assert!(!diff.contains("BEGIN PRIVATE KEY"), "{diff}");
+}
+
+#[test]
+fn force_without_alg_keeps_the_replaced_keys_algorithm() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256"]);
+    let v: serde_json::Value = serde_json::from_str(&p.ok(&["init", "--force", "--json"])).unwrap();
+    assert_eq!(v["alg"], "ES256", "{v}");
+    assert!(p.read(".env").contains("PSKEYS_ALG=ES256"));
+    let v: serde_json::Value =
+        serde_json::from_str(&p.ok(&["init", "--force", "--alg", "HS256", "--json"])).unwrap();
+    assert_eq!(v["alg"], "HS256");
+}

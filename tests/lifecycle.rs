@@ -15,7 +15,16 @@ const FIREBASE: &str =
 fn firebase_next_to_a_dev_key() {
     let p = Project::new();
     p.write("powersync.yaml", "# my service\nport: 8080\n");
-    p.ok(&["init", "--firebase", "my-app-123", "--kid", "dev"]);
+    let out = p.run(&["init", "--firebase", "my-app-123", "--kid", "dev"]);
+    assert!(out.status.success());
+    // The dev key and audiences are said out loud: a production config should not keep them.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: --firebase also set up a development key: the config accepts tokens signed with `dev`")
+            && err.contains("the audiences powersync-dev, powersync")
+            && err.contains("--no-dev-key"),
+        "{err}"
+    );
     let config = p.read("powersync.yaml");
     insta::assert_snapshot!("firebase", config);
     assert!(config.contains(&format!("jwks_uri: '{FIREBASE}'")));
@@ -24,6 +33,11 @@ fn firebase_next_to_a_dev_key() {
     p.ok(&["init", "--firebase", "my-app-123"]);
     assert_eq!(files, p.snapshot_files());
     p.ok(&["mint", "--sub", "u", "--aud", "powersync"]);
+    // With --no-dev-key there is nothing to warn about.
+    let prod = Project::new();
+    let out = prod.run(&["init", "--firebase", "my-app-123", "--no-dev-key"]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("development key"));
 }
 
 #[test]

@@ -178,6 +178,14 @@ fn refuses_what_the_service_would_reject() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("PSYNC_S2104"));
+    // `10` alone could be seconds or minutes: the unit is asked for, nothing is signed.
+    p.cmd(&["mint", "--sub", "u", "--expires-in", "10"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "`10` has no unit; write 10s for seconds, 10m",
+        ));
     p.cmd(&["mint", "--sub", "u", "--aud", "other"])
         .assert()
         .code(1)

@@ -28,9 +28,13 @@ fn flags(text: &str) -> BTreeSet<String> {
 }
 
 fn readme_section(cmd: &str) -> String {
+    readme_heading(&format!("## `pskeys {cmd}`"))
+}
+
+/// The README's text under `head` (a whole `## …` line's start), to the next `## `.
+fn readme_heading(head: &str) -> String {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let head = format!("## `pskeys {cmd}`");
     let start = readme
         .find(&head)
         .unwrap_or_else(|| panic!("README has no {head} section"));
@@ -65,7 +69,34 @@ fn help_flags(args: &[&str]) -> BTreeSet<String> {
     let mut out = flags(&String::from_utf8(help.stdout).unwrap());
     out.remove("--help");
     out.remove("--version");
+    for global in GLOBAL_FLAGS {
+        out.remove(global);
+    }
     out
+}
+
+/// Flags every command takes, documented once in their own README section.
+const GLOBAL_FLAGS: [&str; 1] = ["--color"];
+
+#[test]
+fn readme_documents_the_global_flags() {
+    let help = Command::cargo_bin("pskeys")
+        .unwrap()
+        .args(["init", "--help"])
+        .output()
+        .unwrap();
+    let init = flags(&String::from_utf8(help.stdout).unwrap());
+    let section = flags(&readme_heading("## Colour and terminal output"));
+    for global in GLOBAL_FLAGS {
+        assert!(
+            init.contains(global),
+            "{global} is not a flag of every command"
+        );
+        assert!(
+            section.contains(global),
+            "README's colour section does not name {global}"
+        );
+    }
 }
 
 /// Flags of docker and cargo that command sections name, and clap's own `--version`.

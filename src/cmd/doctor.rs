@@ -110,9 +110,15 @@ fn render(findings: &[Finding], fixed: &[String], fix: bool, path: &Path, env_fi
         .iter()
         .filter(|f| f.severity() == Severity::Error)
         .count();
-    if findings.is_empty() {
+    if findings.is_empty() && env_file.exists() {
         errln!(
             "no problems found in `{}` and `{}`",
+            show(path),
+            show(env_file)
+        );
+    } else if findings.is_empty() {
+        errln!(
+            "no problems found in `{}` (there is no `{}`)",
             show(path),
             show(env_file)
         );

@@ -259,7 +259,8 @@ pub fn retire(args: KeysRetireArgs) -> Result<()> {
         if json {
             outln!("{}", summary(true));
         } else {
-            out!("{}", plan.diff(show));
+            let diff = plan.diff(show);
+            out!("{}", crate::term::diff(&diff, crate::term::Stream::Stdout));
         }
         errln!("pskeys: dry run, nothing written");
         return Ok(());

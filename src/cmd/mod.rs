@@ -8,6 +8,7 @@ macro_rules! outln {
 
 /// `eprintln!` for messages on stderr, without its panic when stderr is a closed pipe
 /// (`pskeys init 2>&1 | true`): a message nobody can read is dropped, the run goes on.
+/// On a terminal the line is wrapped and its label coloured ([`crate::term`]).
 macro_rules! errln {
     () => {{
         use std::io::Write as _;
@@ -16,17 +17,20 @@ macro_rules! errln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         let line = format!($($arg)*);
-        let _ = writeln!(std::io::stderr(), "{}", $crate::error::printable(&line));
+        let text = $crate::term::render(&line, $crate::term::Stream::Stderr);
+        let _ = writeln!(std::io::stderr(), "{text}");
     }};
 }
 
 /// [`outln!`] for a report people read (verify's verdict, decode, keys list): text from
-/// the config or the token is made [`printable`](crate::error::printable). Data (tokens,
+/// the config or the token is made [`printable`](crate::error::printable), and on a
+/// terminal wrapped and coloured ([`crate::term`]). Data (tokens,
 /// JSON, exported values) goes through `outln!` untouched.
 macro_rules! sayln {
     ($($arg:tt)*) => {{
         let line = format!($($arg)*);
-        $crate::cmd::write_stdout(format_args!("{}", $crate::error::printable(&line)), true)
+        let text = $crate::term::render(&line, $crate::term::Stream::Stdout);
+        $crate::cmd::write_stdout(format_args!("{text}"), true)
     }};
 }
 

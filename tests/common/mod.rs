@@ -60,6 +60,11 @@ impl Project {
             "PSKEYS_ALG",
             "PSKEYS_PRIVATE_KEY",
             "PS_CLIENT_AUTH_KEY",
+            // Output is compared byte for byte: no colour or wrapping from the caller's shell.
+            "CLICOLOR_FORCE",
+            "CLICOLOR",
+            "NO_COLOR",
+            "COLUMNS",
         ] {
             cmd.env_remove(var);
         }

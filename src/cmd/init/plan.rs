@@ -298,14 +298,15 @@ fn new_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
             "use an asymmetric key (`pskeys init --alg ES256`: only the public key goes in the config), or --inline to write the HMAC secret into the config".to_string(),
         ));
     }
-    // `--rotate` without `--alg` keeps the family of the key it rotates away from (an
-    // ES256 project stays ES256: its `jwks` keeps publishing the signing key).
+    // `--rotate` and `--force` without `--alg` keep the algorithm of the key they rotate
+    // away from or replace (an ES256 project stays ES256: its `jwks` keeps publishing the
+    // signing key).
     let alg = match (
         req.mode,
         req.requested_alg,
         inputs.current.as_ref().and_then(|c| c.alg),
     ) {
-        (Mode::Rotate, None, Some(current)) => current,
+        (Mode::Rotate | Mode::Force, None, Some(current)) => current,
         _ => req.alg,
     };
     let key = keys::generate(alg, req.bits)?;

@@ -56,11 +56,40 @@ fn summary(req: &Request, inputs: &Inputs, planned: &Planned, warnings: &[String
         let docker = uri.contains("host.docker.internal");
         out["serve"] = json!({"port": port, "service_in": if docker { "docker" } else { "host" }, "jwks_uri": uri});
     }
+    let generated = generated_kid(req, planned);
+    out["kid_generated"] = J::Bool(generated.is_some());
     if req.dry_run {
         out["dry_run"] = J::Bool(true);
-        out["diff"] = J::String(plan.diff(show));
+        out["diff"] = J::String(dry_diff(req, planned));
+        if generated.is_some() {
+            out["kid"] = J::Null;
+        }
     }
     out
+}
+
+/// The kid of the key this run generates, unless `--kid` named it: a dry run cannot know
+/// it (the real run draws a new key), so it is shown as a placeholder, never a wrong value.
+fn generated_kid<'a>(req: &Request, planned: &'a Planned) -> Option<&'a str> {
+    match &planned.action {
+        KeyAction::New { kid, .. } if req.kid.is_none() => Some(kid),
+        _ => None,
+    }
+}
+
+/// The dry run's diffs, secrets masked and a generated kid as `powersync-<generated>`.
+fn dry_diff(req: &Request, planned: &Planned) -> String {
+    let diff = planned.plan.diff(show);
+    match generated_kid(req, planned) {
+        Some(kid) => {
+            let shown = match kid.strip_prefix("powersync-") {
+                Some(_) => "powersync-<generated>",
+                None => "<generated>",
+            };
+            diff.replace(kid, shown)
+        }
+        None => diff,
+    }
 }
 
 /// Prints the dry run: the diffs (or the JSON summary); nothing is written.
@@ -71,12 +100,17 @@ pub(super) fn dry_run(req: &Request, inputs: &Inputs, planned: &Planned) {
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return;
     }
-    let diff = planned.plan.diff(show);
+    let diff = dry_diff(req, planned);
     if diff.is_empty() {
         errln!("pskeys: nothing to change (dry run)");
     } else {
-        out!("{diff}");
+        out!("{}", crate::term::diff(&diff, crate::term::Stream::Stdout));
         errln!("pskeys: dry run, nothing written");
+    }
+    if generated_kid(req, planned).is_some() {
+        errln!(
+            "note: the real run generates the key and its kid (`powersync-<generated>` above); pass --kid NAME to choose the kid"
+        );
     }
     for w in &warnings {
         errln!("warning: {w}");
@@ -366,6 +400,7 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
             out.push(format!("{} (fix: {})", f.message, f.fix));
         }
     }
+    out.extend(provider_dev_key(req, planned));
     out.extend(env_file_warnings(&planned.final_env.path));
     let findings = rules::config_findings(&planned.final_config, &env_of(&planned.final_env));
     out.extend(service_refusal(&planned.final_config, &findings));
@@ -373,6 +408,38 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
     out.extend(shadowed(planned));
     out.extend(undefined_vars(&findings));
     out
+}
+
+/// A provider (`--firebase`, `--supabase`, `--jwks-uri`) set up together with a new
+/// development key: the config then also accepts tokens anyone holding `.env` signs, with
+/// the dev audiences, which a production config should not.
+fn provider_dev_key(req: &Request, planned: &Planned) -> Option<String> {
+    let provider = match (&req.firebase, req.supabase, req.jwks_uris.first()) {
+        (Some(_), _, _) => "--firebase",
+        (None, true, _) => "--supabase",
+        (None, false, Some(_)) => "--jwks-uri",
+        (None, false, None) => return None,
+    };
+    let KeyAction::New { kid, .. } = &planned.action else {
+        return None;
+    };
+    let env = env_of(&planned.final_env);
+    let dev: Vec<String> = planned
+        .final_config
+        .audiences(&env.lookup())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a == "powersync-dev" || a == "powersync")
+        .collect();
+    let audiences = match dev.is_empty() {
+        true => String::new(),
+        false => format!(" and the audiences {}", dev.join(", ")),
+    };
+    Some(format!(
+        "{provider} also set up a development key: the config accepts tokens signed with `{kid}` (its secret is in .env){audiences}; for a production config run `pskeys init {provider} … --no-dev-key` instead, or remove them before deploying"
+    ))
 }
 
 /// Variables the config reads that nothing defines after the run, with where: the service
