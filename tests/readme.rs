@@ -36,7 +36,7 @@ fn readme_heading(head: &str) -> String {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let start = readme
-        .find(&head)
+        .find(head)
         .unwrap_or_else(|| panic!("README has no {head} section"));
     let rest = &readme[start + head.len()..];
     let end = rest.find("\n## ").unwrap_or(rest.len());
