@@ -3,13 +3,22 @@
 //! from the registry does not read it, and then every ES256/RS256 process pays ~30 ms).
 
 fn main() {
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .output()
+    // A build without .git (a container image, a source tarball) can name its commit.
+    println!("cargo:rerun-if-env-changed=PSKEYS_BUILD_COMMIT");
+    let given = std::env::var("PSKEYS_BUILD_COMMIT")
         .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|c| !c.is_empty())
+        .filter(|c| !c.trim().is_empty());
+    let commit = given
+        .map(|c| c.trim().to_string())
+        .or_else(|| {
+            std::process::Command::new("git")
+                .args(["rev-parse", "--short=12", "HEAD"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .filter(|c| !c.is_empty())
+        })
         .unwrap_or_else(|| "unknown (not built from a git checkout)".to_string());
     println!("cargo:rustc-env=PSKEYS_COMMIT={commit}");
     let jitter = match std::env::var("AWS_LC_SYS_NO_JITTER_ENTROPY").as_deref() {

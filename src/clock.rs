@@ -22,6 +22,13 @@ pub fn rfc3339(secs: u64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
 }
 
+/// A time in JSON output, one shape everywhere: unix seconds, RFC 3339 and seconds from
+/// `now` (negative: past).
+pub fn time_json(secs: u64, now: u64) -> serde_json::Value {
+    let from_now = i64::try_from(i128::from(secs) - i128::from(now)).unwrap_or(i64::MAX);
+    serde_json::json!({"unix": secs, "rfc3339": rfc3339(secs), "from_now": from_now})
+}
+
 /// `11h 59m`, `2d 3h`, `1m 30s`, `45s`.
 pub fn human_duration(secs: u64) -> String {
     let (d, h, m, s) = (

@@ -351,8 +351,7 @@ impl Error {
             "code": self.code().map(Code::as_str),
             "message": self.to_string(),
             "hint": self.hint(),
-            "file": location.as_ref().map(|l| l.path.display().to_string()),
-            "line": location.and_then(|l| l.line),
+            "file": location.map(|l| serde_json::json!({"path": l.path.display().to_string(), "line": l.line})),
         }})
     }
 

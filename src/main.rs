@@ -38,12 +38,21 @@ fn usage_error(e: clap::Error) -> std::process::ExitCode {
         e.exit();
     }
     let rendered = e.render().to_string();
+    // clap's message is its first paragraph (`the following required arguments were not
+    // provided:` and the arguments); its `Usage:` line becomes the hint.
     let message = rendered
-        .lines()
+        .split("\n\n")
         .next()
         .unwrap_or_default()
-        .trim_start_matches("error: ");
-    let err = pskeys::Error::usage(message.to_string(), None);
+        .trim_start_matches("error: ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let hint = rendered
+        .lines()
+        .find_map(|l| l.strip_prefix("Usage: "))
+        .map(|usage| format!("usage: {usage}"));
+    let err = pskeys::Error::usage(message, hint);
     print_json(&err.to_json());
     let _ = e.print();
     std::process::ExitCode::from(pskeys::ExitCode::Invalid as u8)

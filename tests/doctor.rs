@@ -22,7 +22,7 @@ fn findings(p: &Project) -> Vec<(String, String, Option<u64>)> {
             (
                 f["id"].as_str().unwrap().to_string(),
                 f["severity"].as_str().unwrap().to_string(),
-                f["line"].as_u64(),
+                f["file"]["line"].as_u64(),
             )
         })
         .collect()

@@ -325,8 +325,10 @@ fn json_failures_are_one_error_object_on_stdout() {
     assert_eq!(out.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["kind"], "config_refused");
-    assert_eq!(v["error"]["file"], "powersync.yaml");
-    assert_eq!(v["error"]["line"], 1);
+    assert_eq!(
+        v["error"]["file"],
+        serde_json::json!({"path": "powersync.yaml", "line": 1})
+    );
     // Without --json, stdout stays empty.
     let out = p.run(&["mint", "--sub", "u"]);
     assert!(out.stdout.is_empty());

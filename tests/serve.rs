@@ -755,3 +755,48 @@ fn forged_requests_are_refused() {
     }
     assert_eq!(status(server.get("/healthz")), 200);
 }
+
+#[test]
+fn responses_and_log_lines_match_their_schemas() {
+    let p = project("ES256");
+    let server = Server::start(&p, &["--json"]);
+    let mut pairs: Vec<(&str, Value)> = vec![
+        (
+            "serve-token",
+            server.get("/api/auth/token?user_id=u").json(),
+        ),
+        (
+            "serve-token",
+            server
+                .post(
+                    "/token",
+                    r#"{"sub": "u", "parameters": {"t": 1}, "expires_in": "1h"}"#,
+                )
+                .json(),
+        ),
+        ("serve-health", server.get("/healthz").json()),
+        ("jwks", server.get("/.well-known/jwks.json").json()),
+        ("error", server.get("/api/auth/token").json()),
+        (
+            "error",
+            server
+                .post("/token", r#"{"sub": "u", "aud": "other"}"#)
+                .json(),
+        ),
+        ("error", server.get("/nowhere").json()),
+    ];
+    // A reload that fails: healthz says stale, the log says why.
+    let env = p.read(".env");
+    p.write(".env", format!("{env}PSKEYS_KID=nope\n"));
+    server.wait_for("stale", |h| h["status"] == "stale");
+    pairs.push(("serve-health", server.get("/healthz").json()));
+    let (_, log) = server.stop();
+    for line in log.lines() {
+        pairs.push(("serve-log", serde_json::from_str(line).unwrap()));
+    }
+    assert!(
+        pairs.iter().any(|(_, v)| v["event"] == "reload_failed"),
+        "{log}"
+    );
+    common::schema_check(&pairs);
+}

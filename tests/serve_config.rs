@@ -150,7 +150,7 @@ fn doctor_warns_about_jwks_the_service_cannot_fetch() {
                 .unwrap()
                 .contains("host.docker.internal:6060")
         );
-        assert!(f["line"].is_number());
+        assert!(f["file"]["line"].is_number());
     }
     // host.docker.internal is fine, unless local addresses are rejected.
     assert!(

@@ -49,11 +49,7 @@ fn timestamps(claims: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     for name in ["iat", "nbf", "exp"] {
         if let Some(t) = claims.get(name).and_then(Value::as_u64) {
-            let from_now = i128::from(t) - i128::from(now);
-            out.insert(
-                name.into(),
-                json!({"unix": t, "rfc3339": rfc3339(t), "from_now": i64::try_from(from_now).unwrap_or(i64::MAX)}),
-            );
+            out.insert(name.into(), crate::clock::time_json(t, now));
         }
     }
     if let (Some(i), Some(e)) = (

@@ -234,6 +234,9 @@ fn print(minted: &Minted, lifetime: u64, link: Option<(&str, String)>, json: boo
             "token": minted.token,
             "header": jws.as_ref().map_or(Value::Null, |j| Value::Object(j.header.clone())),
             "claims": jws.as_ref().map_or(Value::Null, |j| Value::Object(j.claims.clone())),
+            "issued": crate::clock::time_json(minted.issued_at, minted.issued_at),
+            "expires": crate::clock::time_json(minted.expires_at, minted.issued_at),
+            // As `serve` returns them, for a fetchCredentials() that passes them on.
             "expires_at": rfc3339(minted.expires_at),
             "expires_in": lifetime,
         });

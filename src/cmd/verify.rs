@@ -7,7 +7,7 @@ use crate::cli::VerifyArgs;
 use crate::clock::{human_duration, now, rfc3339};
 use crate::cmd::{hints, open, read_token, show};
 use crate::error::{Error, Result};
-use crate::service::keystore::{KeyStore, Refused};
+use crate::service::keystore::{KeySource, KeyStore, Refused, ServiceKey};
 use crate::service::rules::{self, FindingId};
 use crate::service::verify::{Outcome, Report, verify};
 
@@ -111,15 +111,32 @@ fn print_json(report: &Report, now: u64, config: &str) {
         "code": code,
         "message": message,
         "hint": hint,
-        "at": now,
+        "at": crate::clock::time_json(now, crate::clock::now()),
         "config": {"path": config},
-        "key": report.key,
+        "key": report.key.as_ref().map(key_json),
         "audience_matched": report.audience_matched,
         "header": header,
         "claims": claims,
         "sync_rules": sync_view(&claims),
     });
     outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+}
+
+/// The key that verified, in the shape `keys list` gives keys: `kid` (null for a kid-less
+/// key), `kty`, `alg` (null when the key leaves it open), and where it comes from.
+fn key_json(key: &ServiceKey) -> Value {
+    let (source, line) = match &key.source {
+        KeySource::Static { line, .. } => ("config", Some(*line)),
+        KeySource::SupabaseSecret => ("supabase_jwt_secret", None),
+        KeySource::JwksFile => ("jwks_file", None),
+    };
+    json!({
+        "kid": key.kid,
+        "kty": key.kty.as_str(),
+        "alg": key.alg.map(|a| a.as_str()),
+        "source": source,
+        "line": line,
+    })
 }
 
 fn print_accepted(report: &Report, now: u64, config: &str) {
@@ -130,7 +147,14 @@ fn print_accepted(report: &Report, now: u64, config: &str) {
         .unwrap_or_default();
     sayln!("accepted: the service at `{config}` would accept this token");
     sayln!("  subject:  {sub}");
-    sayln!("  key:      {}", report.key.clone().unwrap_or_default());
+    sayln!(
+        "  key:      {}",
+        report
+            .key
+            .as_ref()
+            .map(|k| k.describe())
+            .unwrap_or_default()
+    );
     sayln!(
         "  alg:      {}",
         header.get("alg").and_then(Value::as_str).unwrap_or("?")

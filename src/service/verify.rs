@@ -220,8 +220,8 @@ pub enum Outcome {
 pub struct Report {
     /// The verdict.
     pub outcome: Outcome,
-    /// The key that verified (or would have), described.
-    pub key: Option<String>,
+    /// The key that verified (or would have).
+    pub key: Option<ServiceKey>,
     /// The audience value that matched.
     pub audience_matched: Option<String>,
     /// The token, decoded (when it decodes).
@@ -267,7 +267,7 @@ fn steps(
     let alg = check_alg(&jws.header)?;
     let (key, unverified) = match select_key(store, jws, alg)? {
         Selected::Key(key) => {
-            report.key = Some(key.describe());
+            report.key = Some(key.clone());
             match check_signature(key, jws, alg) {
                 Err(Some(r)) => return Err(r),
                 Err(None) => (Some(key), Some(Unverified::Unsupported(VerifyError::Ed448))),
@@ -275,7 +275,7 @@ fn steps(
             }
         }
         Selected::Unsupported(key) => {
-            report.key = Some(key.describe());
+            report.key = Some(key.clone());
             (Some(key), Some(Unverified::Unsupported(VerifyError::Ed448)))
         }
         Selected::Remote => (None, Some(remote(store, jws))),

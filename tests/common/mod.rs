@@ -252,3 +252,59 @@ pub fn github_env_file(text: &str) -> BTreeMap<String, String> {
     }
     out
 }
+
+/// Validates each `(schema, output)` pair against `schemas/<schema>.schema.json` with ajv 8
+/// (tests/interop/schema-check.mjs); panics naming every output that does not match.
+/// Returns the schema names the repository has.
+pub fn schema_check(pairs: &[(&str, serde_json::Value)]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        root.join("tests/interop/node_modules/ajv").is_dir(),
+        "tests/interop/node_modules/ajv is missing: run `npm ci --prefix tests/interop` (.ci/run does)"
+    );
+    let input: Vec<serde_json::Value> = pairs
+        .iter()
+        .map(|(schema, instance)| serde_json::json!({"schema": schema, "instance": instance}))
+        .collect();
+    let mut child = std::process::Command::new("node")
+        .arg(root.join("tests/interop/schema-check.mjs"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): the schema tests need Node.js 18+"));
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(&serde_json::to_vec(&input).unwrap())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "schema-check.mjs failed ({:?}): {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let failures: Vec<String> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(pairs)
+        .filter(|(r, _)| r["ok"] != true)
+        .map(|(r, (schema, instance))| format!("{schema}: {}\n{instance:#}", r["errors"]))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "outputs that do not match their schema:\n{}",
+        failures.join("\n\n")
+    );
+    report["schemas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}

@@ -48,7 +48,7 @@ fn summary(req: &Request, inputs: &Inputs, planned: &Planned, warnings: &[String
             KeyAction::Adopt(a) => Some(&a.kid),
             _ => None,
         },
-        "created": plan.extra.iter().map(|c| c.path.display().to_string()).collect::<Vec<_>>(),
+        "created": plan.extra.iter().map(|c| json!({"path": show(&c.path)})).collect::<Vec<_>>(),
         "warnings": warnings,
     });
     if let Some((port, place)) = req.serve {
