@@ -501,3 +501,35 @@ fn a_clean_report_names_only_the_files_that_exist() {
         "{err}"
     );
 }
+
+#[test]
+fn public_in_env_keys_are_named_as_the_service_reads_them() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256", "--public-in-env"]);
+    let env = p.read(".env");
+    let kid = env
+        .lines()
+        .find_map(|l| l.strip_prefix("PS_JWK_KID="))
+        .unwrap()
+        .to_string();
+    // A kid that names no key: the config's kid, read through `!env PS_JWK_KID`, is listed.
+    p.write(
+        ".env",
+        env.replace(&format!("PSKEYS_KID={kid}"), "PSKEYS_KID=other"),
+    );
+    let out = p.run(&["doctor"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("(it has: {kid})")), "{err}");
+    // A public member missing on a fresh clone is not called a secret.
+    let without_x: String = env
+        .lines()
+        .filter(|l| !l.starts_with("PS_JWK_X="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    p.write(".env", without_x);
+    let err = String::from_utf8_lossy(&p.run(&["doctor"]).stderr).to_string();
+    assert!(
+        err.contains("this machine's key pair's public value for `PS_JWK_X`"),
+        "{err}"
+    );
+}

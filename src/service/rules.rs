@@ -534,7 +534,12 @@ impl Checker<'_> {
                     "`{path}: !env {name}` is defined neither in .env nor in the environment; the service will not start"
                 ),
                 format!(
-                    "on a fresh checkout, run `pskeys init`: it writes this machine's secret for `{name}` and leaves the config as it is"
+                    "on a fresh checkout, run `pskeys init`: it writes this machine's {} for `{name}` and leaves the config as it is",
+                    if path.ends_with(".k") {
+                        "secret"
+                    } else {
+                        "key pair's public value"
+                    }
                 ),
             ),
             EnvProblem::Undefined => (
@@ -1668,10 +1673,14 @@ fn signing_key_problem(
             _ => None,
         });
     let Some(jwk) = jwk else {
+        // Kids as the service reads them: `kid: !env PS_JWK_KID` resolved.
         let kids: Vec<String> = config
             .static_keys()
             .iter()
-            .filter_map(|k| k.kid.clone())
+            .filter_map(|k| match k.node.resolve(&lookup) {
+                Ok(J::Object(jwk)) => jwk.get("kid").and_then(J::as_str).map(str::to_string),
+                _ => k.kid.clone(),
+            })
             .collect();
         let has = if kids.is_empty() {
             "none".to_string()
