@@ -100,7 +100,13 @@ fn readme_documents_the_global_flags() {
 }
 
 /// Flags of docker and cargo that command sections name, and clap's own `--version`.
-const OTHER_TOOLS: [&str; 4] = ["--add-host", "--no-default-features", "--path", "--version"];
+const OTHER_TOOLS: [&str; 5] = [
+    "--add-host",
+    "--locked",
+    "--no-default-features",
+    "--path",
+    "--version",
+];
 
 #[test]
 fn readme_flags_match_help() {
@@ -143,4 +149,46 @@ fn readme_lists_every_doctor_finding() {
         .map(|i| i.as_str())
         .collect();
     assert_eq!(listed, ids, "README doctor table vs FindingId::ALL");
+}
+
+/// The README's pictures of doctor and verify exist, and the script that renders them from
+/// real runs still works (into a temporary folder, with this build).
+#[test]
+fn terminal_pictures_are_rendered_by_the_script() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for name in ["doctor", "verify"] {
+        assert!(
+            readme.contains(&format!("docs/{name}.svg")),
+            "README does not show docs/{name}.svg"
+        );
+        let committed = std::fs::read_to_string(root.join(format!("docs/{name}.svg"))).unwrap();
+        assert!(committed.starts_with("<svg "), "docs/{name}.svg");
+    }
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(root.join("scripts/screenshots.py"))
+        .arg("--bin")
+        .arg(assert_cmd::cargo::cargo_bin("pskeys"))
+        .arg("--out")
+        .arg(out_dir.path())
+        .output()
+        .expect("python3 is needed to render the README's pictures");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doctor = std::fs::read_to_string(out_dir.path().join("doctor.svg")).unwrap();
+    let verify = std::fs::read_to_string(out_dir.path().join("verify.svg")).unwrap();
+    // Real runs, in colour: a finding of each severity, an accepted and a rejected token.
+    assert!(
+        doctor.contains("error[k-invalid]") && doctor.contains("warning[env-file-mode]"),
+        "{doctor}"
+    );
+    assert!(
+        verify.contains("accepted:") && verify.contains("PSYNC_S2101"),
+        "{verify}"
+    );
+    assert!(doctor.contains("fill=\"#e06c75\"") && verify.contains("fill=\"#98c379\""));
 }
