@@ -14,6 +14,7 @@ import argparse
 import html
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -26,13 +27,27 @@ FOREGROUND, BACKGROUND = "#d7dae0", "#1e2127"
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
 
-def run(bin_path, args, cwd, env=None):
-    """`pskeys ARGS` on a pty COLUMNS wide; its output as the terminal received it."""
-    line = f"stty cols {COLUMNS} rows 60; {bin_path} {args}"
-    full_env = dict(os.environ, TERM="xterm-256color", **(env or {}))
-    for var in ("NO_COLOR", "CLICOLOR_FORCE", "COLUMNS"):
-        full_env.pop(var, None)
-    out = subprocess.run(["script", "-qec", line, "/dev/null"], cwd=cwd, env=full_env,
+def clean_env():
+    """This environment without anything pskeys reads: a developer's POWERSYNC_CONFIG_PATH
+    or PSKEYS_* must not point the demo runs at their real project."""
+    drop = ("PS_", "PSKEYS_", "POWERSYNC_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    for var in ("NO_COLOR", "CLICOLOR_FORCE", "CLICOLOR", "COLUMNS"):
+        env.pop(var, None)
+    env["TERM"] = "xterm-256color"
+    return env
+
+
+def pskeys(bin_path, args, cwd):
+    """Runs pskeys ARGS (a list) for a demo project's setup; its stdout."""
+    out = subprocess.run([bin_path, *args], cwd=cwd, env=clean_env(), check=True, capture_output=True)
+    return out.stdout.decode().strip()
+
+
+def run(bin_path, args, cwd):
+    """`pskeys ARGS` (a list) on a pty COLUMNS wide; its output as the terminal got it."""
+    line = f"stty cols {COLUMNS} rows 60; " + shlex.join([bin_path, *args])
+    out = subprocess.run(["script", "-qec", line, "/dev/null"], cwd=cwd, env=clean_env(),
                          capture_output=True, check=False)
     return out.stdout.decode().replace("\r\n", "\n")
 
@@ -93,7 +108,7 @@ def doctor_project(bin_path, root):
     readable by others, a deprecated setting."""
     d = os.path.join(root, "doctor")
     os.mkdir(d)
-    subprocess.run([bin_path, "init", "--kid", "powersync-dev-key"], cwd=d, check=True, capture_output=True)
+    pskeys(bin_path, ["init", "--kid", "powersync-dev-key"], d)
     config = os.path.join(d, "powersync.yaml")
     text = open(config).read().replace("client_auth:\n", "client_auth:\n  block_local_jwks: true\n")
     open(config, "w").write(text)
@@ -108,10 +123,8 @@ def doctor_project(bin_path, root):
 def verify_project(bin_path, root):
     d = os.path.join(root, "verify")
     os.mkdir(d)
-    subprocess.run([bin_path, "init", "--alg", "ES256", "--kid", "powersync-es256"], cwd=d, check=True,
-                   capture_output=True)
-    token = subprocess.run([bin_path, "mint", "--sub", "user-1", "--aud", "powersync", "--expires-in", "1h"],
-                           cwd=d, check=True, capture_output=True).stdout.decode().strip()
+    pskeys(bin_path, ["init", "--alg", "ES256", "--kid", "powersync-es256"], d)
+    token = pskeys(bin_path, ["mint", "--sub", "user-1", "--aud", "powersync", "--expires-in", "1h"], d)
     return d, token
 
 
@@ -128,16 +141,16 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as root:
         d = doctor_project(bin_path, root)
-        out = run(bin_path, "doctor --color always", d)
+        out = run(bin_path, ["doctor", "--color", "always"], d)
         open(os.path.join(a.out, "doctor.svg"), "w").write(svg("pskeys doctor", [("pskeys doctor", out)]))
         d, token = verify_project(bin_path, root)
         short = token[:20] + "…"
-        ok = run(bin_path, f"verify --color always {token}", d).replace(token, short)
+        ok = run(bin_path, ["verify", "--color", "always", token], d).replace(token, short)
         # The same token once the config has rotated to another key and retired the old
         # one: the service's PSYNC_S2101, and what to do.
         for step in (["init", "--rotate", "--kid", "powersync-es256-2"], ["keys", "retire", "powersync-es256"]):
-            subprocess.run([bin_path, *step], cwd=d, check=True, capture_output=True)
-        bad = run(bin_path, f"verify --color always {token}", d).replace(token, short)
+            pskeys(bin_path, step, d)
+        bad = run(bin_path, ["verify", "--color", "always", token], d).replace(token, short)
         shown = [(f"pskeys verify {short}", ok), ("pskeys init --rotate && pskeys keys retire powersync-es256", ""),
                  (f"pskeys verify {short}", bad)]
         open(os.path.join(a.out, "verify.svg"), "w").write(svg("pskeys verify", shown))

@@ -11,21 +11,23 @@ use crate::service::keystore::MAX_LIFETIME_SECS;
 /// Examples and exit codes, after `pskeys --help`.
 const HELP_FOOTER: &str = "\
 Examples:
-  pskeys init                          set up: key in .env, public key in the config
-  TOKEN=$(pskeys mint --sub user-1)    a 12 h token for user-1
+  pskeys init                         key in .env, public key in the config
+  TOKEN=$(pskeys mint --sub user-1)   a 12 h token for user-1
   pskeys mint --sub user-1 --diagnostics
-  pskeys verify \"$TOKEN\"               would the service accept it? why not?
-  pskeys doctor --fix                  the traps that make the service fail
-  pskeys serve                         JWKS and a token endpoint for fetchCredentials()
+  pskeys verify \"$TOKEN\"              would the service accept it? why not?
+  pskeys doctor --fix                 the traps that make the service fail
+  pskeys serve                        a JWKS and a token endpoint
 
 Exit codes:
   0  success
-  1  the service would reject the token (verify, mint); doctor found errors
+  1  verify, mint: the service would reject the token; doctor: errors
   2  bad usage or an invalid input file; nothing changed
-  3  a conflict that needs your decision (--force, --rotate, --private-key); nothing changed
+  3  a conflict that needs your decision (--force, --rotate,
+     --private-key); nothing changed
   4  a file could not be read or written; nothing changed
-  5  verify: all offline checks passed, the key is behind a jwks_uri (--jwks FILE)
-  6  a write was interrupted after its files were complete; the next run finishes it";
+  5  verify: offline checks passed, the key is behind a jwks_uri
+  6  a write was interrupted after its files were complete; the
+     next run finishes it";
 
 /// `pskeys --version` (`-V` prints the short form): the build's commit, crypto backend and
 /// features.
@@ -131,7 +133,7 @@ pub enum Command {
     /// List or retire the keys the config knows.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Print the public JWKS of the keys whose private part is in .env (for a `jwks_uri`).
+    /// Print the public JWKS of the config's asymmetric keys and .env's (for a `jwks_uri`).
     Jwks(JwksArgs),
     /// Print the variables the config and pskeys read, for another tool: a CI step's env
     /// file, `docker run --env-file`, a shell, JSON (prints secrets: it is asked for).
@@ -191,6 +193,11 @@ pub struct ServeArgs {
     /// http(s) on localhost, *.localhost, 127.0.0.1 and [::1], any port].
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
+    /// A `Host` name to serve besides localhost, 127.0.0.1 and host.docker.internal
+    /// (repeatable). With --host 0.0.0.0, IP addresses and one-label names (a compose
+    /// service) are served too; any other name is refused (DNS rebinding).
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
     /// Log one JSON object per request (and per event) on stderr instead of text.
     #[arg(long)]
     pub json: bool,
@@ -308,6 +315,15 @@ pub fn parse_lifetime(text: &str) -> Result<u64, String> {
     let t = text.trim();
     if t.starts_with('-') {
         return Err("must be positive; use e.g. 90s, 15m, 12h or 1d".into());
+    }
+    if t.parse::<u64>() == Ok(0) {
+        return Err("must be at least 1s".into());
+    }
+    if t.contains('M') {
+        return Err(format!(
+            "`{t}`: `M` is months; write `m` for minutes (e.g. {}), at most 24h",
+            t.replace('M', "m")
+        ));
     }
     if let Ok(n) = t.parse::<u64>() {
         return Err(format!(
@@ -597,6 +613,12 @@ mod tests {
         assert_eq!(parse_lifetime("600s"), Ok(600));
         let bare = parse_lifetime("10").unwrap_err();
         assert!(bare.contains("no unit") && bare.contains("10s") && bare.contains("10m"));
+        assert!(
+            parse_lifetime("10M")
+                .unwrap_err()
+                .contains("write `m` for minutes (e.g. 10m)")
+        );
+        assert_eq!(parse_lifetime("0").unwrap_err(), "must be at least 1s");
         assert!(parse_lifetime("25h").unwrap_err().contains("PSYNC_S2104"));
         assert!(parse_lifetime("0s").is_err() && parse_lifetime("soon").is_err());
         assert!(

@@ -96,11 +96,15 @@ impl EnvFile {
 
     /// The text with the value of every variable `keep` rejects replaced by `mask`: what a
     /// diff may show of a file that holds secrets.
-    pub fn masked(&self, keep: impl Fn(&str) -> bool, mask: &str) -> String {
+    pub fn masked<'m>(
+        &self,
+        keep: impl Fn(&str) -> bool,
+        mask: impl Fn(&str) -> &'m str,
+    ) -> String {
         let mut out = self.text.clone();
         for a in self.assignments.iter().rev() {
             if !keep(&a.key) && !a.value_span.is_empty() {
-                out.replace_range(a.value_span.clone(), mask);
+                out.replace_range(a.value_span.clone(), mask(&a.key));
             }
         }
         // Commented-out assignments (`# OLD_KEY=…`) may hold secrets too.
@@ -108,7 +112,7 @@ impl EnvFile {
             .map(|line| match commented_value(line) {
                 Some((name, at)) if !keep(name) => {
                     let end = line.len() - (line.len() - line.trim_end_matches(['\r', '\n']).len());
-                    format!("{}{mask}{}", &line[..at], &line[end..])
+                    format!("{}{}{}", &line[..at], mask(name), &line[end..])
                 }
                 _ => line.to_string(),
             })

@@ -130,7 +130,7 @@ pub enum Error {
     #[error("{0}")]
     Mint(MintError),
     /// `doctor` found errors.
-    #[error("doctor found {errors} {} and {warnings} {}", plural(*errors, "error"), plural(*warnings, "warning"))]
+    #[error("doctor found {errors} {}{}", plural(*errors, "error"), match warnings { 0 => String::from(", no warnings"), n => format!(" and {n} {}", plural(*n, "warning")) })]
     Findings {
         /// Error-level findings.
         errors: usize,
@@ -383,6 +383,17 @@ impl Error {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+/// [`printable`] for text that must stay one line (a message, a log line): line breaks and
+/// tabs inside it, which come from values such as a kid or a `sub`, are written as `\n`
+/// and `\t`, so no input can forge a line of its own.
+pub fn printable_line(text: &str) -> std::borrow::Cow<'_, str> {
+    let text = printable(text);
+    match text.contains(['\n', '\t']) {
+        true => std::borrow::Cow::Owned(text.replace('\n', "\\n").replace('\t', "\\t")),
+        false => text,
     }
 }
 

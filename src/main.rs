@@ -10,6 +10,9 @@ fn main() -> std::process::ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    // The parsed value is the one that counts (the scan above cannot know which flag a
+    // `--color` was the value of).
+    pskeys::term::set_choice(cli.color.into());
     let json = cli.wants_json();
     match pskeys::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -32,9 +35,12 @@ fn main() -> std::process::ExitCode {
 /// A command line clap refuses: its own message on stderr (help and version are not
 /// errors), and with `--json` among the arguments the usual error object on stdout.
 fn usage_error(e: clap::Error) -> std::process::ExitCode {
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-        || !std::env::args_os().any(|a| a == "--json")
-    {
+    let args: Vec<_> = std::env::args_os().collect();
+    let json = args.iter().any(|a| a == "--json" || a == "--format=json")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--format" && w[1] == "json");
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) || !json {
         e.exit();
     }
     let rendered = e.render().to_string();

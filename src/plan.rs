@@ -76,11 +76,18 @@ impl Change {
         let mut change = Change::of(&after.path, old, after.text().to_string(), 0o600)?;
         let keep = is_public_var;
         let shown_before = if before.existed {
-            before.masked(keep, MASK)
+            before.masked(keep, |_| MASK)
         } else {
             String::new()
         };
-        change.shown = Some((shown_before, after.masked(keep, MASK)));
+        // A secret that changes shows as a changed line (`-…masked>`, `+<new secret
+        // masked>`), never as an unchanged one.
+        let new_or_same = |key: &str| match before.get(key) {
+            Some(old) if after.get(key) == Some(old) => MASK,
+            _ if before.existed => NEW_MASK,
+            _ => MASK,
+        };
+        change.shown = Some((shown_before, after.masked(keep, new_or_same)));
         Some(change)
     }
 
@@ -106,6 +113,8 @@ pub struct Plan {
 
 /// What a masked secret reads as.
 const MASK: &str = "<secret masked>";
+/// What a masked secret reads as where the run changes it.
+const NEW_MASK: &str = "<new secret masked>";
 
 /// Whether a `.env` variable's value is never secret, so diffs show it: the kid, the
 /// algorithm, the port, and the public key members `init --public-in-env` writes.

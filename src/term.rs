@@ -33,15 +33,22 @@ pub fn set_choice(choice: ColorChoice) {
 pub fn colour(stream: Stream) -> bool {
     static OUT: OnceLock<bool> = OnceLock::new();
     static ERR: OnceLock<bool> = OnceLock::new();
-    let decide = |enabled: ColorChoice| !matches!(enabled, ColorChoice::Never);
     match stream {
-        Stream::Stdout => {
-            *OUT.get_or_init(|| decide(anstream::AutoStream::choice(&std::io::stdout())))
-        }
-        Stream::Stderr => {
-            *ERR.get_or_init(|| decide(anstream::AutoStream::choice(&std::io::stderr())))
-        }
+        Stream::Stdout => *OUT.get_or_init(|| decide(&std::io::stdout())),
+        Stream::Stderr => *ERR.get_or_init(|| decide(&std::io::stderr())),
     }
+}
+
+/// anstream's decision, except that `CLICOLOR_FORCE=0` does not force colour (anstream
+/// takes any value; the CLICOLOR convention says "not 0").
+fn decide<S: anstream::stream::RawStream>(raw: &S) -> bool {
+    let force_off = std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v == "0");
+    if force_off && ColorChoice::global() == ColorChoice::Auto {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        return !no_color && !dumb && anstream::stream::IsTerminal::is_terminal(raw);
+    }
+    !matches!(anstream::AutoStream::choice(raw), ColorChoice::Never)
 }
 
 /// The width to wrap `stream`'s messages at: the terminal's (or `COLUMNS`, as clap reads
@@ -72,8 +79,16 @@ pub fn width(stream: Stream) -> Option<usize> {
 
 /// One message line as `stream` should show it: printable, wrapped, its label painted.
 pub fn render(line: &str, stream: Stream) -> String {
-    let text = crate::error::printable(line);
-    let lines = match width(stream) {
+    render_as(line, stream, true)
+}
+
+/// [`render`] without wrapping, for lines laid out by hand (commands to paste, aligned
+/// steps): a terminal narrower than the line folds it, but no line break is added to it.
+pub fn render_as(line: &str, stream: Stream, wrapped: bool) -> String {
+    // One message is one line: a line break or tab inside it came from a value (a kid, a
+    // `sub`, a YAML error) and is shown escaped.
+    let text = crate::error::printable_line(line);
+    let lines = match width(stream).filter(|_| wrapped) {
         Some(w) => wrap(&text, w),
         None => vec![text.into_owned()],
     };
@@ -95,9 +110,11 @@ pub fn render(line: &str, stream: Stream) -> String {
     out
 }
 
-/// A unified diff for `stream`: added lines green, removed red, hunk headers cyan, file
-/// headers bold; unchanged when the stream gets no colour.
+/// A unified diff for `stream`, control characters from the files escaped: added lines
+/// green, removed red, hunk headers cyan, file headers bold (no colour: plain).
 pub fn diff(text: &str, stream: Stream) -> String {
+    // The diff shows file text: escape sequences in a config's comment are shown, not run.
+    let text = &*crate::error::printable(text);
     if !colour(stream) {
         return text.to_string();
     }
@@ -150,7 +167,7 @@ fn label(line: &str) -> Option<(usize, usize, Style)> {
 /// allow (a longer word stays whole). Continuation lines keep the indent and hang under
 /// the text after a label (`  fix: …`, `warning: …`) or a numbered step (`  3. …`).
 pub fn wrap(line: &str, width: usize) -> Vec<String> {
-    if line.chars().count() <= width || line.contains('\n') {
+    if line.chars().count() <= width {
         return vec![line.to_string()];
     }
     let indent = line.len() - line.trim_start_matches(' ').len();
@@ -205,7 +222,10 @@ mod tests {
     #[test]
     fn short_lines_and_piped_output_are_unchanged() {
         assert_eq!(wrap("fix: short", 40), ["fix: short"]);
-        assert_eq!(wrap("a\nb c d e f g", 3), ["a\nb c d e f g"]);
+        assert_eq!(
+            render_as("a\nerror: b\tc", Stream::Stderr, false),
+            "a\\nerror: b\\tc"
+        );
     }
 
     #[test]

@@ -349,7 +349,7 @@ fn human_output_names_file_line_and_fix() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "fix: write `port: !env PS_PORT` (`pskeys doctor --fix` does) [--fix]",
+            "fix: write `port: !env PS_PORT` (`pskeys doctor --fix` does)\n",
         ));
 }
 
@@ -532,4 +532,16 @@ fn public_in_env_keys_are_named_as_the_service_reads_them() {
         err.contains("this machine's key pair's public value for `PS_JWK_X`"),
         "{err}"
     );
+}
+
+#[test]
+fn a_missing_env_file_named_on_the_command_line_is_a_usage_error() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    p.cmd(&["doctor", "--env-file", "typo.env"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`typo.env` (--env-file) does not exist",
+        ));
 }

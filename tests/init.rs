@@ -841,4 +841,105 @@ fn force_without_alg_keeps_the_replaced_keys_algorithm() {
     let v: serde_json::Value =
         serde_json::from_str(&p.ok(&["init", "--force", "--alg", "HS256", "--json"])).unwrap();
     assert_eq!(v["alg"], "HS256");
+    // A flag that picks a family wins over the key being replaced.
+    let v: serde_json::Value =
+        serde_json::from_str(&p.ok(&["init", "--force", "--serve", "--dry-run", "--json"]))
+            .unwrap();
+    assert_eq!(v["alg"], "ES256");
+    // A JSON config (no `!env`) keeps its ES256 key through --force.
+    let j = Project::new();
+    j.write("config.json", "{}\n");
+    j.ok(&["init", "--alg", "ES256", "--config", "config.json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&j.ok(&["init", "--force", "--config", "config.json", "--json"]))
+            .unwrap();
+    assert_eq!(v["alg"], "ES256");
+}
+
+#[test]
+fn dry_run_shows_a_replaced_secret_as_a_change() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    let diff = p.ok(&["init", "--force", "--dry-run"]);
+    assert!(
+        diff.contains("\n-PS_CLIENT_AUTH_KEY=<secret masked>\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n+PS_CLIENT_AUTH_KEY=<new secret masked>\n"),
+        "{diff}"
+    );
+    // Secrets the run keeps stay unchanged context lines.
+    assert!(
+        diff.contains("\n PS_DATA_SOURCE_URI=<secret masked>\n"),
+        "{diff}"
+    );
+}
+
+#[test]
+fn no_dry_run_output_names_a_kid_the_real_run_would_not_write() {
+    let p = Project::new();
+    let out = p.run(&["init", "--firebase", "my-app", "--dry-run"]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("powersync-<generated>"), "{all}");
+    assert!(
+        !all.contains("`powersync-") || all.contains("`powersync-<generated>`"),
+        "{all}"
+    );
+    // A teammate's clone of a --public-in-env config: this machine's pair, and its kid, are
+    // made by the real run.
+    let first = Project::new();
+    first.ok(&["init", "--alg", "ES256", "--public-in-env"]);
+    let clone = Project::new();
+    clone.write("powersync.yaml", first.read("powersync.yaml"));
+    let v: serde_json::Value =
+        serde_json::from_str(&clone.ok(&["init", "--dry-run", "--json"])).unwrap();
+    assert_eq!(v["kid"], serde_json::Value::Null, "{v}");
+    assert_eq!(v["kid_generated"], true);
+    assert_eq!(v["adopted"], "powersync-<generated>");
+    assert!(
+        v["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+PSKEYS_KID=powersync-<generated>")
+    );
+}
+
+#[test]
+fn dry_runs_mask_secrets_by_where_the_config_reads_them_not_by_name() {
+    let p = Project::new();
+    p.ok(&["init", "--kid", "k1"]);
+    let config = p
+        .read("powersync.yaml")
+        .replace("- !env PS_ADMIN_TOKEN", "- 'AdminTokenSecret123'")
+        .replace(
+            "        k: !env PS_CLIENT_AUTH_KEY\n",
+            "        k: !env PS_CLIENT_AUTH_KEY\n      - kty: 'oct'\n        alg: 'HS256'\n        kid: 'other'\n        k: !env PS_JWK_N\n",
+        );
+    p.write("powersync.yaml", config);
+    p.write(
+        ".env",
+        format!("{}PS_JWK_N=TopSecretHmacValue0123456789\n", p.read(".env")),
+    );
+    for args in [
+        &["keys", "retire", "other", "--dry-run", "--force"][..],
+        &["keys", "retire", "other", "--dry-run", "--force", "--json"][..],
+        &["init", "--rotate", "--dry-run"][..],
+        &["init", "--rotate", "--dry-run", "--json"][..],
+    ] {
+        let out = p.run(args);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !all.contains("TopSecretHmac") && !all.contains("AdminTokenSecret"),
+            "{args:?}: {all}"
+        );
+    }
 }

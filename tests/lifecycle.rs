@@ -20,7 +20,7 @@ fn firebase_next_to_a_dev_key() {
     // The dev key and audiences are said out loud: a production config should not keep them.
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("warning: --firebase also set up a development key: the config accepts tokens signed with `dev`")
+        err.contains("warning: --firebase also set up a development key: the config also accepts tokens signed with `dev`")
             && err.contains("the audiences powersync-dev, powersync")
             && err.contains("--no-dev-key"),
         "{err}"
@@ -37,7 +37,7 @@ fn firebase_next_to_a_dev_key() {
     let prod = Project::new();
     let out = prod.run(&["init", "--firebase", "my-app-123", "--no-dev-key"]);
     assert!(out.status.success());
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("development key"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("also set up a development key"));
 }
 
 #[test]
@@ -495,4 +495,21 @@ fn every_command_names_files_as_objects_with_a_path() {
         assert_eq!(v["config"]["path"], "powersync.yaml", "{args:?}: {v}");
     }
     assert_eq!(json(&["doctor", "--json"])["env_file"]["path"], ".env");
+}
+
+#[test]
+fn a_dev_key_next_to_a_provider_the_config_already_has_is_said_out_loud() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "client_auth:\n  supabase: true\n  jwks_uri: http://kong:8000/auth/v1/.well-known/jwks.json\n  audience: [\"authenticated\"]\n",
+    );
+    let out = p.run(&["init"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: added a development key next to the config's `supabase: true`")
+            && err.contains("--no-dev-key"),
+        "{err}"
+    );
 }

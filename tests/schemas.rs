@@ -135,6 +135,11 @@ fn error_outputs() -> Vec<(&'static str, Value)> {
         ("error", json(&p, &["mint", "--sub", "u", "--json"])),
         ("error", json(&p, &["mint", "--json"])),
         ("error", json(&p, &["init", "--alg", "XS256", "--json"])),
+        // `export --format json` is a JSON command too: its usage errors are JSON.
+        (
+            "error",
+            json(&p, &["export", "--format", "json", "--bogus"]),
+        ),
     ];
     p.write("powersync.yaml", "client_auth:\n  audience: [a\n");
     out.push(("doctor", json(&p, &["doctor", "--json", "--fix"])));

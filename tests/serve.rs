@@ -800,3 +800,33 @@ fn responses_and_log_lines_match_their_schemas() {
     );
     common::schema_check(&pairs);
 }
+
+#[test]
+fn on_every_interface_public_names_are_still_refused() {
+    let p = project("ES256");
+    let server = Server::start(
+        &p,
+        &["--host", "0.0.0.0", "--allowed-host", "devbox.example.com"],
+    );
+    let port = server.addr.rsplit(':').next().unwrap().to_string();
+    let with_host = |host: &str| {
+        server
+            .request(
+                &format!("GET /api/auth/token?user_id=u HTTP/1.1\r\nHost: {host}:{port}\r\n"),
+                b"",
+            )
+            .status
+    };
+    // DNS rebinding: a page whose own name now resolves here gets no token.
+    assert_eq!(with_host("rebind.attacker.example"), 403);
+    // The names a container, another machine or the user's own DNS name use.
+    for ok in [
+        "pskeys",
+        "192.168.1.20",
+        "localhost",
+        "devbox.example.com",
+        "box.lan",
+    ] {
+        assert_eq!(with_host(ok), 200, "{ok}");
+    }
+}

@@ -90,3 +90,13 @@ fn help_ends_with_examples_and_exit_codes() {
         );
     }
 }
+
+#[test]
+fn help_footer_fits_an_80_column_terminal() {
+    let p = Project::new();
+    let help = p.ok(&["--help"]);
+    let footer = &help[help.find("Examples:").unwrap()..];
+    for line in footer.lines() {
+        assert!(line.chars().count() <= 78, "{line:?}");
+    }
+}

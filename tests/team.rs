@@ -552,3 +552,32 @@ fn a_ci_job_with_the_team_key_in_its_environment_needs_no_flag() {
         .stderr(predicate::str::contains("openssl pkcs8 -topk8 -nocrypt"))
         .stderr(predicate::str::contains("--force").not());
 }
+
+#[test]
+fn a_secret_lost_from_env_is_made_again_like_on_a_fresh_clone() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    let config = p.read("powersync.yaml");
+    let env: String = p
+        .read(".env")
+        .lines()
+        .filter(|l| !l.starts_with("PS_CLIENT_AUTH_KEY="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    p.write(".env", env);
+    // doctor names the one real problem, with the fix that works.
+    let out = p.run(&["doctor"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error[env-undefined]"), "{err}");
+    assert!(!err.contains("env-kid-missing"), "{err}");
+    let out = p.run(&["init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a new secret for PS_CLIENT_AUTH_KEY"));
+    assert_eq!(p.read("powersync.yaml"), config);
+    p.ok(&["mint", "--sub", "u"]);
+    assert!(p.run(&["doctor"]).status.success());
+}

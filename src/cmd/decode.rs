@@ -11,7 +11,7 @@ use crate::jws::Jws;
 /// Runs `decode`.
 pub fn run(args: DecodeArgs) -> Result<()> {
     let DecodeArgs { token, json } = args;
-    let raw = read_token(token.as_deref())?;
+    let raw = read_token(token.as_deref(), "decode")?;
     let parsed = Jws::parse(&raw).map_err(|why| Error::usage(format!("not a JWT: {why}"), None))?;
     if json {
         let out = json!({"verified": false, "header": parsed.header, "claims": parsed.claims, "times": times(&parsed.claims), "timestamps": timestamps(&parsed.claims)});
@@ -20,26 +20,23 @@ pub fn run(args: DecodeArgs) -> Result<()> {
     }
     sayln!("UNVERIFIED: decoded only; run `pskeys verify` to check it as the service would");
     sayln!("header:");
-    sayln!(
-        "{}",
-        indent(&serde_json::to_string_pretty(&parsed.header).unwrap_or_default())
-    );
+    for line in serde_json::to_string_pretty(&parsed.header)
+        .unwrap_or_default()
+        .lines()
+    {
+        sayln_pre!("  {line}");
+    }
     sayln!("claims:");
-    sayln!(
-        "{}",
-        indent(&serde_json::to_string_pretty(&parsed.claims).unwrap_or_default())
-    );
+    for line in serde_json::to_string_pretty(&parsed.claims)
+        .unwrap_or_default()
+        .lines()
+    {
+        sayln_pre!("  {line}");
+    }
     for (name, text) in times(&parsed.claims) {
         sayln!("{name:>8}: {}", text.as_str().unwrap_or_default());
     }
     Ok(())
-}
-
-fn indent(s: &str) -> String {
-    s.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// `iat`, `nbf`, `exp` for programs: unix seconds, RFC 3339 and seconds from now

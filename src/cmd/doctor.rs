@@ -21,6 +21,14 @@ pub fn run(args: DoctorArgs) -> Result<()> {
     let path = require_config_path(files.config.as_deref())?;
     let (_, found) = locate_config(files.config.as_deref())?;
     let env_file = env_path(&files, &path, &found);
+    // A `.env` named on the command line that is not there is a typo, not a fresh clone.
+    if files.env_file.is_some() && !env_file.exists() {
+        return Err(Error::usage(
+            format!("`{}` (--env-file) does not exist", show(&env_file)),
+            "check the path; without --env-file doctor reads the `.env` beside the config"
+                .to_string(),
+        ));
+    }
     let mut findings = examine(&path, &env_file)?;
     let mut fixed = Vec::new();
     if fix && findings.iter().any(|f| f.autofix.is_some()) {
@@ -98,7 +106,7 @@ fn render(findings: &[Finding], fixed: &[String], fix: bool, path: &Path, env_fi
             f.id.as_str(),
             f.message
         );
-        let hint = if f.autofix.is_some() && !fix {
+        let hint = if f.autofix.is_some() && !fix && !f.fix.contains("--fix") {
             " [--fix]"
         } else {
             ""

@@ -332,6 +332,12 @@ fn plan_retire(
         secrets: config
             .inline_secrets()
             .into_iter()
+            .chain(
+                config
+                    .secret_vars()
+                    .iter()
+                    .filter_map(|v| env_file.get(v).map(str::to_string)),
+            )
             .map(Secret::new)
             .collect(),
     };
@@ -389,12 +395,13 @@ pub fn jwks(args: JwksArgs) -> Result<()> {
     let Published { keys, hmac } = published(&config, &env)?;
     if keys.is_empty() {
         return Err(Error::usage(
-            format!("`{}` holds no asymmetric private key, so there is no public key to publish", show(&env.path)),
+            format!("neither `{}` nor `{}` has an asymmetric key, so there is no public key to publish", show(&config.path), show(&env.path)),
             "HMAC secrets are never published (the service skips oct keys from a jwks_uri); add one with `pskeys init --rotate --alg ES256`".to_string(),
         ));
     }
     if hmac > 0 {
-        errln!("note: {hmac} HMAC key(s) left out: secrets are never published");
+        let keys = if hmac == 1 { "key" } else { "keys" };
+        errln!("note: {hmac} HMAC {keys} left out: secrets are never published");
     }
     outln!(
         "{}",

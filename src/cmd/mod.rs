@@ -22,6 +22,30 @@ macro_rules! errln {
     }};
 }
 
+/// [`errln!`] for a line laid out by hand (a command to paste, an aligned step): coloured
+/// like any message, never wrapped.
+macro_rules! errln_pre {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let line = format!($($arg)*);
+        let text = $crate::term::render_as(&line, $crate::term::Stream::Stderr, false);
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }};
+}
+
+/// [`sayln!`] for a line laid out by hand or data shown to people (JSON): never wrapped.
+macro_rules! sayln_pre {
+    ($($arg:tt)*) => {{
+        let line = format!($($arg)*);
+        let text = $crate::term::render_as(&line, $crate::term::Stream::Stdout, false);
+        $crate::cmd::write_stdout(format_args!("{text}"), true)
+    }};
+}
+
 /// [`outln!`] for a report people read (verify's verdict, decode, keys list): text from
 /// the config or the token is made [`printable`](crate::error::printable), and on a
 /// terminal wrapped and coloured ([`crate::term`]). Data (tokens,
@@ -380,7 +404,7 @@ pub(crate) fn show(path: &Path) -> String {
 }
 
 /// The token from the argument, or from stdin for `-` / no argument when stdin is piped.
-pub(crate) fn read_token(arg: Option<&str>) -> Result<String> {
+pub(crate) fn read_token(arg: Option<&str>, command: &str) -> Result<String> {
     use std::io::{IsTerminal as _, Read as _};
     let raw = match arg {
         Some(t) if t != "-" => t.to_string(),
@@ -388,8 +412,9 @@ pub(crate) fn read_token(arg: Option<&str>) -> Result<String> {
             if arg.is_none() && std::io::stdin().is_terminal() {
                 return Err(Error::usage(
                     "no token given",
-                    "pass it as an argument, or pipe it: `pskeys mint --sub u | pskeys verify`"
-                        .to_string(),
+                    format!(
+                        "pass it as an argument, or pipe it: `pskeys mint --sub u | pskeys {command}`"
+                    ),
                 ));
             }
             let mut s = String::new();
@@ -410,8 +435,12 @@ pub(crate) fn read_token(arg: Option<&str>) -> Result<String> {
 pub(crate) fn clean_token(raw: &str) -> &str {
     let mut t = raw.trim();
     // A whole header line copied from the browser's network panel or curl -v.
-    if t.len() > 14 && t[..14].eq_ignore_ascii_case("authorization:") {
-        t = t[14..].trim_start();
+    if let Some(rest) = t
+        .get(..14)
+        .filter(|h| h.eq_ignore_ascii_case("authorization:"))
+        .and_then(|_| t.get(14..))
+    {
+        t = rest.trim_start();
     }
     for prefix in ["Bearer ", "Token ", "bearer ", "token "] {
         if let Some(rest) = t.strip_prefix(prefix) {
@@ -449,4 +478,15 @@ pub(crate) fn stdout_failed(e: &std::io::Error) -> ! {
     }
     errln!("error: cannot write to stdout: {e}");
     std::process::exit(crate::ExitCode::Io as i32);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clean_token_takes_any_text() {
+        assert_eq!(super::clean_token("Authorization: Bearer a.b.c"), "a.b.c");
+        // A multi-byte character across the header's length is not a header (no panic).
+        assert_eq!(super::clean_token("aaaaaaaaaaaaa€"), "aaaaaaaaaaaaa€");
+        assert_eq!(super::clean_token("authorization:€x"), "€x");
+    }
 }

@@ -21,7 +21,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         json,
     } = args;
     let now = at.unwrap_or_else(now);
-    let raw = read_token(token.as_deref())?;
+    let raw = read_token(token.as_deref(), "verify")?;
     let jwks = jwks.as_deref().map(read_jwks).transpose()?;
     let project = open(&files)?;
     let config = project.config();
@@ -177,7 +177,7 @@ fn print_accepted(report: &Report, now: u64, config: &str) {
         };
         sayln!("  expires:  {} ({rel})", rfc3339(exp));
     }
-    sayln!(
+    sayln_pre!(
         "  sync rules see: {}",
         serde_json::to_string(&sync_view(&claims)).unwrap_or_default()
     );

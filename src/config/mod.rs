@@ -276,21 +276,43 @@ impl Config {
             .filter(|n| n.value != Value::Null)
     }
 
-    /// Secrets written into the config itself: static keys' inline `k` and an inline
-    /// `supabase_jwt_secret` (diffs mask them).
+    /// Secrets written into the config itself (diffs mask them): static keys' inline `k`
+    /// and private members (`d`, `p`, `q`, `dp`, `dq`, `qi`), an inline
+    /// `supabase_jwt_secret`, inline `api.tokens`.
     pub fn inline_secrets(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .static_keys()
-            .iter()
-            .filter_map(|k| k.field("k").and_then(Node::as_str).map(str::to_string))
-            .collect();
-        if let Some(s) = self
-            .client_auth()
-            .and_then(|a| a.get("supabase_jwt_secret"))
-            .and_then(Node::as_str)
-        {
-            out.push(s.to_string());
-        }
+        self.secret_fields()
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Str(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The variables those secret settings read (`k: !env PS_JWK_N`): their values are
+    /// secret whatever the variable is called.
+    pub fn secret_vars(&self) -> Vec<String> {
+        self.secret_fields()
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Env { name, .. } => Some(name),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn secret_fields(&self) -> Vec<Value> {
+        const PRIVATE: [&str; 7] = ["k", "d", "p", "q", "dp", "dq", "qi"];
+        let mut out = Vec::new();
+        self.root.visit(&mut String::new(), &mut |path, node| {
+            let member = path.rsplit('.').next().unwrap_or_default();
+            let secret = (path.starts_with("client_auth.jwks.keys[") && PRIVATE.contains(&member))
+                || path == "client_auth.supabase_jwt_secret"
+                || (path.starts_with("api.tokens[") && !path[11..].contains('.'));
+            if secret {
+                out.push(node.value.clone());
+            }
+        });
         out
     }
 

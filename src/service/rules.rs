@@ -407,8 +407,11 @@ fn mask_secret_parameters(text: &str) -> String {
                     .find(|c: char| c.is_whitespace() || "&;#'\"`<>)]".contains(c))
                     .map_or(text.len(), |e| start + e);
                 out.push_str(&text[i..start]);
-                if end > start {
-                    out.push_str("***");
+                // `PS_ADMIN_TOKEN=…` in a fix is a placeholder, not a value.
+                match &text[start..end] {
+                    "" => {}
+                    "…" => out.push('…'),
+                    _ => out.push_str("***"),
                 }
                 i = end;
             }
@@ -1673,6 +1676,15 @@ fn signing_key_problem(
             _ => None,
         });
     let Some(jwk) = jwk else {
+        // The key is there but reads a variable nothing defines: `env-undefined` says so
+        // (with its fix); "no key" would be false.
+        if config
+            .static_keys()
+            .iter()
+            .any(|k| k.kid.as_deref() == Some(kid) && k.node.resolve(&lookup).is_err())
+        {
+            return None;
+        }
         // Kids as the service reads them: `kid: !env PS_JWK_KID` resolved.
         let kids: Vec<String> = config
             .static_keys()
@@ -1744,6 +1756,10 @@ mod tests {
         assert_eq!(
             mask_url_passwords("host=db password=S3cret! user=u"),
             "host=db password=*** user=u"
+        );
+        assert_eq!(
+            mask_url_passwords("add `PS_ADMIN_TOKEN=…` to .env"),
+            "add `PS_ADMIN_TOKEN=…` to .env"
         );
         assert_eq!(
             mask_url_passwords("`https://a.b/jwks?access_token=abc&x=1`"),

@@ -99,6 +99,11 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
     };
     plan.secrets
         .extend(inputs.config.inline_secrets().into_iter().map(Secret::new));
+    for var in inputs.config.secret_vars() {
+        for file in [&inputs.env, &inputs.disk_env] {
+            plan.secrets.extend(file.get(&var).map(Secret::new));
+        }
+    }
     plan.mask_env_values(
         inputs
             .env
@@ -292,23 +297,25 @@ fn new_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
         ));
     }
     let config = &inputs.config;
-    if config.format == Format::Json && req.alg.is_hmac() && !req.inline {
-        return Err(Error::usage(
-            format!("`{}` is JSON, which cannot reference .env (`!env` is a YAML tag)", show(&config.path)),
-            "use an asymmetric key (`pskeys init --alg ES256`: only the public key goes in the config), or --inline to write the HMAC secret into the config".to_string(),
-        ));
-    }
     // `--rotate` and `--force` without `--alg` keep the algorithm of the key they rotate
     // away from or replace (an ES256 project stays ES256: its `jwks` keeps publishing the
-    // signing key).
+    // signing key), unless a flag chose a family (`--serve`, `--public-in-env`: ES256;
+    // `--inline`: HMAC).
+    let family_chosen = req.serve.is_some() || req.public_in_env || req.inline;
     let alg = match (
         req.mode,
         req.requested_alg,
         inputs.current.as_ref().and_then(|c| c.alg),
     ) {
-        (Mode::Rotate | Mode::Force, None, Some(current)) => current,
+        (Mode::Rotate | Mode::Force, None, Some(current)) if !family_chosen => current,
         _ => req.alg,
     };
+    if config.format == Format::Json && alg.is_hmac() && !req.inline {
+        return Err(Error::usage(
+            format!("`{}` is JSON, which cannot reference .env (`!env` is a YAML tag)", show(&config.path)),
+            "use an asymmetric key (`pskeys init --alg ES256`: only the public key goes in the config), or --inline to write the HMAC secret into the config".to_string(),
+        ));
+    }
     let key = keys::generate(alg, req.bits)?;
     let kid = match &req.kid {
         Some(k) => k.clone(),

@@ -63,6 +63,13 @@ fn summary(req: &Request, inputs: &Inputs, planned: &Planned, warnings: &[String
         out["diff"] = J::String(dry_diff(req, planned));
         if generated.is_some() {
             out["kid"] = J::Null;
+            if !out["adopted"].is_null() {
+                out["adopted"] = J::String(hide_generated(
+                    req,
+                    planned,
+                    out["adopted"].as_str().unwrap_or_default(),
+                ));
+            }
         }
     }
     out
@@ -73,28 +80,45 @@ fn summary(req: &Request, inputs: &Inputs, planned: &Planned, warnings: &[String
 fn generated_kid<'a>(req: &Request, planned: &'a Planned) -> Option<&'a str> {
     match &planned.action {
         KeyAction::New { kid, .. } if req.kid.is_none() => Some(kid),
+        // A pair made here for a key whose members come from `.env` (`--public-in-env`):
+        // its kid is the new pair's thumbprint, unless the environment names it.
+        KeyAction::Adopt(a)
+            if a.pair.is_some()
+                && a.imported.is_none()
+                && std::env::var(crate::envfile::KID_VAR).ok().as_deref()
+                    != Some(a.kid.as_str()) =>
+        {
+            Some(&a.kid)
+        }
         _ => None,
     }
 }
 
-/// The dry run's diffs, secrets masked and a generated kid as `powersync-<generated>`.
-fn dry_diff(req: &Request, planned: &Planned) -> String {
-    let diff = planned.plan.diff(show);
+/// `text` with a kid the dry run cannot know written as its placeholder.
+fn hide_generated(req: &Request, planned: &Planned, text: &str) -> String {
     match generated_kid(req, planned) {
         Some(kid) => {
             let shown = match kid.strip_prefix("powersync-") {
                 Some(_) => "powersync-<generated>",
                 None => "<generated>",
             };
-            diff.replace(kid, shown)
+            text.replace(kid, shown)
         }
-        None => diff,
+        None => text.to_string(),
     }
+}
+
+/// The dry run's diffs, secrets masked and a generated kid as `powersync-<generated>`.
+fn dry_diff(req: &Request, planned: &Planned) -> String {
+    hide_generated(req, planned, &planned.plan.diff(show))
 }
 
 /// Prints the dry run: the diffs (or the JSON summary); nothing is written.
 pub(super) fn dry_run(req: &Request, inputs: &Inputs, planned: &Planned) {
-    let warnings = warnings(req, planned);
+    let warnings: Vec<String> = warnings(req, planned)
+        .iter()
+        .map(|w| hide_generated(req, planned, w))
+        .collect();
     if req.json {
         let out = summary(req, inputs, planned, &warnings);
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -180,7 +204,10 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
         errln!("warning: {w}");
     }
     if inputs.created {
-        start_steps(&inputs.config.path);
+        start_steps(
+            &inputs.config.path,
+            matches!(planned.action, KeyAction::Nothing),
+        );
     } else if !plan.is_empty() {
         next_steps(matches!(planned.action, KeyAction::Nothing));
     }
@@ -197,19 +224,19 @@ fn serve_steps(config: &std::path::Path, port: u16, place: Option<crate::cli::Se
     } else {
         format!(" --port {port}")
     };
-    errln!("  then, while you develop: pskeys serve{port_flag}");
-    errln!("     (the service fetches the JWKS at {uri};");
-    errln!(
+    errln_pre!("  then, while you develop: pskeys serve{port_flag}");
+    errln_pre!("     (the service fetches the JWKS at {uri};");
+    errln_pre!(
         "     fetchCredentials() gets {{endpoint, token}} from http://127.0.0.1:{port}/api/auth/token?user_id=…)"
     );
     if uri.contains("host.docker.internal") {
-        errln!(
+        errln_pre!(
             "     on Linux a container reaches this machine through the Docker bridge: give the service"
         );
-        errln!(
+        errln_pre!(
             "     --add-host=host.docker.internal:host-gateway (compose: extra_hosts: [\"host.docker.internal:host-gateway\"])"
         );
-        errln!(
+        errln_pre!(
             "     and start `pskeys serve --host 0.0.0.0{port_flag}`; with --network host use `--service-in host`"
         );
     }
@@ -243,7 +270,12 @@ fn adopted(a: &super::adopt::Adoption, cfg: &str) {
     let mut secrets = if fresh.is_empty() {
         String::new()
     } else {
-        format!("; new secrets for {} on this machine", fresh.join(", "))
+        let what = if fresh.len() == 1 {
+            "a new secret"
+        } else {
+            "new secrets"
+        };
+        format!("; {what} for {} on this machine", fresh.join(", "))
     };
     for (var, _) in &a.given {
         let from = a.imported.unwrap_or_default();
@@ -318,54 +350,66 @@ fn changes(planned: &Planned) -> Vec<String> {
 
 /// After creating a config from the template: how to run the service on this folder, then
 /// the token.
-fn start_steps(config: &std::path::Path) {
+fn start_steps(config: &std::path::Path, no_dev_key: bool) {
     let name = config
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    errln!();
-    errln!("next steps:");
-    errln!(
+    errln_pre!();
+    errln_pre!("next steps:");
+    errln_pre!(
         "  1. start PostgreSQL (the source, with wal_level=logical) and MongoDB (bucket storage, a"
     );
-    errln!("     replica set: --replSet rs0, then rs.initiate()) as `.env` names them, then");
-    errln!(
+    errln_pre!("     replica set: --replSet rs0, then rs.initiate()) as `.env` names them, then");
+    errln_pre!(
         "     the PowerSync Service on this folder (the template's values are for a local setup):"
     );
-    errln!("       docker run --rm --network host --env-file <(pskeys export --format docker) \\");
-    errln!("         -v \"$PWD:/config\" \\");
-    errln!(
-        "         -e POWERSYNC_CONFIG_PATH=/config/{name} journeyapps/powersync-service:latest start -r unified"
+    errln_pre!(
+        "       docker run --rm --network host --env-file <(pskeys export --format docker) \\"
     );
-    errln!(
+    errln_pre!("         -v \"$PWD:/config\" \\");
+    errln_pre!("         -e POWERSYNC_CONFIG_PATH=/config/{name} \\");
+    errln_pre!("         journeyapps/powersync-service:latest start -r unified");
+    errln_pre!(
         "     (without --network host, `localhost` in a container is the container itself: point"
     );
-    errln!("     PS_DATA_SOURCE_URI and PS_MONGO_URI at host.docker.internal and add");
-    errln!("     --add-host=host.docker.internal:host-gateway -p 8080:8080)");
-    errln!(
+    errln_pre!("     PS_DATA_SOURCE_URI and PS_MONGO_URI at host.docker.internal and add");
+    errln_pre!("     --add-host=host.docker.internal:host-gateway -p 8080:8080)");
+    if no_dev_key {
+        errln_pre!(
+            "  2. sign in through your auth provider; `pskeys verify \"$TOKEN\"` checks one of its tokens"
+        );
+        errln_pre!(
+            "     (no development key: `pskeys mint` has nothing to sign with; `pskeys init` adds one)"
+        );
+        return;
+    }
+    errln_pre!(
         "  2. pskeys mint --sub user-1 --diagnostics   # a link that signs the Diagnostics app in"
     );
-    errln!("  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials, with");
-    errln!("     endpoint http://localhost:8080");
+    errln_pre!(
+        "  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials, with"
+    );
+    errln_pre!("     endpoint http://localhost:8080");
 }
 
 fn next_steps(no_dev_key: bool) {
-    errln!();
-    errln!("next steps:");
+    errln_pre!();
+    errln_pre!("next steps:");
     if no_dev_key {
-        errln!(
+        errln_pre!(
             "  1. start the PowerSync Service, or restart it: it reads the new settings at startup"
         );
-        errln!(
+        errln_pre!(
             "  2. sign in through your auth provider; `pskeys verify \"$TOKEN\"` checks one of its tokens"
         );
         return;
     }
-    errln!("  1. start the PowerSync Service, or restart it: it reads keys at startup");
-    errln!(
+    errln_pre!("  1. start the PowerSync Service, or restart it: it reads keys at startup");
+    errln_pre!(
         "  2. pskeys mint --sub user-1 --diagnostics   # a link that signs the Diagnostics app in"
     );
-    errln!("  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials()");
+    errln_pre!("  3. TOKEN=$(pskeys mint --sub user-1)        # return it from fetchCredentials()");
 }
 
 fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
@@ -414,16 +458,28 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
 /// development key: the config then also accepts tokens anyone holding `.env` signs, with
 /// the dev audiences, which a production config should not.
 fn provider_dev_key(req: &Request, planned: &Planned) -> Option<String> {
-    let provider = match (&req.firebase, req.supabase, req.jwks_uris.first()) {
-        (Some(_), _, _) => "--firebase",
-        (None, true, _) => "--supabase",
-        (None, false, Some(_)) => "--jwks-uri",
-        (None, false, None) => return None,
-    };
     let KeyAction::New { kid, .. } = &planned.action else {
         return None;
     };
     let env = env_of(&planned.final_env);
+    // The flags of this run, else what the config already trusts (`init` with no flag on
+    // a Supabase or Auth0 config adds the dev key all the same).
+    let auth = planned
+        .final_config
+        .client_auth()
+        .and_then(|a| a.resolve(&|_| Some(String::new())).ok())
+        .unwrap_or(J::Null);
+    let supabase = auth.get("supabase").and_then(J::as_bool).unwrap_or(false);
+    let (provider, rerun) = match (&req.firebase, req.supabase, req.jwks_uris.first()) {
+        (Some(p), _, _) => ("--firebase", format!("--firebase {p}")),
+        (None, true, _) => ("--supabase", "--supabase".to_string()),
+        (None, false, Some(u)) => ("--jwks-uri", format!("--jwks-uri {u}")),
+        _ if supabase => ("the config's `supabase: true`", String::new()),
+        _ if !rules::jwks_uris(&planned.final_config, &env).is_empty() => {
+            ("the config's `jwks_uri`", String::new())
+        }
+        _ => return None,
+    };
     let dev: Vec<String> = planned
         .final_config
         .audiences(&env.lookup())
@@ -437,8 +493,16 @@ fn provider_dev_key(req: &Request, planned: &Planned) -> Option<String> {
         true => String::new(),
         false => format!(" and the audiences {}", dev.join(", ")),
     };
+    let instead = match rerun.is_empty() {
+        true => "a production config should not: remove the key before deploying (`pskeys init --no-dev-key` adds none)".to_string(),
+        false => format!("for a production config run `pskeys init {rerun} --no-dev-key` instead, or remove them before deploying"),
+    };
+    let done = match rerun.is_empty() {
+        true => format!("added a development key next to {provider}"),
+        false => format!("{provider} also set up a development key"),
+    };
     Some(format!(
-        "{provider} also set up a development key: the config accepts tokens signed with `{kid}` (its secret is in .env){audiences}; for a production config run `pskeys init {provider} … --no-dev-key` instead, or remove them before deploying"
+        "{done}: the config also accepts tokens signed with `{kid}` (its secret is in .env){audiences}; {instead}"
     ))
 }
 

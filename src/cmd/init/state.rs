@@ -247,6 +247,9 @@ fn compare(config: &Config, cur: &EnvKey, env: &EnvFile) -> Result<State> {
                 kid: cur.kid.clone(),
                 alg,
             }),
+            // The secret is gone from this machine (a hand-edited .env): as on a fresh
+            // clone, this machine gets a new one; the config stays as it is.
+            Some(Value::Env { .. }) if !cur.from_process => Ok(State::Fresh),
             Some(Value::Env { name, .. }) => different(format!(
                 "its `k` reads `{name}`, which .env does not define"
             )),

@@ -115,20 +115,58 @@ fn is_local_name(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Whether a request with this `Host` header is served. On a loopback address only local
-/// names are (anything else is a page that made its own name resolve here); on another
-/// address, which the user chose, every name.
-pub(crate) fn host_allowed(loopback: bool, host: Option<&str>) -> bool {
-    match host {
-        _ if !loopback => true,
-        None => true,
-        Some(h) => split_host(h).is_some_and(|(name, _)| is_local_name(name)),
+/// Which `Host` names are served: the defence against DNS rebinding, where a web page
+/// makes its own name resolve to this server and reads tokens same-origin.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Hosts {
+    /// Listening on a loopback address: local names only.
+    pub loopback: bool,
+    /// `--allowed-host` names, lowercase.
+    pub allowed: Vec<String>,
+}
+
+impl Hosts {
+    /// The policy for a server bound to a loopback address or not.
+    pub fn new(loopback: bool, allowed: &[String]) -> Hosts {
+        let allowed = allowed
+            .iter()
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        Hosts { loopback, allowed }
+    }
+
+    /// Whether a request with this `Host` header is served. Local names and
+    /// `--allowed-host` names always; on another address (`--host 0.0.0.0`, a container)
+    /// also the names no public DNS answers for, which a page cannot rebind: IP
+    /// addresses, one-label names (a compose service such as `pskeys`), and `.internal`,
+    /// `.local`, `.lan`, `.home.arpa` names.
+    pub fn allows(&self, host: Option<&str>) -> bool {
+        let Some(h) = host else { return true };
+        let Some((name, _)) = split_host(h) else {
+            return false;
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if is_local_name(&name) || self.allowed.contains(&name) {
+            return true;
+        }
+        let private = [".internal", ".local", ".lan", ".home.arpa"];
+        !self.loopback
+            && (name
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok()
+                || !name.contains('.')
+                || private.iter().any(|s| name.ends_with(s)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn host_allowed(loopback: bool, host: Option<&str>) -> bool {
+        Hosts::new(loopback, &[]).allows(host)
+    }
 
     #[test]
     fn local_origins() {
@@ -189,7 +227,32 @@ mod tests {
         for forged in ["http://evil.com/.localhost", "http://evil.com?.localhost"] {
             assert!(!Origins::Local.allows(forged), "{forged}");
         }
-        assert!(host_allowed(false, Some("evil.example:6060")));
         assert!(host_allowed(true, None));
+    }
+
+    #[test]
+    fn hosts_on_other_addresses() {
+        let any = Hosts::new(false, &["DevBox.example.com".into()]);
+        for ok in [
+            "pskeys:6060",
+            "192.168.1.20:6060",
+            "[fd00::1]:6060",
+            "devbox.example.com",
+            "mybox.lan",
+            "localhost:6060",
+        ] {
+            assert!(any.allows(Some(ok)), "{ok}");
+        }
+        // A public name a page could point here: refused, whatever the address.
+        for bad in [
+            "evil.example:6060",
+            "rebind.attacker.com",
+            "x.localhost.evil.com",
+        ] {
+            assert!(!any.allows(Some(bad)), "{bad}");
+        }
+        let local = Hosts::new(true, &["pskeys".into()]);
+        assert!(local.allows(Some("pskeys:6060")));
+        assert!(!local.allows(Some("other:6060")));
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::clock::rfc3339;
-use crate::error::printable;
+use crate::error::printable_line;
 
 /// Where log lines go.
 #[derive(Debug, Clone)]
@@ -114,7 +114,7 @@ impl Log {
                 "{} {} {} {} {ms:.2}ms{sub}",
                 rfc3339(crate::now()),
                 r.method,
-                printable(&path),
+                printable_line(&path),
                 r.status
             )
         };
@@ -131,9 +131,9 @@ impl Log {
             }
             v.to_string()
         } else if level == "info" {
-            printable(message).into_owned()
+            printable_line(message).into_owned()
         } else {
-            format!("{level}: {}", printable(message))
+            format!("{level}: {}", printable_line(message))
         };
         self.send(line);
     }

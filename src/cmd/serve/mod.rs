@@ -75,7 +75,7 @@ async fn serve(args: ServeArgs, origins: Origins, keys: Keys, log: Log) -> Resul
     let stop = stop_signal()?;
     let ctx = Arc::new(Ctx {
         origins,
-        loopback: addr.ip().is_loopback(),
+        hosts: guard::Hosts::new(addr.ip().is_loopback(), &args.allowed_hosts),
         log: log.clone(),
         lifetime: args.expires_in,
         base_url: format!("http://{}", reachable(addr)),

@@ -13,7 +13,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value as J, json};
 
-use super::guard::{Origins, host_allowed};
+use super::guard::{Hosts, Origins};
 use super::log::{self, Log};
 use super::state::{Current, Keys};
 use crate::clock::rfc3339;
@@ -30,8 +30,8 @@ pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct Ctx {
     pub current: Current,
     pub origins: Origins,
-    /// Listening on a loopback address (the `Host` check applies).
-    pub loopback: bool,
+    /// The `Host` names served.
+    pub hosts: Hosts,
     pub log: Log,
     /// The lifetime of a token whose request names none.
     pub lifetime: u64,
@@ -154,7 +154,7 @@ fn admit(ctx: &Ctx, req: &Request<Incoming>) -> Result<(), Fail> {
         .map(|h| h.to_str().unwrap_or("\u{fffd}"));
     // An absolute-form request line (`GET http://name/…`) names the host too.
     let named = req.uri().authority().map(|a| a.as_str());
-    if let Some(name) = named.filter(|n| !host_allowed(ctx.loopback, Some(n))) {
+    if let Some(name) = named.filter(|n| !ctx.hosts.allows(Some(n))) {
         return Err(Fail::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -165,15 +165,15 @@ fn admit(ctx: &Ctx, req: &Request<Incoming>) -> Result<(), Fail> {
             Some("call it as localhost, 127.0.0.1 or host.docker.internal".into()),
         ));
     }
-    if !host_allowed(ctx.loopback, host) {
+    if !ctx.hosts.allows(host) {
         return Err(Fail::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             format!(
-                "requests for host \"{}\" are not served on a loopback address (a web page whose name resolves to 127.0.0.1 must not read tokens)",
+                "requests for host \"{}\" are not served (a web page whose name resolves to this server must not read tokens)",
                 host.unwrap_or_default().escape_debug()
             ),
-            Some("call it as localhost, 127.0.0.1 or host.docker.internal; to serve other names, listen on another address with --host".into()),
+            Some("call it as localhost, 127.0.0.1 or host.docker.internal (with --host 0.0.0.0 also by IP address or a one-label name such as a compose service); pass --allowed-host NAME for another name".into()),
         ));
     }
     let origin = req

@@ -168,7 +168,8 @@ pub(crate) fn summary(keys: &Keys) -> String {
     };
     let hmac = match keys.hmac {
         0 => String::new(),
-        n => format!(" ({n} HMAC key(s) never published)"),
+        1 => " (1 HMAC key never published)".to_string(),
+        n => format!(" ({n} HMAC keys never published)"),
     };
     format!(
         "signing with `{}` ({}), {published}{hmac}; config `{}`, env `{}`",
