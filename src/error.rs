@@ -398,12 +398,13 @@ pub fn printable_line(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Text safe to print to a terminal: control characters (but line breaks and tabs), DEL,
-/// C1 controls, bidirectional overrides and Unicode line separators, which a config's kid
-/// or a token's `sub` could use to rewrite what the user sees, written as `\u{…}`.
+/// C1 controls, bidirectional overrides, Unicode line separators and the invisible
+/// (default-ignorable) characters, which a config's kid or a token's `sub` could use to
+/// rewrite what the user sees or to make two kids look alike, written as `\u{…}`.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     let unsafe_char = |c: char| {
         (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{061c}' | '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+            || matches!(c, '\u{ad}' | '\u{34f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{2028}' | '\u{2029}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
     };
     if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
@@ -417,4 +418,21 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{printable, printable_line};
+
+    #[test]
+    fn invisible_and_control_characters_are_shown() {
+        assert_eq!(printable("kid\u{e0061}"), "kid\\u{e0061}");
+        assert_eq!(
+            printable("a\u{ad}b\u{200d}c\u{fe0f}"),
+            "a\\u{ad}b\\u{200d}c\\u{fe0f}"
+        );
+        assert_eq!(printable("\u{1b}[31mred"), "\\u{1b}[31mred");
+        assert_eq!(printable("line\nnext\ttab é"), "line\nnext\ttab é");
+        assert_eq!(printable_line("line\nerror: x\ty"), "line\\nerror: x\\ty");
+    }
 }

@@ -40,10 +40,15 @@ fn usage_error(e: clap::Error) -> std::process::ExitCode {
         || args
             .windows(2)
             .any(|w| w[0] == "--format" && w[1] == "json");
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) || !json {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         e.exit();
     }
-    let rendered = e.render().to_string();
+    let rendered = hide_long_arguments(&e.render().to_string(), &args);
+    if !json {
+        let shown = hide_long_arguments(&e.render().ansi().to_string(), &args);
+        let _ = std::io::Write::write_all(&mut anstream::stderr(), shown.as_bytes());
+        return std::process::ExitCode::from(pskeys::ExitCode::Invalid as u8);
+    }
     // clap's message is its first paragraph (`the following required arguments were not
     // provided:` and the arguments); its `Usage:` line becomes the hint.
     let message = rendered
@@ -60,8 +65,32 @@ fn usage_error(e: clap::Error) -> std::process::ExitCode {
         .map(|usage| format!("usage: {usage}"));
     let err = pskeys::Error::usage(message, hint);
     print_json(&err.to_json());
-    let _ = e.print();
+    let shown = hide_long_arguments(&e.render().ansi().to_string(), &args);
+    let _ = std::io::Write::write_all(&mut anstream::stderr(), shown.as_bytes());
     std::process::ExitCode::from(pskeys::ExitCode::Invalid as u8)
+}
+
+/// clap's message with every argument of 40 characters or more replaced by its length: a
+/// value in the wrong place may be a private key, a secret or a token, and a usage error
+/// must not print it.
+fn hide_long_arguments(text: &str, args: &[std::ffi::OsString]) -> String {
+    let mut long: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .filter(|a| a.chars().count() >= 40)
+        .collect();
+    long.sort_by_key(|a| std::cmp::Reverse(a.len()));
+    let mut out = text.to_string();
+    for a in long {
+        let value = a
+            .split_once('=')
+            .filter(|(k, _)| k.starts_with("--"))
+            .map_or(a.as_str(), |(_, v)| v);
+        let hidden = format!("<{} characters hidden>", value.chars().count());
+        out = out.replace(value, &hidden);
+    }
+    out
 }
 
 /// The error object on stdout; a reader that has gone away is not another error.

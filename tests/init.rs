@@ -943,3 +943,26 @@ fn dry_runs_mask_secrets_by_where_the_config_reads_them_not_by_name() {
         );
     }
 }
+
+#[test]
+fn a_usage_error_never_echoes_a_long_value() {
+    let p = Project::new();
+    let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIKkVQZtq3dN0ZcJ9mqHcnKXb0Hc0e2C9jL6pV4xS7q1N\n-----END PRIVATE KEY-----\n";
+    for json in [false, true] {
+        let mut args = vec!["init", pem];
+        if json {
+            args.push("--json");
+        }
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !all.contains("MC4CAQAw") && all.contains("characters hidden"),
+            "{all}"
+        );
+    }
+}
