@@ -319,11 +319,9 @@ pub fn parse_lifetime(text: &str) -> Result<u64, String> {
     if t.parse::<u64>() == Ok(0) {
         return Err("must be at least 1s".into());
     }
+    // The value is not repeated in these messages: a secret pasted here must not be shown.
     if t.contains('M') {
-        return Err(format!(
-            "`{t}`: `M` is months; write `m` for minutes (e.g. {}), at most 24h",
-            t.replace('M', "m")
-        ));
+        return Err("`M` is months; write `m` for minutes (e.g. 15m), at most 24h".into());
     }
     if let Ok(n) = t.parse::<u64>() {
         return Err(format!(
@@ -331,7 +329,7 @@ pub fn parse_lifetime(text: &str) -> Result<u64, String> {
         ));
     }
     let secs = humantime::parse_duration(t)
-        .map_err(|e| format!("not a duration ({e}); use e.g. 90s, 15m, 12h or 1d"))?
+        .map_err(|_| "not a duration; use e.g. 90s, 15m, 12h or 1d".to_string())?
         .as_secs();
     if secs == 0 {
         return Err("must be at least 1s".into());
@@ -616,7 +614,12 @@ mod tests {
         assert!(
             parse_lifetime("10M")
                 .unwrap_err()
-                .contains("write `m` for minutes (e.g. 10m)")
+                .contains("write `m` for minutes")
+        );
+        assert!(
+            !parse_lifetime("12hSECRETxyz")
+                .unwrap_err()
+                .contains("SECRET")
         );
         assert_eq!(parse_lifetime("0").unwrap_err(), "must be at least 1s");
         assert!(parse_lifetime("25h").unwrap_err().contains("PSYNC_S2104"));

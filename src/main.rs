@@ -82,6 +82,13 @@ fn hide_long_arguments(text: &str, args: &[std::ffi::OsString]) -> String {
         .collect();
     long.sort_by_key(|a| std::cmp::Reverse(a.len()));
     let mut out = text.to_string();
+    // A short value with a line break or an invisible character is shown escaped.
+    for a in args.iter().skip(1).map(|a| a.to_string_lossy()) {
+        let shown = pskeys::error::printable_line(&a);
+        if shown != a && a.chars().count() < 40 {
+            out = out.replace(a.as_ref(), &shown);
+        }
+    }
     for a in long {
         let value = a
             .split_once('=')

@@ -966,3 +966,15 @@ fn a_usage_error_never_echoes_a_long_value() {
         );
     }
 }
+
+#[test]
+fn a_usage_error_shows_control_characters_escaped() {
+    let p = Project::new();
+    let out = p.run(&["mint", "--sub", "u", "--expires-in", "short\nFAKE"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("short\\nFAKE") && !err.lines().any(|l| l.starts_with("FAKE")),
+        "{err}"
+    );
+}

@@ -513,3 +513,23 @@ fn a_dev_key_next_to_a_provider_the_config_already_has_is_said_out_loud() {
         "{err}"
     );
 }
+
+#[test]
+fn a_provider_is_added_next_to_a_key_the_service_would_refuse() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "client_auth:\n  jwks:\n    keys:\n      - kty: oct\n        alg: HS256\n        kid: hs-weird\n        k: !env MY_WEIRD_VAR\n  audience: [powersync]\n",
+    );
+    p.write(
+        ".env",
+        "MY_WEIRD_VAR=c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI\n",
+    );
+    let out = p.run(&["init", "--jwks-uri", "https://x.example/jwks"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("internal error"), "{err}");
+    assert!(
+        p.read("powersync.yaml")
+            .contains("jwks_uri: 'https://x.example/jwks'")
+    );
+}

@@ -581,3 +581,66 @@ fn a_secret_lost_from_env_is_made_again_like_on_a_fresh_clone() {
     p.ok(&["mint", "--sub", "u"]);
     assert!(p.run(&["doctor"]).status.success());
 }
+
+#[test]
+fn an_older_keys_lost_secret_and_an_empty_one() {
+    // After a rotation, the older key's secret deleted: init fills it, signing key kept.
+    let p = Project::new();
+    p.ok(&["init"]);
+    p.ok(&["init", "--rotate"]);
+    let kid = p
+        .read(".env")
+        .lines()
+        .find_map(|l| l.strip_prefix("PSKEYS_KID="))
+        .unwrap()
+        .to_string();
+    let env: String = p
+        .read(".env")
+        .lines()
+        .filter(|l| !l.starts_with("PS_CLIENT_AUTH_KEY="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    p.write(".env", env);
+    // `init` keeps to the signing key; doctor does not send the user round in circles.
+    let out = p.run(&["doctor"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "this machine signs with `{kid}`, so `pskeys init` leaves key"
+        )) && err.contains("pskeys keys retire"),
+        "{err}"
+    );
+    // A secret present but empty counts as missing.
+    let q = Project::new();
+    q.ok(&["init"]);
+    let emptied: String = q
+        .read(".env")
+        .lines()
+        .map(|l| {
+            if l.starts_with("PS_CLIENT_AUTH_KEY=") {
+                "PS_CLIENT_AUTH_KEY=".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    q.write(".env", emptied);
+    q.ok(&["init"]);
+    q.ok(&["mint", "--sub", "u"]);
+    assert!(q.run(&["doctor"]).status.success());
+}
+
+#[test]
+fn force_on_a_shared_env_kid_key_says_how_to_get_a_new_pair() {
+    let p = Project::new();
+    p.ok(&["init", "--alg", "ES256", "--public-in-env"]);
+    let files = p.snapshot_files();
+    p.cmd(&["init", "--force"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "delete PSKEYS_PRIVATE_KEY, PSKEYS_KID and the PS_JWK_",
+        ));
+    assert_eq!(files, p.snapshot_files());
+}

@@ -694,11 +694,13 @@ fn missing_after_patch(config: &Config, patched: &Config, patch: &Patch) -> Opti
         }
     }
     if !patch.jwks_uris.is_empty() || !patch.set.is_empty() {
-        let auth = patched
+        // Only `jwks_uri` itself: another setting may not resolve (a key reading a
+        // variable without the `PS_` prefix), which is doctor's business, not the patch's.
+        let uri = patched
             .client_auth()
-            .and_then(|a| a.resolve(&|_| Some(String::new())).ok())
-            .unwrap_or_default();
-        let uris: Vec<&str> = match auth.get("jwks_uri") {
+            .and_then(|a| a.get("jwks_uri"))
+            .and_then(|n| n.resolve(&|_| Some(String::new())).ok());
+        let uris: Vec<&str> = match uri.as_ref() {
             Some(serde_json::Value::String(s)) => vec![s.as_str()],
             Some(serde_json::Value::Array(items)) => {
                 items.iter().filter_map(|v| v.as_str()).collect()

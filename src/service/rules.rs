@@ -518,6 +518,31 @@ impl Checker<'_> {
         self.push_with(id, impact, node, path, message, fix, autofix);
     }
 
+    /// The fix for a key's undefined variable: `pskeys init` where it fills it (a fresh
+    /// clone, or the key this machine signs with); else the key is another's (a rotated
+    /// or production key): define it, or retire the key.
+    fn key_var_fix(&self, path: &str, name: &str) -> String {
+        let what = if path.ends_with(".k") {
+            "secret"
+        } else {
+            "key pair's public value"
+        };
+        let index = path
+            .strip_prefix("client_auth.jwks.keys[")
+            .and_then(|r| r.split(']').next())
+            .and_then(|n| n.parse::<usize>().ok());
+        let kid = index.and_then(|i| self.config.static_keys().get(i).and_then(|k| k.kid.clone()));
+        let signing = self.env.get(crate::envfile::KID_VAR);
+        match (signing, &kid) {
+            (Some(s), Some(k)) if s != k => format!(
+                "this machine signs with `{s}`, so `pskeys init` leaves key `{k}` alone: define `{name}` as where that key was made has it, or, if it is lost, `pskeys keys retire {k}` (tokens signed with it then fail)"
+            ),
+            _ => format!(
+                "on a fresh checkout, run `pskeys init`: it writes this machine's {what} for `{name}` and leaves the config as it is"
+            ),
+        }
+    }
+
     fn env_tag(&mut self, path: &str, node: &Node, name: &str) {
         let problem = match node.resolve(&self.env.lookup()) {
             Ok(_) => return,
@@ -536,14 +561,7 @@ impl Checker<'_> {
                 format!(
                     "`{path}: !env {name}` is defined neither in .env nor in the environment; the service will not start"
                 ),
-                format!(
-                    "on a fresh checkout, run `pskeys init`: it writes this machine's {} for `{name}` and leaves the config as it is",
-                    if path.ends_with(".k") {
-                        "secret"
-                    } else {
-                        "key pair's public value"
-                    }
-                ),
+                self.key_var_fix(path, name),
             ),
             EnvProblem::Undefined => (
                 FindingId::EnvUndefined,

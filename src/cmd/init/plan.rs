@@ -321,11 +321,26 @@ fn new_key(req: &Request, inputs: &Inputs) -> Result<KeyAction> {
         Some(k) => k.clone(),
         None => key.default_kid()?,
     };
+    let lookup = env_of(&inputs.env);
     let replaces = match (&inputs.current, req.mode) {
         (Some(cur), Mode::Force) if config.key_by_kid(&cur.kid).is_some() => Some(cur.kid.clone()),
+        // A shared key whose kid and public members are `!env` (`--public-in-env`) is the
+        // same entry on every machine: --force cannot take it out of the shared config.
+        (Some(cur), Mode::Force)
+            if config
+                .key_by_resolved_kid(&cur.kid, &lookup.lookup())
+                .is_some() =>
+        {
+            return Err(Error::Conflict {
+                message: format!(
+                    "key `{}` is the shared config's `kid: !env` entry, which every machine fills from its own .env; --force would add a second key instead of replacing it",
+                    cur.kid
+                ),
+                hint: "for a new pair on this machine, delete PSKEYS_PRIVATE_KEY, PSKEYS_KID and the PS_JWK_… lines from .env and run `pskeys init` (the shared config stays the same); or pass --rotate to add a key to the shared config".to_string(),
+            });
+        }
         _ => None,
     };
-    let lookup = env_of(&inputs.env);
     if config.key_by_resolved_kid(&kid, &lookup.lookup()).is_some()
         && replaces.as_deref() != Some(kid.as_str())
     {

@@ -243,10 +243,14 @@ fn compare(config: &Config, cur: &EnvKey, env: &EnvFile) -> Result<State> {
     }
     if alg.is_hmac() {
         return match key.field("k").map(|n| &n.value) {
-            Some(Value::Env { name, .. }) if env_of(env).get(name).is_some() => Ok(State::SetUp {
-                kid: cur.kid.clone(),
-                alg,
-            }),
+            Some(Value::Env { name, .. })
+                if env_of(env).get(name).is_some_and(|v| !v.trim().is_empty()) =>
+            {
+                Ok(State::SetUp {
+                    kid: cur.kid.clone(),
+                    alg,
+                })
+            }
             // The secret is gone from this machine (a hand-edited .env): as on a fresh
             // clone, this machine gets a new one; the config stays as it is.
             Some(Value::Env { .. }) if !cur.from_process => Ok(State::Fresh),
@@ -293,6 +297,7 @@ fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
         .into_iter()
         .filter(|f| f.refuses_config() && f.in_client_auth())
         .filter(|f| !(f.id == FindingId::SchemaInvalid && INIT_FILLS.contains(&f.setting.as_str())))
+        .filter(|f| !(f.id == FindingId::KeyImport && empty_secret(config, env, &f.setting)))
         .filter(|f| {
             !matches!(
                 f.id,
@@ -314,6 +319,23 @@ fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
         path: config.path.clone(),
         refused: Refused { findings },
     })
+}
+
+/// Whether the key at `setting` (`client_auth.jwks.keys[N]`) reads its `k` from a
+/// variable `.env` leaves empty: `init` fills it, as it fills an undefined one.
+fn empty_secret(config: &Config, env: &EnvFile, setting: &str) -> bool {
+    let Some(index) = setting
+        .strip_prefix("client_auth.jwks.keys[")
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return false;
+    };
+    let keys = config.static_keys();
+    match keys.get(index).and_then(|k| k.field("k")).map(|n| &n.value) {
+        Some(Value::Env { name, .. }) => env.get(name).is_some_and(|v| v.trim().is_empty()),
+        _ => false,
+    }
 }
 
 /// The text of `--private-key FILE` (`-`: stdin); a `.env` line (`PSKEYS_PRIVATE_KEY=…`,
