@@ -533,3 +533,22 @@ fn a_provider_is_added_next_to_a_key_the_service_would_refuse() {
             .contains("jwks_uri: 'https://x.example/jwks'")
     );
 }
+
+#[test]
+fn taking_the_configs_key_while_patching_a_provider_says_so() {
+    let p = Project::new();
+    p.write(
+        "powersync.yaml",
+        "client_auth:\n  jwks:\n    keys:\n      - kty: oct\n        alg: HS256\n        kid: hs1\n        k: !env PS_K1\n  audience: [powersync]\n",
+    );
+    let out = p.run(&["init", "--jwks-uri", "https://x.example/jwks"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("patched `powersync.yaml`: jwks_uri += https://x.example/jwks"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the key as the config has it") && !err.contains("the config is unchanged"),
+        "{err}"
+    );
+}

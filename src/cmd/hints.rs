@@ -72,9 +72,10 @@ pub fn rejection(r: &Rejection) -> String {
                 _ => "<aud>".into(),
             };
             format!(
-                "the token's aud is {aud}; the config accepts {}. Either mint with a configured one (`pskeys mint --aud {}`), or add the token's to the config (`pskeys init --audience {first}`) and restart the service",
+                "the token's aud is {aud}; the config accepts {}. Either mint with a configured one (`pskeys mint --aud {}`), or add the token's to the config (`pskeys init --audience {}`) and restart the service",
                 accepted.join(", "),
-                accepted[0]
+                shell_word(&accepted[0]),
+                shell_word(&first)
             )
         }
         Reason::Lifetime { secs, cap } => format!(
@@ -144,5 +145,30 @@ pub fn key(e: &KeyError) -> String {
             "{PRIVATE_KEY_VAR} (from .env or the environment) must be a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`; one line with `\\n` escapes, real line breaks, quoted or not, or its base64) or a private JWK; convert `BEGIN EC PRIVATE KEY` or `BEGIN RSA PRIVATE KEY` with `openssl pkcs8 -topk8 -nocrypt -in key.pem`"
         ),
         _ => "run `pskeys init --force` to generate a new key".into(),
+    }
+}
+
+/// `text` as one shell word: as is when it is plain, else single-quoted (a hint's command
+/// must paste as written).
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    match plain {
+        true => text.to_string(),
+        false => format!("'{}'", text.replace('\'', "'\\''")),
+    }
+}
+
+#[cfg(test)]
+mod shell_word_tests {
+    #[test]
+    fn hints_quote_what_a_shell_would_split() {
+        assert_eq!(super::shell_word("powersync-dev"), "powersync-dev");
+        assert_eq!(super::shell_word("https://api.x.com"), "https://api.x.com");
+        assert_eq!(super::shell_word("my app"), "'my app'");
+        assert_eq!(super::shell_word("it's"), "'it'\\''s'");
+        assert_eq!(super::shell_word(""), "''");
     }
 }

@@ -168,7 +168,7 @@ pub(super) fn written(req: &Request, inputs: &Inputs, planned: &Planned) {
         );
     }
     match (&planned.action, &inputs.current) {
-        (KeyAction::Adopt(a), _) => adopted(a, &cfg),
+        (KeyAction::Adopt(a), _) => adopted(a, &cfg, plan.config.is_some()),
         (KeyAction::Keep { kid, alg }, Some(cur)) if cur.from_process && !plan.is_empty() => {
             errln!("signing with key `{kid}` ({alg}) from the environment (PSKEYS_KID)")
         }
@@ -265,7 +265,7 @@ fn created(inputs: &Inputs, cfg: &str, changes: &str) {
 }
 
 /// The line for a shared key taken over on this machine.
-fn adopted(a: &super::adopt::Adoption, cfg: &str) {
+fn adopted(a: &super::adopt::Adoption, cfg: &str, patched: bool) {
     let fresh: Vec<&str> = a.generate.iter().map(|(v, _)| v.as_str()).collect();
     let mut secrets = if fresh.is_empty() {
         String::new()
@@ -303,8 +303,14 @@ fn adopted(a: &super::adopt::Adoption, cfg: &str) {
             vars.join(", ")
         ));
     }
+    // The key is taken as the config has it; the line above says what else was patched.
+    let config = if patched {
+        "the key as the config has it"
+    } else {
+        "the config is unchanged"
+    };
     errln!(
-        "signing with key `{}` ({}) of `{cfg}`; the config is unchanged{secrets}",
+        "signing with key `{}` ({}) of `{cfg}`; {config}{secrets}",
         a.kid,
         a.alg
     );
