@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
+use unicode_width::UnicodeWidthStr as _;
 
 /// The two streams people read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,11 +164,12 @@ fn label(line: &str) -> Option<(usize, usize, Style)> {
     Some((at, word.len(), style))
 }
 
-/// `line` broken at spaces into lines of at most `width` characters where the words
+/// `line` broken at spaces into lines of at most `width` columns (wide characters count
+/// two) where the words
 /// allow (a longer word stays whole). Continuation lines keep the indent and hang under
 /// the text after a label (`  fix: …`, `warning: …`) or a numbered step (`  3. …`).
 pub fn wrap(line: &str, width: usize) -> Vec<String> {
-    if line.chars().count() <= width {
+    if line.width() <= width {
         return vec![line.to_string()];
     }
     let indent = line.len() - line.trim_start_matches(' ').len();
@@ -182,7 +184,7 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
             gap += 1;
             continue;
         }
-        let word_len = word.chars().count();
+        let word_len = word.width();
         if !empty && len + gap + word_len > width {
             lines.push(std::mem::replace(&mut current, " ".repeat(hang)));
             (len, empty) = (hang, true);
@@ -207,7 +209,7 @@ fn hanging_indent(line: &str) -> usize {
         .strip_suffix('.')
         .is_some_and(|n| n.parse::<u8>().is_ok());
     if labelled || numbered {
-        indent + first.chars().count() + 1
+        indent + first.width() + 1
     } else if first.starts_with("error[") || first.starts_with("warning[") {
         indent + 2
     } else {
@@ -257,6 +259,13 @@ mod tests {
         assert_eq!(w[1], "  powersync.yaml:3: the");
         let w = wrap("  3. TOKEN=$(pskeys mint --sub user-1)   # return it", 30);
         assert_eq!(w[1], "     user-1)   # return it");
+    }
+
+    #[test]
+    fn wide_characters_count_their_columns() {
+        // Each of these takes two columns: five of them fill a 10-column line.
+        let w = wrap("漢字 漢字 漢字", 10);
+        assert_eq!(w, ["漢字 漢字", "漢字"]);
     }
 
     #[test]
