@@ -43,28 +43,24 @@ fn usage_error(e: clap::Error) -> std::process::ExitCode {
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         e.exit();
     }
-    let rendered = hide_long_arguments(&e.render().to_string(), &args);
-    if !json {
-        let shown = hide_long_arguments(&e.render().ansi().to_string(), &args);
-        let _ = std::io::Write::write_all(&mut anstream::stderr(), shown.as_bytes());
-        return std::process::ExitCode::from(pskeys::ExitCode::Invalid as u8);
+    if json {
+        // clap's message is its first paragraph (`the following required arguments were
+        // not provided:` and the arguments); its `Usage:` line becomes the hint.
+        let rendered = hide_long_arguments(&e.render().to_string(), &args);
+        let message = rendered
+            .split("\n\n")
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let hint = rendered
+            .lines()
+            .find_map(|l| l.strip_prefix("Usage: "))
+            .map(|usage| format!("usage: {usage}"));
+        print_json(&pskeys::Error::usage(message, hint).to_json());
     }
-    // clap's message is its first paragraph (`the following required arguments were not
-    // provided:` and the arguments); its `Usage:` line becomes the hint.
-    let message = rendered
-        .split("\n\n")
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("error: ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let hint = rendered
-        .lines()
-        .find_map(|l| l.strip_prefix("Usage: "))
-        .map(|usage| format!("usage: {usage}"));
-    let err = pskeys::Error::usage(message, hint);
-    print_json(&err.to_json());
     let shown = hide_long_arguments(&e.render().ansi().to_string(), &args);
     let _ = std::io::Write::write_all(&mut anstream::stderr(), shown.as_bytes());
     std::process::ExitCode::from(pskeys::ExitCode::Invalid as u8)
@@ -74,41 +70,39 @@ fn usage_error(e: clap::Error) -> std::process::ExitCode {
 /// value in the wrong place may be a private key, a secret or a token, and a usage error
 /// must not print it.
 fn hide_long_arguments(text: &str, args: &[std::ffi::OsString]) -> String {
-    let mut long: Vec<String> = args
+    let mut args: Vec<String> = args
         .iter()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
-        .filter(|a| a.chars().count() >= 40)
         .collect();
-    long.sort_by_key(|a| std::cmp::Reverse(a.len()));
+    // Longest first, so a whole value is replaced before a shorter one inside it.
+    args.sort_by_key(|a| std::cmp::Reverse(a.len()));
     let mut out = text.to_string();
-    // A short value with a line break or an invisible character is shown escaped.
-    for a in args.iter().skip(1).map(|a| a.to_string_lossy()) {
-        let shown = pskeys::error::printable_line(&a);
-        if shown != a && a.chars().count() < 40 {
-            out = out.replace(a.as_ref(), &shown);
+    for a in &args {
+        if a.chars().count() >= 40 {
+            let value = a
+                .split_once('=')
+                .filter(|(k, _)| k.starts_with("--"))
+                .map_or(a.as_str(), |(_, v)| v);
+            let hidden = format!("<{} characters hidden>", value.chars().count());
+            out = out.replace(value, &hidden);
+        } else {
+            // A short value with a line break or an invisible character, escaped.
+            let shown = pskeys::error::printable_line(a);
+            if shown != a.as_str() {
+                out = out.replace(a.as_str(), &shown);
+            }
         }
-    }
-    for a in long {
-        let value = a
-            .split_once('=')
-            .filter(|(k, _)| k.starts_with("--"))
-            .map_or(a.as_str(), |(_, v)| v);
-        let hidden = format!("<{} characters hidden>", value.chars().count());
-        out = out.replace(value, &hidden);
     }
     out
 }
 
-/// The error object on stdout; a reader that has gone away is not another error.
 /// A line on stderr; dropped when stderr is a closed pipe (no panic).
 fn say(line: std::fmt::Arguments<'_>) {
-    use std::io::Write as _;
-    let text = line.to_string();
-    let text = pskeys::term::render(&text, pskeys::term::Stream::Stderr);
-    let _ = writeln!(std::io::stderr(), "{text}");
+    pskeys::term::eprint_line(&line.to_string(), true);
 }
 
+/// The error object on stdout; a reader that has gone away is not another error.
 fn print_json(value: &serde_json::Value) {
     use std::io::Write as _;
     let text = serde_json::to_string_pretty(value).unwrap_or_default();

@@ -132,6 +132,18 @@ impl Plan {
         self.env.is_none() && self.config.is_none() && self.extra.is_empty()
     }
 
+    /// Masks the config's secrets: those written into it, and the values `envs` give the
+    /// variables its secret settings read (`k: !env PS_JWK_N`: secret whatever the name).
+    pub fn mask_config_secrets(&mut self, config: &crate::config::Config, envs: &[&EnvFile]) {
+        self.secrets
+            .extend(config.inline_secrets().into_iter().map(Secret::new));
+        for var in config.secret_vars() {
+            for env in envs {
+                self.secrets.extend(env.get(&var).map(Secret::new));
+            }
+        }
+    }
+
     /// Masks every value of `vars` except the public ones (old and new values alike).
     pub fn mask_env_values<'a>(&mut self, vars: impl IntoIterator<Item = (&'a str, &'a str)>) {
         for (name, value) in vars {

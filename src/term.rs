@@ -8,7 +8,6 @@
 //! [`printable`](crate::error::printable) before any escape sequence of ours is added, so
 //! no input can write its own.
 
-use std::io::IsTerminal as _;
 use std::sync::OnceLock;
 
 use anstream::ColorChoice;
@@ -30,14 +29,45 @@ pub fn set_choice(choice: ColorChoice) {
     choice.write_global();
 }
 
+/// What a stream is, decided once per process: whether it gets colour, and the width to
+/// wrap its messages at.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    colour: bool,
+    width: Option<usize>,
+}
+
+fn shape(stream: Stream) -> Shape {
+    use std::io::IsTerminal as _;
+    static OUT: OnceLock<Shape> = OnceLock::new();
+    static ERR: OnceLock<Shape> = OnceLock::new();
+    match stream {
+        Stream::Stdout => *OUT.get_or_init(|| {
+            let out = std::io::stdout();
+            Shape {
+                colour: decide(&out),
+                width: measure(out.is_terminal(), terminal_size::terminal_size_of(&out)),
+            }
+        }),
+        Stream::Stderr => *ERR.get_or_init(|| {
+            let err = std::io::stderr();
+            Shape {
+                colour: decide(&err),
+                width: measure(err.is_terminal(), terminal_size::terminal_size_of(&err)),
+            }
+        }),
+    }
+}
+
 /// Whether `stream` gets colour.
 pub fn colour(stream: Stream) -> bool {
-    static OUT: OnceLock<bool> = OnceLock::new();
-    static ERR: OnceLock<bool> = OnceLock::new();
-    match stream {
-        Stream::Stdout => *OUT.get_or_init(|| decide(&std::io::stdout())),
-        Stream::Stderr => *ERR.get_or_init(|| decide(&std::io::stderr())),
-    }
+    shape(stream).colour
+}
+
+/// The width to wrap `stream`'s messages at: the terminal's (or `COLUMNS`, as clap reads
+/// it) when the stream is a terminal, else none.
+pub fn width(stream: Stream) -> Option<usize> {
+    shape(stream).width
 }
 
 /// anstream's decision, except that `CLICOLOR_FORCE=0` does not force colour (anstream
@@ -52,40 +82,32 @@ fn decide<S: anstream::stream::RawStream>(raw: &S) -> bool {
     !matches!(anstream::AutoStream::choice(raw), ColorChoice::Never)
 }
 
-/// The width to wrap `stream`'s messages at: the terminal's (or `COLUMNS`, as clap reads
-/// it) when the stream is a terminal, else none.
-pub fn width(stream: Stream) -> Option<usize> {
-    static OUT: OnceLock<Option<usize>> = OnceLock::new();
-    static ERR: OnceLock<Option<usize>> = OnceLock::new();
-    let measure = |tty: bool, size: Option<(terminal_size::Width, terminal_size::Height)>| {
-        if !tty {
-            return None;
-        }
-        let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
-        columns
-            .or(size.map(|(w, _)| usize::from(w.0)))
-            .filter(|w| *w >= 20)
-    };
-    match stream {
-        Stream::Stdout => *OUT.get_or_init(|| {
-            let out = std::io::stdout();
-            measure(out.is_terminal(), terminal_size::terminal_size_of(&out))
-        }),
-        Stream::Stderr => *ERR.get_or_init(|| {
-            let err = std::io::stderr();
-            measure(err.is_terminal(), terminal_size::terminal_size_of(&err))
-        }),
+fn measure(
+    tty: bool,
+    size: Option<(terminal_size::Width, terminal_size::Height)>,
+) -> Option<usize> {
+    if !tty {
+        return None;
     }
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    columns
+        .or(size.map(|(w, _)| usize::from(w.0)))
+        .filter(|w| *w >= 20)
 }
 
-/// One message line as `stream` should show it: printable, wrapped, its label painted.
-pub fn render(line: &str, stream: Stream) -> String {
-    render_as(line, stream, true)
+/// Writes one message line to stderr as [`render`] shows it; a closed stderr drops it
+/// (no panic, the run goes on).
+pub fn eprint_line(line: &str, wrapped: bool) {
+    use std::io::Write as _;
+    let text = render(line, Stream::Stderr, wrapped);
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
-/// [`render`] without wrapping, for lines laid out by hand (commands to paste, aligned
-/// steps): a terminal narrower than the line folds it, but no line break is added to it.
-pub fn render_as(line: &str, stream: Stream, wrapped: bool) -> String {
+/// One message line as `stream` should show it: printable, its label painted, and
+/// `wrapped` to the terminal's width unless it was laid out by hand (a command to paste,
+/// an aligned step: a terminal narrower than the line folds it, but no line break is
+/// added to it).
+pub fn render(line: &str, stream: Stream, wrapped: bool) -> String {
     // One message is one line: a line break or tab inside it came from a value (a kid, a
     // `sub`, a YAML error) and is shown escaped.
     let text = crate::error::printable_line(line);
@@ -149,11 +171,10 @@ fn label(line: &str) -> Option<(usize, usize, Style)> {
         return Some((at, "next steps:".len(), Style::new().bold()));
     }
     let word = rest.split(' ').next().unwrap_or_default();
-    let name = match word.strip_suffix(':') {
-        Some(name) => name,
-        None if word.ends_with(']') => word.split('[').next().unwrap_or_default(),
-        None => return None,
-    };
+    // `error:`, or doctor's `error[id]`.
+    let name = word
+        .strip_suffix(':')
+        .or_else(|| word.ends_with(']').then_some(word))?;
     let style = match name.split('[').next().unwrap_or_default() {
         "error" | "rejected" => AnsiColor::Red.on_default().bold(),
         "warning" | "UNVERIFIED" => AnsiColor::Yellow.on_default().bold(),
@@ -165,8 +186,7 @@ fn label(line: &str) -> Option<(usize, usize, Style)> {
 }
 
 /// `line` broken at spaces into lines of at most `width` columns (wide characters count
-/// two) where the words
-/// allow (a longer word stays whole). Continuation lines keep the indent and hang under
+/// two) where the words allow (a longer word stays whole). Continuation lines keep the indent and hang under
 /// the text after a label (`  fix: …`, `warning: …`) or a numbered step (`  3. …`).
 pub fn wrap(line: &str, width: usize) -> Vec<String> {
     if line.width() <= width {
@@ -225,7 +245,7 @@ mod tests {
     fn short_lines_and_piped_output_are_unchanged() {
         assert_eq!(wrap("fix: short", 40), ["fix: short"]);
         assert_eq!(
-            render_as("a\nerror: b\tc", Stream::Stderr, false),
+            render("a\nerror: b\tc", Stream::Stderr, false),
             "a\\nerror: b\\tc"
         );
     }

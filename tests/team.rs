@@ -558,13 +558,7 @@ fn a_secret_lost_from_env_is_made_again_like_on_a_fresh_clone() {
     let p = Project::new();
     p.ok(&["init"]);
     let config = p.read("powersync.yaml");
-    let env: String = p
-        .read(".env")
-        .lines()
-        .filter(|l| !l.starts_with("PS_CLIENT_AUTH_KEY="))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    p.write(".env", env);
+    p.remove_env_var("PS_CLIENT_AUTH_KEY");
     // doctor names the one real problem, with the fix that works.
     let out = p.run(&["doctor"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -594,13 +588,7 @@ fn an_older_keys_lost_secret_and_an_empty_one() {
         .find_map(|l| l.strip_prefix("PSKEYS_KID="))
         .unwrap()
         .to_string();
-    let env: String = p
-        .read(".env")
-        .lines()
-        .filter(|l| !l.starts_with("PS_CLIENT_AUTH_KEY="))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    p.write(".env", env);
+    p.remove_env_var("PS_CLIENT_AUTH_KEY");
     // `init` keeps to the signing key; doctor does not send the user round in circles.
     let out = p.run(&["doctor"]);
     let err = String::from_utf8_lossy(&out.stderr);

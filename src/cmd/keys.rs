@@ -9,7 +9,7 @@ use crate::config::{self, Config, Patch, StaticKey, node::Value};
 use crate::envfile::{ALG_VAR, EnvFile, KID_VAR, PRIVATE_KEY_VAR, kept_key_var};
 use crate::error::{Error, Result};
 use crate::keys::{Alg, PrivateKey};
-use crate::plan::{Change, Plan, Secret};
+use crate::plan::{Change, Plan};
 use crate::service::rules::{KeyMatch, private_matches};
 
 /// One key as `keys list` shows it.
@@ -329,18 +329,9 @@ fn plan_retire(
         config: Change::of(&config.path, Some(config.text()), new_config, 0o644),
         env: Change::env(env_file, &env),
         extra: Vec::new(),
-        secrets: config
-            .inline_secrets()
-            .into_iter()
-            .chain(
-                config
-                    .secret_vars()
-                    .iter()
-                    .filter_map(|v| env_file.get(v).map(str::to_string)),
-            )
-            .map(Secret::new)
-            .collect(),
+        secrets: Vec::new(),
     };
+    plan.mask_config_secrets(config, &[env_file]);
     plan.mask_env_values(
         env_file
             .vars()

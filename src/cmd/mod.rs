@@ -10,52 +10,28 @@ macro_rules! outln {
 /// (`pskeys init 2>&1 | true`): a message nobody can read is dropped, the run goes on.
 /// On a terminal the line is wrapped and its label coloured ([`crate::term`]).
 macro_rules! errln {
-    () => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr());
-    }};
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let line = format!($($arg)*);
-        let text = $crate::term::render(&line, $crate::term::Stream::Stderr);
-        let _ = writeln!(std::io::stderr(), "{text}");
-    }};
+    () => { $crate::term::eprint_line("", false) };
+    ($($arg:tt)*) => { $crate::term::eprint_line(&format!($($arg)*), true) };
 }
 
 /// [`errln!`] for a line laid out by hand (a command to paste, an aligned step): coloured
 /// like any message, never wrapped.
 macro_rules! errln_pre {
-    () => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr());
-    }};
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let line = format!($($arg)*);
-        let text = $crate::term::render_as(&line, $crate::term::Stream::Stderr, false);
-        let _ = writeln!(std::io::stderr(), "{text}");
-    }};
-}
-
-/// [`sayln!`] for a line laid out by hand or data shown to people (JSON): never wrapped.
-macro_rules! sayln_pre {
-    ($($arg:tt)*) => {{
-        let line = format!($($arg)*);
-        let text = $crate::term::render_as(&line, $crate::term::Stream::Stdout, false);
-        $crate::cmd::write_stdout(format_args!("{text}"), true)
-    }};
+    () => { $crate::term::eprint_line("", false) };
+    ($($arg:tt)*) => { $crate::term::eprint_line(&format!($($arg)*), false) };
 }
 
 /// [`outln!`] for a report people read (verify's verdict, decode, keys list): text from
 /// the config or the token is made [`printable`](crate::error::printable), and on a
-/// terminal wrapped and coloured ([`crate::term`]). Data (tokens,
-/// JSON, exported values) goes through `outln!` untouched.
+/// terminal wrapped and coloured ([`crate::term`]). Data (tokens, JSON, exported values)
+/// goes through `outln!` untouched.
 macro_rules! sayln {
-    ($($arg:tt)*) => {{
-        let line = format!($($arg)*);
-        let text = $crate::term::render(&line, $crate::term::Stream::Stdout);
-        $crate::cmd::write_stdout(format_args!("{text}"), true)
-    }};
+    ($($arg:tt)*) => { $crate::cmd::say_line(&format!($($arg)*), true) };
+}
+
+/// [`sayln!`] for a line laid out by hand or data shown to people (JSON): never wrapped.
+macro_rules! sayln_pre {
+    ($($arg:tt)*) => { $crate::cmd::say_line(&format!($($arg)*), false) };
 }
 
 /// `print!` for data on stdout; see [`outln!`].
@@ -448,6 +424,12 @@ pub(crate) fn clean_token(raw: &str) -> &str {
         }
     }
     t
+}
+
+/// A report line on stdout as [`crate::term::render`] shows it (see [`sayln!`]).
+pub(crate) fn say_line(line: &str, wrapped: bool) {
+    let text = crate::term::render(line, crate::term::Stream::Stdout, wrapped);
+    write_stdout(format_args!("{text}"), true);
 }
 
 /// Writes to stdout; a closed pipe ends the process with 141 (128 + SIGPIPE), as a

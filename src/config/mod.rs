@@ -308,7 +308,9 @@ impl Config {
             let member = path.rsplit('.').next().unwrap_or_default();
             let secret = (path.starts_with("client_auth.jwks.keys[") && PRIVATE.contains(&member))
                 || path == "client_auth.supabase_jwt_secret"
-                || (path.starts_with("api.tokens[") && !path[11..].contains('.'));
+                || path
+                    .strip_prefix("api.tokens[")
+                    .is_some_and(|item| !item.contains('.'));
             if secret {
                 out.push(node.value.clone());
             }
@@ -333,6 +335,16 @@ impl Config {
             Some(Value::Env { name, .. }) => Some(name.clone()),
             _ => None,
         }
+    }
+
+    /// The static key a setting path is in: `client_auth.jwks.keys[N]`, or a member of it
+    /// (`client_auth.jwks.keys[N].k`), as findings name settings.
+    pub fn key_at(&self, setting: &str) -> Option<StaticKey<'_>> {
+        let index = setting
+            .strip_prefix("client_auth.jwks.keys[")
+            .and_then(|r| r.split(']').next())
+            .and_then(|n| n.parse::<usize>().ok())?;
+        self.static_keys().into_iter().nth(index)
     }
 
     /// The static keys of `client_auth.jwks.keys`.

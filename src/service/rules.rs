@@ -527,11 +527,7 @@ impl Checker<'_> {
         } else {
             "key pair's public value"
         };
-        let index = path
-            .strip_prefix("client_auth.jwks.keys[")
-            .and_then(|r| r.split(']').next())
-            .and_then(|n| n.parse::<usize>().ok());
-        let kid = index.and_then(|i| self.config.static_keys().get(i).and_then(|k| k.kid.clone()));
+        let kid = self.config.key_at(path).and_then(|k| k.kid);
         let signing = self.env.get(crate::envfile::KID_VAR);
         match (signing, &kid) {
             (Some(s), Some(k)) if s != k => format!(

@@ -47,6 +47,18 @@ impl Project {
         std::fs::read_to_string(self.path(name)).unwrap()
     }
 
+    /// Removes `NAME=…` lines from `.env`, as a hand edit would.
+    pub fn remove_env_var(&self, name: &str) {
+        let prefix = format!("{name}=");
+        let env: String = self
+            .read(".env")
+            .lines()
+            .filter(|l| !l.starts_with(&prefix))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        self.write(".env", env);
+    }
+
     pub fn bytes(&self, name: &str) -> Option<Vec<u8>> {
         std::fs::read(self.path(name)).ok()
     }

@@ -97,13 +97,7 @@ pub(super) fn plan(req: &Request, inputs: &Inputs) -> Result<Planned> {
         extra: sync_config_stub(inputs),
         secrets,
     };
-    plan.secrets
-        .extend(inputs.config.inline_secrets().into_iter().map(Secret::new));
-    for var in inputs.config.secret_vars() {
-        for file in [&inputs.env, &inputs.disk_env] {
-            plan.secrets.extend(file.get(&var).map(Secret::new));
-        }
-    }
+    plan.mask_config_secrets(&inputs.config, &[&inputs.env, &inputs.disk_env]);
     plan.mask_env_values(
         inputs
             .env

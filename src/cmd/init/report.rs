@@ -433,9 +433,9 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
             "`{kid}` is an HMAC key, which `pskeys serve` never publishes: its JWKS is empty; add an asymmetric key with `pskeys init --rotate --alg ES256`"
         ));
     }
+    let env = env_of(&planned.final_env);
     if let Some((port, place)) = req.serve {
         let ours = super::plan::serve_jwks_uri(&planned.final_config.path, port, place);
-        let env = env_of(&planned.final_env);
         for old in rules::jwks_uris(&planned.final_config, &env) {
             if old != ours && crate::service::net::serve_jwks_port(&old).is_some() {
                 out.push(format!(
@@ -445,14 +445,13 @@ fn warnings(req: &Request, planned: &Planned) -> Vec<String> {
         }
     }
     if let Some(compose) = crate::cmd::service_container(&planned.final_config.path) {
-        let env = env_of(&planned.final_env);
         for f in rules::container_findings(&planned.final_config, &env, &compose) {
             out.push(format!("{} (fix: {})", f.message, f.fix));
         }
     }
     out.extend(provider_dev_key(req, planned));
     out.extend(env_file_warnings(&planned.final_env.path));
-    let findings = rules::config_findings(&planned.final_config, &env_of(&planned.final_env));
+    let findings = rules::config_findings(&planned.final_config, &env);
     out.extend(service_refusal(&planned.final_config, &findings));
     out.extend(tokens_fail(&planned.final_config, &findings));
     out.extend(shadowed(planned));
@@ -467,49 +466,60 @@ fn provider_dev_key(req: &Request, planned: &Planned) -> Option<String> {
     let KeyAction::New { kid, .. } = &planned.action else {
         return None;
     };
+    let config = &planned.final_config;
     let env = env_of(&planned.final_env);
-    // The flags of this run, else what the config already trusts (`init` with no flag on
-    // a Supabase or Auth0 config adds the dev key all the same).
-    let auth = planned
-        .final_config
+    // The flags of this run (with the command that leaves the dev key out), else what the
+    // config already trusts: `init` with no flag on a Supabase or Auth0 config adds the dev
+    // key all the same.
+    let supabase = config
         .client_auth()
-        .and_then(|a| a.resolve(&|_| Some(String::new())).ok())
-        .unwrap_or(J::Null);
-    let supabase = auth.get("supabase").and_then(J::as_bool).unwrap_or(false);
-    let (provider, rerun) = match (&req.firebase, req.supabase, req.jwks_uris.first()) {
-        (Some(p), _, _) => ("--firebase", format!("--firebase {p}")),
-        (None, true, _) => ("--supabase", "--supabase".to_string()),
-        (None, false, Some(u)) => ("--jwks-uri", format!("--jwks-uri {u}")),
-        _ if supabase => ("the config's `supabase: true`", String::new()),
-        _ if !rules::jwks_uris(&planned.final_config, &env).is_empty() => {
-            ("the config's `jwks_uri`", String::new())
+        .and_then(|a| a.get("supabase"))
+        .and_then(|n| n.resolve(&|_| Some(String::new())).ok())
+        == Some(J::Bool(true));
+    let (done, instead) = match (&req.firebase, req.supabase, req.jwks_uris.first()) {
+        (Some(p), _, _) => flag_dev_key("--firebase", &format!("--firebase {p}")),
+        (None, true, _) => flag_dev_key("--supabase", "--supabase"),
+        (None, false, Some(u)) => flag_dev_key("--jwks-uri", &format!("--jwks-uri {u}")),
+        _ if supabase => config_dev_key("the config's `supabase: true`"),
+        _ if !rules::jwks_uris(config, &env).is_empty() => {
+            config_dev_key("the config's `jwks_uri`")
         }
         _ => return None,
     };
-    let dev: Vec<String> = planned
-        .final_config
+    let dev: Vec<String> = config
         .audiences(&env.lookup())
         .ok()
         .flatten()
         .unwrap_or_default()
         .into_iter()
-        .filter(|a| a == "powersync-dev" || a == "powersync")
+        .filter(|a| crate::config::DEFAULT_AUDIENCES.contains(&a.as_str()))
         .collect();
     let audiences = match dev.is_empty() {
         true => String::new(),
         false => format!(" and the audiences {}", dev.join(", ")),
     };
-    let instead = match rerun.is_empty() {
-        true => "a production config should not: remove the key before deploying (`pskeys init --no-dev-key` adds none)".to_string(),
-        false => format!("for a production config run `pskeys init {rerun} --no-dev-key` instead, or remove them before deploying"),
-    };
-    let done = match rerun.is_empty() {
-        true => format!("added a development key next to {provider}"),
-        false => format!("{provider} also set up a development key"),
-    };
     Some(format!(
         "{done}: the config also accepts tokens signed with `{kid}` (its secret is in .env){audiences}; {instead}"
     ))
+}
+
+/// What [`provider_dev_key`] says of a provider this run's flag added, and the command
+/// that leaves the dev key out.
+fn flag_dev_key(flag: &str, rerun: &str) -> (String, String) {
+    (
+        format!("{flag} also set up a development key"),
+        format!(
+            "for a production config run `pskeys init {rerun} --no-dev-key` instead, or remove them before deploying"
+        ),
+    )
+}
+
+/// What [`provider_dev_key`] says of a provider the config already had.
+fn config_dev_key(provider: &str) -> (String, String) {
+    (
+        format!("added a development key next to {provider}"),
+        "a production config should not: remove the key before deploying (`pskeys init --no-dev-key` adds none)".to_string(),
+    )
 }
 
 /// Variables the config reads that nothing defines after the run, with where: the service

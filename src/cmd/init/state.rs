@@ -324,15 +324,8 @@ fn refuse_broken_keys(config: &Config, env: &EnvFile) -> Result<()> {
 /// Whether the key at `setting` (`client_auth.jwks.keys[N]`) reads its `k` from a
 /// variable `.env` leaves empty: `init` fills it, as it fills an undefined one.
 fn empty_secret(config: &Config, env: &EnvFile, setting: &str) -> bool {
-    let Some(index) = setting
-        .strip_prefix("client_auth.jwks.keys[")
-        .and_then(|r| r.strip_suffix(']'))
-        .and_then(|n| n.parse::<usize>().ok())
-    else {
-        return false;
-    };
-    let keys = config.static_keys();
-    match keys.get(index).and_then(|k| k.field("k")).map(|n| &n.value) {
+    let key = config.key_at(setting);
+    match key.as_ref().and_then(|k| k.field("k")).map(|n| &n.value) {
         Some(Value::Env { name, .. }) => env.get(name).is_some_and(|v| v.trim().is_empty()),
         _ => false,
     }
