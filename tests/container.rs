@@ -20,15 +20,23 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use clap::Parser as _;
-use common::{Project, node_config_check, node_verify};
 use serde_json::Value;
+
+// The example's steps run `pskeys serve`: without the feature only the lints build.
+#[cfg(feature = "serve")]
+use common::{Project, node_config_check, node_verify};
+#[cfg(feature = "serve")]
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+#[cfg(feature = "serve")]
+use std::net::TcpStream;
+#[cfg(feature = "serve")]
+use std::process::{Child, Stdio};
+#[cfg(feature = "serve")]
+use std::time::Duration;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
